@@ -7,22 +7,22 @@
 
 use std::path::{Path, PathBuf};
 
-use prost::Message;
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let mut protos = Vec::new();
     collect_protos(&root.join("kursi"), &mut protos)?;
     protos.sort();
 
-    let fds = protox::Compiler::new([&root])?
-        .include_imports(true)
-        .include_source_info(true)
-        .open_files(&protos)?
-        .file_descriptor_set();
+    let mut compiler = protox::Compiler::new([&root])?;
+    compiler.include_imports(true).include_source_info(true);
+    compiler.open_files(&protos)?;
 
+    // Encoded by protox itself: prost's own types would drop the custom
+    // method options (`google.api.http`, `kursi.access.v1.policy`) that the
+    // services and the edge read at run time.
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(out_dir.join("kursi_descriptor.bin"), fds.encode_to_vec())?;
+    std::fs::write(out_dir.join("kursi_descriptor.bin"), compiler.encode_file_descriptor_set())?;
+    let fds = compiler.file_descriptor_set();
 
     tonic_prost_build::configure()
         .build_client(true)

@@ -26,8 +26,23 @@ mod generated {
                 include!(concat!(env!("OUT_DIR"), "/kursi.auth.v1.rs"));
             }
         }
+        pub mod catalog {
+            pub mod v1 {
+                include!(concat!(env!("OUT_DIR"), "/kursi.catalog.v1.rs"));
+            }
+        }
+        pub mod order {
+            pub mod v1 {
+                include!(concat!(env!("OUT_DIR"), "/kursi.order.v1.rs"));
+            }
+        }
+        pub mod reservation {
+            pub mod v1 {
+                include!(concat!(env!("OUT_DIR"), "/kursi.reservation.v1.rs"));
+            }
+        }
     }
 }
 
 pub use generated::google;
-pub use generated::kursi::{access, auth};
+pub use generated::kursi::{access, auth, catalog, order, reservation};
