@@ -1,1 +1,15 @@
-//! placeholder
+//! What every Kursi service shares, so that each service's own code is only its
+//! domain: settings from the environment, the gRPC server bootstrap (health,
+//! reflection, timeouts, graceful shutdown), the database pool and migrations,
+//! one mapping from errors to `tonic::Status`, and JWT verification against
+//! the keys auth-svc publishes.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod server;
+pub mod telemetry;
+
+pub use error::{FieldViolation, ServiceError};

@@ -1,0 +1,210 @@
+//! Verifies access tokens with the public keys auth-svc publishes (JWKS).
+//!
+//! Keys are cached. A token signed with a key we have not seen makes us fetch
+//! the set again (key rotation), but no more often than [`MIN_REFETCH`], so a
+//! flood of tokens with made-up `kid`s cannot turn into a flood of fetches.
+//! The algorithm is pinned to EdDSA: `alg: none` and HS256 tokens signed with
+//! the public key as a secret are refused before any key is looked at.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use kursi_proto::auth::v1::{GetJwksRequest, Jwk, auth_service_client::AuthServiceClient};
+use tokio::sync::{Mutex, RwLock};
+use tonic::transport::{Channel, Endpoint};
+use uuid::Uuid;
+
+use super::{AccessClaims, Caller, parse_role};
+use crate::config::JwtSettings;
+
+/// How long a fetched key set is trusted before it is fetched again.
+const MAX_KEY_AGE: Duration = Duration::from_secs(300);
+/// The least time between two fetches caused by unknown `kid`s.
+const MIN_REFETCH: Duration = Duration::from_secs(10);
+/// Clock skew tolerated on `exp` and `nbf`.
+const LEEWAY_SECONDS: u64 = 30;
+
+/// Why a token was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The keys could not be fetched: the caller is not at fault.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<VerifyError> for tonic::Status {
+    fn from(err: VerifyError) -> Self {
+        match err {
+            VerifyError::Unauthenticated(m) => tonic::Status::unauthenticated(m),
+            VerifyError::Unavailable(m) => tonic::Status::unavailable(m),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct KeySourceError(pub String);
+
+/// Where the public keys come from: auth-svc over gRPC for every other
+/// service, auth-svc's own database inside auth-svc.
+pub trait KeySource: Send + Sync + 'static {
+    fn fetch(&self) -> BoxFuture<'_, Result<Vec<Jwk>, KeySourceError>>;
+}
+
+/// The JWKS of auth-svc, fetched with `AuthService.GetJwks`.
+#[derive(Clone)]
+pub struct RemoteJwks {
+    client: AuthServiceClient<Channel>,
+}
+
+impl RemoteJwks {
+    /// Connects lazily: a service starts even while auth-svc is down.
+    pub fn new(auth_grpc_url: &str) -> Result<Self, String> {
+        let endpoint = Endpoint::from_shared(auth_grpc_url.to_owned())
+            .map_err(|err| format!("AUTH_GRPC_URL: {err}"))?
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(5));
+        Ok(Self {
+            client: AuthServiceClient::new(endpoint.connect_lazy()),
+        })
+    }
+}
+
+impl KeySource for RemoteJwks {
+    fn fetch(&self) -> BoxFuture<'_, Result<Vec<Jwk>, KeySourceError>> {
+        let mut client = self.client.clone();
+        Box::pin(async move {
+            client
+                .get_jwks(GetJwksRequest {})
+                .await
+                .map(|response| response.into_inner().keys)
+                .map_err(|status| {
+                    KeySourceError(format!("auth-svc did not hand out its keys: {}", status.message()))
+                })
+        })
+    }
+}
+
+#[derive(Default)]
+struct KeyCache {
+    keys: HashMap<String, DecodingKey>,
+    fetched_at: Option<Instant>,
+}
+
+impl KeyCache {
+    fn is_fresh(&self) -> bool {
+        self.fetched_at.is_some_and(|at| at.elapsed() < MAX_KEY_AGE)
+    }
+
+    fn may_refetch(&self) -> bool {
+        self.fetched_at.is_none_or(|at| at.elapsed() >= MIN_REFETCH)
+    }
+}
+
+/// Checks signature, algorithm, `iss`, `aud`, `exp` and `nbf`, and turns the
+/// claims into a [`Caller`].
+pub struct TokenVerifier {
+    source: Box<dyn KeySource>,
+    validation: Validation,
+    cache: RwLock<KeyCache>,
+    refetch: Mutex<()>,
+}
+
+impl TokenVerifier {
+    pub fn new(source: impl KeySource, settings: &JwtSettings) -> Self {
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_audience(&[&settings.audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECONDS;
+        Self {
+            source: Box::new(source),
+            validation,
+            cache: RwLock::new(KeyCache::default()),
+            refetch: Mutex::new(()),
+        }
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<Caller, VerifyError> {
+        let unauthenticated = |why: &str| VerifyError::Unauthenticated(format!("invalid access token: {why}"));
+        let header = decode_header(token).map_err(|_| unauthenticated("not a JWT"))?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(unauthenticated("unsupported signing algorithm"));
+        }
+        let kid = header.kid.ok_or_else(|| unauthenticated("no key id (kid)"))?;
+        let key = self.key(&kid).await?;
+        let claims = decode::<AccessClaims>(token, &key, &self.validation)
+            .map_err(|err| {
+                use jsonwebtoken::errors::ErrorKind;
+                match err.kind() {
+                    ErrorKind::ExpiredSignature => unauthenticated("expired"),
+                    ErrorKind::ImmatureSignature => unauthenticated("not valid yet"),
+                    ErrorKind::InvalidAudience => unauthenticated("wrong audience"),
+                    ErrorKind::InvalidIssuer => unauthenticated("wrong issuer"),
+                    ErrorKind::InvalidSignature => unauthenticated("bad signature"),
+                    _ => unauthenticated("malformed"),
+                }
+            })?
+            .claims;
+        let user_id = Uuid::parse_str(&claims.sub).map_err(|_| unauthenticated("bad subject"))?;
+        let roles = claims.roles.iter().filter_map(|name| parse_role(name)).collect();
+        Ok(Caller::new(user_id, roles, claims.jti, token))
+    }
+
+    async fn key(&self, kid: &str) -> Result<DecodingKey, VerifyError> {
+        {
+            let cache = self.cache.read().await;
+            if cache.is_fresh()
+                && let Some(key) = cache.keys.get(kid)
+            {
+                return Ok(key.clone());
+            }
+        }
+        // One fetch at a time; whoever waited here may find it already done.
+        let _turn = self.refetch.lock().await;
+        let mut cache = self.cache.write().await;
+        let known = cache.keys.contains_key(kid);
+        let should_fetch = !cache.is_fresh() || (!known && cache.may_refetch());
+        if should_fetch {
+            match self.source.fetch().await {
+                Ok(jwks) => {
+                    cache.keys = decoding_keys(&jwks);
+                    cache.fetched_at = Some(Instant::now());
+                }
+                Err(err) if cache.keys.contains_key(kid) => {
+                    // A key we already trust stays usable while auth-svc is away.
+                    tracing::warn!(error = %err, "could not refresh the JWKS; using cached keys");
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not fetch the JWKS");
+                    return Err(VerifyError::Unavailable(
+                        "cannot verify the access token: the signing keys are unavailable".into(),
+                    ));
+                }
+            }
+        }
+        cache
+            .keys
+            .get(kid)
+            .cloned()
+            .ok_or_else(|| VerifyError::Unauthenticated("invalid access token: unknown signing key".into()))
+    }
+}
+
+fn decoding_keys(jwks: &[Jwk]) -> HashMap<String, DecodingKey> {
+    jwks.iter()
+        .filter(|jwk| jwk.kty == "OKP" && jwk.crv == "Ed25519" && jwk.alg == "EdDSA")
+        .filter_map(|jwk| match DecodingKey::from_ed_components(&jwk.x) {
+            Ok(key) => Some((jwk.kid.clone(), key)),
+            Err(err) => {
+                tracing::warn!(kid = %jwk.kid, error = %err, "skipping an unusable JWK");
+                None
+            }
+        })
+        .collect()
+}

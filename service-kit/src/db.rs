@@ -1,0 +1,172 @@
+//! The database side of a service: its connection pool, creating its database
+//! when the server does not have it yet, and running its embedded migrations.
+//!
+//! Everything goes through tokio-postgres (diesel-async underneath), so no
+//! libpq is needed to build or run a service.
+
+use std::time::Duration;
+
+use diesel::Connection;
+use diesel_async::AsyncPgConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel::migration::MigrationSource;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+
+pub type Pool = diesel_async::pooled_connection::bb8::Pool<AsyncPgConnection>;
+pub type PooledConnection<'a> =
+    diesel_async::pooled_connection::bb8::PooledConnection<'a, AsyncPgConnection>;
+
+/// Why the database could not be prepared at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("cannot reach the database server: {0}")]
+    Unreachable(String),
+    #[error("cannot create database {name}: {reason}")]
+    Create { name: String, reason: String },
+    #[error("migrations failed: {0}")]
+    Migrations(String),
+}
+
+/// A parsed `postgres://` URL, kept to reach the same server's maintenance database.
+#[derive(Debug, Clone)]
+pub struct DatabaseUrl {
+    config: tokio_postgres::Config,
+    name: String,
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|err| format!("not a PostgreSQL URL: {err}"))?;
+        let name = config
+            .get_dbname()
+            .map(str::to_owned)
+            .ok_or_else(|| "the URL names no database, as in postgres://HOST/kursi_auth".to_owned())?;
+        Ok(Self { config, name })
+    }
+
+    pub fn database_name(&self) -> &str {
+        &self.name
+    }
+
+    /// A client on the server's `postgres` database, for CREATE/DROP DATABASE.
+    pub async fn connect_maintenance(&self) -> Result<tokio_postgres::Client, SetupError> {
+        let mut config = self.config.clone();
+        config.dbname("postgres");
+        config.connect_timeout(Duration::from_secs(5));
+        let (client, connection) = config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|err| SetupError::Unreachable(err.to_string()))?;
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "maintenance connection closed");
+            }
+        });
+        Ok(client)
+    }
+}
+
+/// Quotes a PostgreSQL identifier (database names come from settings).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Lets a `static` set of embedded migrations be run more than once.
+struct Embedded(&'static EmbeddedMigrations);
+
+impl MigrationSource<diesel::pg::Pg> for Embedded {
+    fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<diesel::pg::Pg>>>> {
+        MigrationSource::<diesel::pg::Pg>::migrations(self.0)
+    }
+}
+
+/// Creates the URL's database when the server does not have it yet.
+pub async fn ensure_database(url: &str) -> Result<(), SetupError> {
+    let url = DatabaseUrl::parse(url).map_err(SetupError::Unreachable)?;
+    let client = url.connect_maintenance().await?;
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&url.name])
+        .await
+        .map_err(|err| SetupError::Unreachable(err.to_string()))?
+        .is_some();
+    if exists {
+        return Ok(());
+    }
+    let create = format!("CREATE DATABASE {}", quote_ident(&url.name));
+    match client.batch_execute(&create).await {
+        Ok(()) => {
+            tracing::info!(database = %url.name, "created database");
+            Ok(())
+        }
+        // Another replica created it between our check and our CREATE.
+        Err(err) if err.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => Ok(()),
+        Err(err) => Err(SetupError::Create {
+            name: url.name.clone(),
+            reason: err.to_string(),
+        }),
+    }
+}
+
+/// Runs the pending migrations, one replica at a time.
+///
+/// diesel's migration harness is synchronous, so it runs on a blocking thread
+/// over diesel-async's connection wrapper. A session-level advisory lock keeps
+/// replicas starting together from racing through the same migration.
+pub async fn run_migrations(url: &str, migrations: &'static EmbeddedMigrations) -> Result<(), SetupError> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || -> Result<(), SetupError> {
+        use diesel::RunQueryDsl;
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+            .map_err(|err| SetupError::Unreachable(err.to_string()))?;
+        let lock = "SELECT pg_advisory_lock(hashtext('kursi.migrations'))";
+        diesel::sql_query(lock)
+            .execute(&mut conn)
+            .map_err(|err| SetupError::Migrations(err.to_string()))?;
+        let applied = conn
+            .run_pending_migrations(Embedded(migrations))
+            .map_err(|err| SetupError::Migrations(err.to_string()))?;
+        for version in applied {
+            tracing::info!(%version, "applied migration");
+        }
+        // Closing the connection releases the advisory lock.
+        Ok(())
+    })
+    .await
+    .map_err(|err| SetupError::Migrations(err.to_string()))?
+}
+
+/// Creates the database if needed and brings its schema up to date.
+pub async fn prepare(url: &str, migrations: &'static EmbeddedMigrations) -> Result<(), SetupError> {
+    ensure_database(url).await?;
+    run_migrations(url, migrations).await
+}
+
+/// A pool that connects lazily, so a service can start (and report
+/// NOT_SERVING) while its database is still coming up.
+pub fn pool(url: &str, size: u32) -> Pool {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    bb8::Pool::builder()
+        .max_size(size)
+        .connection_timeout(Duration::from_secs(5))
+        .build_unchecked(manager)
+}
+
+/// [`prepare`], waiting for a database server that is still starting (as in
+/// a fresh `docker compose up`) instead of failing at once.
+pub async fn prepare_when_reachable(url: &str, migrations: &'static EmbeddedMigrations) -> Result<(), SetupError> {
+    const ATTEMPTS: u32 = 30;
+    let mut attempt = 1;
+    loop {
+        match prepare(url, migrations).await {
+            Err(SetupError::Unreachable(reason)) if attempt < ATTEMPTS => {
+                tracing::warn!(%reason, attempt, "database not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The one mapping from what can go wrong in a service to a `tonic::Status`.
+//!
+//! Handlers return [`ServiceError`]; the `From` impls below decide the gRPC
+//! code. Bad input carries google.rpc.BadRequest field violations so that
+//! clients (and the edge) can point at the field. INTERNAL is reserved for
+//! bugs, and its detail goes to the log, never to the caller.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// One field that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+/// Everything a service handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("invalid argument: {}", describe(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    FailedPrecondition(String),
+    #[error("{0}")]
+    Aborted(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    ResourceExhausted(String),
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or an unexpected failure: logged in full, reported generically.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn describe(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ServiceError {
+    /// Bad input in one field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        Self::Internal(detail.to_string())
+    }
+}
+
+impl From<ServiceError> for Status {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::InvalidArgument(violations) => {
+                let message = format!("invalid argument: {}", describe(&violations));
+                let mut details = ErrorDetails::new();
+                for v in violations {
+                    details.add_bad_request_violation(v.field, v.description);
+                }
+                Status::with_error_details(Code::InvalidArgument, message, details)
+            }
+            ServiceError::NotFound(m) => Status::not_found(m),
+            ServiceError::AlreadyExists(m) => Status::already_exists(m),
+            ServiceError::FailedPrecondition(m) => Status::failed_precondition(m),
+            ServiceError::Aborted(m) => Status::aborted(m),
+            ServiceError::Unauthenticated(m) => Status::unauthenticated(m),
+            ServiceError::PermissionDenied(m) => Status::permission_denied(m),
+            ServiceError::ResourceExhausted(m) => Status::resource_exhausted(m),
+            ServiceError::Unavailable(m) => Status::unavailable(m),
+            ServiceError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                Status::internal("internal error; the details are in the service's log")
+            }
+        }
+    }
+}
+
+impl From<DieselError> for ServiceError {
+    fn from(err: DieselError) -> Self {
+        match err {
+            DieselError::NotFound => Self::NotFound("not found".into()),
+            DieselError::DatabaseError(kind, info) => match kind {
+                DatabaseErrorKind::UniqueViolation => Self::AlreadyExists(match info.constraint_name() {
+                    Some(name) => format!("already exists (conflicts on {name})"),
+                    None => "already exists".into(),
+                }),
+                DatabaseErrorKind::SerializationFailure => {
+                    Self::Aborted("a concurrent change conflicted with this one; retry".into())
+                }
+                DatabaseErrorKind::ClosedConnection => {
+                    Self::Unavailable("the database connection was lost; retry".into())
+                }
+                DatabaseErrorKind::ReadOnlyTransaction => {
+                    Self::Unavailable("the database is read-only right now; retry later".into())
+                }
+                _ => Self::Internal(format!("database error {kind:?}: {}", info.message())),
+            },
+            other => Self::Internal(format!("database error: {other}")),
+        }
+    }
+}
+
+impl From<bb8::RunError<diesel_async::pooled_connection::PoolError>> for ServiceError {
+    fn from(err: bb8::RunError<diesel_async::pooled_connection::PoolError>) -> Self {
+        tracing::warn!(error = %err, "no database connection");
+        Self::Unavailable("the database is unavailable; retry later".into())
+    }
+}
+
+impl From<tokio::task::JoinError> for ServiceError {
+    fn from(err: tokio::task::JoinError) -> Self {
+        Self::Internal(format!("a blocking task failed: {err}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_names_the_field_in_bad_request_details() {
+        let status = Status::from(ServiceError::invalid("email", "is not an email address"));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().contains("email"));
+        let details = status.get_error_details();
+        let bad_request = details.bad_request().expect("bad request details");
+        assert_eq!(bad_request.field_violations[0].field, "email");
+    }
+
+    #[test]
+    fn internal_hides_its_detail_from_the_caller() {
+        let status = Status::from(ServiceError::internal("relation users does not exist"));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("users"));
+    }
+
+    #[test]
+    fn unique_violation_is_already_exists() {
+        let err = DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            Box::new("duplicate key".to_string()),
+        );
+        assert_eq!(Status::from(ServiceError::from(err)).code(), Code::AlreadyExists);
+    }
+}

@@ -1,0 +1,150 @@
+//! The gRPC server every service runs: its own routes behind the admission
+//! layer, plus grpc.health.v1 and server reflection, with a request timeout,
+//! a concurrency limit and graceful shutdown.
+//!
+//! The server answers health checks (NOT_SERVING) while the service is still
+//! preparing its database, and turns SERVING once that is done.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::Routes;
+use tonic::transport::Server;
+use tonic_health::pb::health_server::HealthServer;
+use tonic_health::server::HealthService;
+use tower::limit::GlobalConcurrencyLimitLayer;
+
+use crate::auth::{Admission, KeySource, PolicyTable, Readiness, TokenVerifier};
+use crate::config::CommonConfig;
+
+/// Limits applied to every request.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerOptions {
+    pub request_timeout: Duration,
+    pub max_concurrent_requests: usize,
+}
+
+impl From<&CommonConfig> for ServerOptions {
+    fn from(config: &CommonConfig) -> Self {
+        Self {
+            request_timeout: config.request_timeout,
+            max_concurrent_requests: config.max_concurrent_requests,
+        }
+    }
+}
+
+/// Why a service stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("the contracts' access policies could not be read: {0}")]
+    Policies(String),
+    #[error("reflection could not be set up: {0}")]
+    Reflection(String),
+    #[error("start-up failed: {0}")]
+    Setup(String),
+    #[error("the server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Everything a service needs around its own handlers.
+pub struct Host {
+    options: ServerOptions,
+    readiness: Readiness,
+    admission: Admission,
+    health: HealthServer<HealthService>,
+}
+
+impl Host {
+    /// `services` are the full names of the gRPC services this process
+    /// serves, as reported by health checks.
+    pub async fn new(
+        options: ServerOptions,
+        services: &[&'static str],
+        keys: impl KeySource,
+        jwt: &crate::config::JwtSettings,
+    ) -> Result<Self, ServeError> {
+        let reporter = tonic_health::server::HealthReporter::new();
+        let health = HealthServer::new(HealthService::from_health_reporter(reporter.clone()));
+        let readiness = Readiness::new(reporter, services).await;
+        let policies = Arc::new(PolicyTable::kursi().map_err(ServeError::Policies)?);
+        let verifier = Arc::new(TokenVerifier::new(keys, jwt));
+        let admission = Admission::new(policies, verifier, readiness.clone());
+        Ok(Self {
+            options,
+            readiness,
+            admission,
+            health,
+        })
+    }
+
+    pub fn readiness(&self) -> &Readiness {
+        &self.readiness
+    }
+
+    /// Serves `routes` on `listener` until `shutdown` resolves. `setup` runs
+    /// meanwhile (migrations, bootstrap); the service turns SERVING when it
+    /// succeeds, and the process stops with its error when it fails.
+    pub async fn serve<E: std::fmt::Display>(
+        self,
+        listener: TcpListener,
+        routes: Routes,
+        setup: impl Future<Output = Result<(), E>>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(kursi_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(|err| ServeError::Reflection(err.to_string()))?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(kursi_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()
+            .map_err(|err| ServeError::Reflection(err.to_string()))?;
+        let routes = routes
+            .add_service(self.health)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha);
+
+        let readiness = self.readiness.clone();
+        let draining = async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing requests in flight");
+            readiness.set_draining().await;
+        };
+        let layers = tower::ServiceBuilder::new()
+            .layer(GlobalConcurrencyLimitLayer::new(self.options.max_concurrent_requests))
+            .layer(self.admission)
+            .into_inner();
+        let server = Server::builder()
+            .timeout(self.options.request_timeout)
+            .layer(layers)
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), draining);
+        tokio::pin!(server);
+
+        tokio::select! {
+            result = &mut server => return result.map_err(ServeError::from),
+            result = setup => {
+                result.map_err(|err| ServeError::Setup(err.to_string()))?;
+                self.readiness.set_ready().await;
+                tracing::info!("ready: serving");
+            }
+        }
+        server.await.map_err(ServeError::from)
+    }
+}
+
+/// Binds the service's address, with a message naming the setting on failure.
+pub async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|err| ServeError::Setup(format!("cannot listen on LISTEN_ADDR={addr}: {err}")))
+}
