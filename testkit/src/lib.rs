@@ -1,1 +1,27 @@
-//! placeholder
+//! Test support shared by every crate's integration tests.
+//!
+//! - [`TestDb`]: a database of its own for each test, cloned from a template
+//!   migrated once per migration set, so tests run in parallel (nextest runs
+//!   each in its own process) and never share rows.
+//! - [`Spawned`]: a real server on 127.0.0.1 port 0, stopped on drop.
+//! - [`TestAuth`]: a running auth-svc with a bootstrapped admin, for tokens.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod auth;
+mod db;
+mod spawn;
+
+pub use auth::{ADMIN_EMAIL, ADMIN_PASSWORD, SignedIn, TestAuth};
+pub use db::TestDb;
+pub use spawn::{Spawned, channel, spawn};
+
+/// Attaches `authorization: Bearer <token>` to a request.
+pub fn bearer<T>(token: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("token is ASCII"),
+    );
+    request
+}

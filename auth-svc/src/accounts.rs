@@ -1,0 +1,294 @@
+//! The sign-in rules: registration, login with lockout, refresh-token rotation
+//! with reuse detection, logout, and the bootstrap admin.
+//!
+//! Handlers in `api` parse requests and call these; these call `db`.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use diesel_async::AsyncConnection;
+use kursi_proto::access::v1::Role;
+use service_kit::auth::{parse_role, role_name};
+use service_kit::config::JwtSettings;
+use service_kit::db::Pool;
+use service_kit::{FieldViolation, ServiceError};
+use uuid::Uuid;
+
+use crate::config::{BootstrapAdmin, LockoutPolicy};
+use crate::db::refresh_tokens::{self, NewRefreshToken};
+use crate::db::users::{self, NewUser, UserRow};
+use crate::domain::{DisplayName, Email, Password, Username};
+use crate::keys::SigningKey;
+use crate::passwords::PasswordHasher;
+use crate::tokens::{self, RefreshToken};
+
+/// A new account, already validated.
+#[derive(Debug)]
+pub struct Registration {
+    pub email: Email,
+    pub password: Password,
+    pub display_name: DisplayName,
+    pub username: Option<Username>,
+}
+
+/// What a successful login or refresh hands out.
+#[derive(Debug)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub expires_in: Duration,
+    pub refresh_token: String,
+    pub refresh_expires_in: Duration,
+}
+
+/// Settings that shape the tokens.
+#[derive(Debug, Clone)]
+pub struct TokenPolicy {
+    pub jwt: JwtSettings,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+#[derive(Clone)]
+pub struct Accounts {
+    pool: Pool,
+    hasher: PasswordHasher,
+    key: SigningKey,
+    tokens: TokenPolicy,
+    lockout: LockoutPolicy,
+}
+
+const BAD_CREDENTIALS: &str = "invalid username or password";
+const BAD_REFRESH_TOKEN: &str = "the refresh token is not valid; sign in again";
+
+impl Accounts {
+    pub fn new(
+        pool: Pool,
+        hasher: PasswordHasher,
+        key: SigningKey,
+        tokens: TokenPolicy,
+        lockout: LockoutPolicy,
+    ) -> Self {
+        Self {
+            pool,
+            hasher,
+            key,
+            tokens,
+            lockout,
+        }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub async fn register(&self, registration: Registration) -> Result<UserRow, ServiceError> {
+        let hash = self.hasher.hash(&registration.password).await?;
+        let mut conn = self.pool.get().await?;
+        let new_user = NewUser {
+            id: Uuid::now_v7(),
+            email: registration.email.as_str(),
+            username: registration.username.as_ref().map(Username::as_str),
+            display_name: registration.display_name.as_str(),
+            password_hash: &hash,
+            role: role_name(Role::Customer),
+        };
+        users::insert(&mut conn, new_user)
+            .await
+            .map_err(|err| match ServiceError::from(err) {
+                ServiceError::AlreadyExists(conflict)
+                    if conflict.contains("users_username_key") =>
+                {
+                    ServiceError::AlreadyExists(
+                        "an account with this username already exists".into(),
+                    )
+                }
+                ServiceError::AlreadyExists(_) => {
+                    ServiceError::AlreadyExists("an account with this email already exists".into())
+                }
+                other => other,
+            })
+    }
+
+    /// Signs in by email or username. Unknown accounts and wrong passwords
+    /// get the same answer after the same bcrypt work.
+    pub async fn login(&self, login: &str, password: &str) -> Result<TokenPair, ServiceError> {
+        let user = {
+            let mut conn = self.pool.get().await?;
+            users::find_by_login(&mut conn, login.trim()).await?
+        };
+        let now = Utc::now();
+        if let Some(until) = user.as_ref().and_then(|user| user.locked_at(now)) {
+            return Err(locked(until));
+        }
+        let matches = self
+            .hasher
+            .verify(
+                password,
+                user.as_ref().map(|user| user.password_hash.as_str()),
+            )
+            .await?;
+        let Some(user) = user else {
+            return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()));
+        };
+        let mut conn = self.pool.get().await?;
+        if !matches {
+            let lock_seconds = self.lockout.duration.as_secs() as i64;
+            let after = users::record_failed_login(
+                &mut conn,
+                user.id,
+                self.lockout.threshold,
+                lock_seconds,
+            )
+            .await?;
+            tracing::info!(user_id = %user.id, "failed sign-in");
+            return Err(match after.locked_at(Utc::now()) {
+                Some(until) => locked(until),
+                None => ServiceError::Unauthenticated(BAD_CREDENTIALS.into()),
+            });
+        }
+        users::record_successful_login(&mut conn, user.id).await?;
+        drop(conn);
+        self.issue(&user, Uuid::now_v7()).await
+    }
+
+    /// Trades a refresh token for a new pair. A token presented a second time
+    /// has leaked or been replayed: its whole family is revoked.
+    pub async fn refresh(&self, presented: &str) -> Result<TokenPair, ServiceError> {
+        let hash = tokens::hash_refresh_token(presented);
+        let mut conn = self.pool.get().await?;
+        let outcome = conn
+            .transaction(async |conn| -> Result<Exchange, ServiceError> {
+                let Some(token) = refresh_tokens::find_for_update(conn, &hash).await? else {
+                    return Ok(Exchange::Refused);
+                };
+                if token.revoked_at.is_some() || token.expires_at <= Utc::now() {
+                    return Ok(Exchange::Refused);
+                }
+                if token.spent_at.is_some() {
+                    let revoked = refresh_tokens::revoke_family(conn, token.family_id).await?;
+                    tracing::warn!(user_id = %token.user_id, family = %token.family_id, revoked, "refresh token reused; family revoked");
+                    return Ok(Exchange::Reused);
+                }
+                refresh_tokens::mark_spent(conn, token.id).await?;
+                let user = users::find(conn, token.user_id).await?;
+                Ok(user.map_or(Exchange::Refused, |user| Exchange::Spent(user, token.family_id)))
+            })
+            .await?;
+        drop(conn);
+        match outcome {
+            Exchange::Spent(user, family) => self.issue(&user, family).await,
+            Exchange::Refused => Err(ServiceError::Unauthenticated(BAD_REFRESH_TOKEN.into())),
+            Exchange::Reused => Err(ServiceError::Unauthenticated(
+                "this refresh token was already used, so every session of that sign-in has been revoked; sign in again"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Revokes the presented token's family. Logging out twice is fine.
+    pub async fn logout(&self, presented: &str) -> Result<(), ServiceError> {
+        let hash = tokens::hash_refresh_token(presented);
+        let mut conn = self.pool.get().await?;
+        let family = conn
+            .transaction(async |conn| {
+                let Some(token) = refresh_tokens::find_for_update(conn, &hash).await? else {
+                    return Ok::<_, ServiceError>(None);
+                };
+                refresh_tokens::revoke_family(conn, token.family_id).await?;
+                Ok(Some(token.family_id))
+            })
+            .await?;
+        match family {
+            Some(_) => Ok(()),
+            None => Err(ServiceError::Unauthenticated(BAD_REFRESH_TOKEN.into())),
+        }
+    }
+
+    pub async fn user(&self, id: Uuid) -> Result<UserRow, ServiceError> {
+        let mut conn = self.pool.get().await?;
+        users::find(&mut conn, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no account with id {id}")))
+    }
+
+    /// Creates the configured admin when missing, or makes sure it is ADMIN.
+    /// An existing account's password is left alone.
+    pub async fn bootstrap_admin(&self, admin: &BootstrapAdmin) -> Result<(), ServiceError> {
+        let mut conn = self.pool.get().await?;
+        if let Some(existing) = users::find_by_email(&mut conn, &admin.email).await? {
+            if parse_role(&existing.role) != Some(Role::Admin) {
+                users::set_role(&mut conn, existing.id, role_name(Role::Admin)).await?;
+                tracing::info!(email = %admin.email, "bootstrap account promoted to ADMIN");
+            }
+            return Ok(());
+        }
+        drop(conn);
+        let invalid = |v: FieldViolation| ServiceError::InvalidArgument(vec![v]);
+        let registration = Registration {
+            email: Email::parse(&admin.email).map_err(invalid)?,
+            password: Password::parse(admin.password.expose()).map_err(invalid)?,
+            display_name: DisplayName::parse("Administrator").map_err(invalid)?,
+            username: Some(Username::parse(&admin.username).map_err(invalid)?),
+        };
+        let user = match self.register(registration).await {
+            Ok(user) => user,
+            // Another replica bootstrapped it at the same moment.
+            Err(ServiceError::AlreadyExists(_)) => return Ok(()),
+            Err(err) => return Err(err),
+        };
+        let mut conn = self.pool.get().await?;
+        users::set_role(&mut conn, user.id, role_name(Role::Admin)).await?;
+        tracing::info!(email = %admin.email, "bootstrap ADMIN account created");
+        Ok(())
+    }
+
+    async fn issue(&self, user: &UserRow, family_id: Uuid) -> Result<TokenPair, ServiceError> {
+        let role = parse_role(&user.role).ok_or_else(|| {
+            ServiceError::internal(format!("user {} has unknown role {}", user.id, user.role))
+        })?;
+        let now = Utc::now();
+        let access_token = tokens::access_token(
+            &self.key,
+            &self.tokens.jwt,
+            user.id,
+            role,
+            now,
+            self.tokens.access_ttl,
+        )?;
+        let refresh = RefreshToken::generate()?;
+        let expires_at = now
+            + chrono::Duration::from_std(self.tokens.refresh_ttl)
+                .map_err(ServiceError::internal)?;
+        let mut conn = self.pool.get().await?;
+        refresh_tokens::insert(
+            &mut conn,
+            NewRefreshToken {
+                id: Uuid::now_v7(),
+                family_id,
+                user_id: user.id,
+                token_hash: &refresh.hash,
+                expires_at,
+            },
+        )
+        .await?;
+        Ok(TokenPair {
+            access_token,
+            expires_in: self.tokens.access_ttl,
+            refresh_token: refresh.plain,
+            refresh_expires_in: self.tokens.refresh_ttl,
+        })
+    }
+}
+
+enum Exchange {
+    Spent(UserRow, Uuid),
+    Refused,
+    Reused,
+}
+
+fn locked(until: chrono::DateTime<Utc>) -> ServiceError {
+    ServiceError::ResourceExhausted(format!(
+        "too many failed sign-ins: the account is locked until {}",
+        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ))
+}

@@ -1,0 +1,152 @@
+//! Sign-in: one answer for unknown accounts and wrong passwords, lockout.
+
+use kursi_proto::auth::v1::{LoginRequest, RegisterRequest};
+use testkit::TestAuth;
+use tonic::Code;
+
+use crate::violated_fields;
+
+async fn customer(auth: &TestAuth, email: &str, password: &str) {
+    auth.client()
+        .await
+        .register(RegisterRequest {
+            email: email.into(),
+            password: password.into(),
+            display_name: "Dewi".into(),
+            username: String::new(),
+        })
+        .await
+        .expect("register");
+}
+
+#[tokio::test]
+async fn unknown_accounts_and_wrong_passwords_get_the_same_answer() {
+    let auth = TestAuth::start().await;
+    customer(&auth, "dewi@example.com", "right password").await;
+    let wrong = auth
+        .login("dewi@example.com", "wrong password")
+        .await
+        .expect_err("wrong");
+    let unknown = auth
+        .login("nobody@example.com", "wrong password")
+        .await
+        .expect_err("unknown");
+    assert_eq!(wrong.code(), Code::Unauthenticated);
+    assert_eq!(unknown.code(), Code::Unauthenticated);
+    assert_eq!(wrong.message(), unknown.message());
+}
+
+#[tokio::test]
+async fn five_failures_in_a_row_lock_the_account() {
+    let auth = TestAuth::start().await;
+    customer(&auth, "dewi@example.com", "right password").await;
+    for attempt in 1..=4 {
+        let err = auth
+            .login("dewi@example.com", "wrong password")
+            .await
+            .expect_err("wrong");
+        assert_eq!(err.code(), Code::Unauthenticated, "attempt {attempt}");
+    }
+    let fifth = auth
+        .login("dewi@example.com", "wrong password")
+        .await
+        .expect_err("fifth");
+    assert_eq!(fifth.code(), Code::ResourceExhausted);
+    assert!(
+        fifth.message().contains("locked until"),
+        "{}",
+        fifth.message()
+    );
+
+    // Even the right password is refused while locked.
+    let locked = auth
+        .login("dewi@example.com", "right password")
+        .await
+        .expect_err("locked");
+    assert_eq!(locked.code(), Code::ResourceExhausted);
+
+    // Once the lock has passed, the right password works again.
+    auth.db
+        .client()
+        .await
+        .execute(
+            "UPDATE users SET locked_until = now() - interval '1 second'",
+            &[],
+        )
+        .await
+        .unwrap();
+    auth.login("dewi@example.com", "right password")
+        .await
+        .expect("after lock");
+}
+
+#[tokio::test]
+async fn a_success_resets_the_failure_count() {
+    let auth = TestAuth::start().await;
+    customer(&auth, "dewi@example.com", "right password").await;
+    for _ in 0..4 {
+        auth.login("dewi@example.com", "wrong password")
+            .await
+            .expect_err("wrong");
+    }
+    auth.login("dewi@example.com", "right password")
+        .await
+        .expect("success");
+    for _ in 0..4 {
+        let err = auth
+            .login("dewi@example.com", "wrong password")
+            .await
+            .expect_err("wrong");
+        assert_eq!(err.code(), Code::Unauthenticated);
+    }
+}
+
+#[tokio::test]
+async fn the_lockout_threshold_is_a_setting() {
+    let auth = TestAuth::start_with(|config| config.lockout.threshold = 2).await;
+    customer(&auth, "dewi@example.com", "right password").await;
+    auth.login("dewi@example.com", "wrong password")
+        .await
+        .expect_err("first");
+    let second = auth
+        .login("dewi@example.com", "wrong password")
+        .await
+        .expect_err("second");
+    assert_eq!(second.code(), Code::ResourceExhausted);
+}
+
+#[tokio::test]
+async fn login_answers_like_an_oauth2_token_endpoint() {
+    let auth = TestAuth::start().await;
+    customer(&auth, "dewi@example.com", "right password").await;
+    let reply = auth
+        .client()
+        .await
+        .login(LoginRequest {
+            username: "dewi@example.com".into(),
+            password: "right password".into(),
+            grant_type: "password".into(),
+        })
+        .await
+        .expect("login")
+        .into_inner();
+    assert_eq!(reply.token_type, "bearer");
+    assert_eq!(reply.expires_in, 900);
+    assert!(!reply.refresh_token.is_empty());
+    assert_eq!(reply.access_token.split('.').count(), 3);
+
+    let err = auth
+        .client()
+        .await
+        .login(LoginRequest {
+            username: String::new(),
+            password: String::new(),
+            grant_type: "client_credentials".into(),
+        })
+        .await
+        .expect_err("invalid");
+    assert_eq!(
+        violated_fields(&err),
+        ["username", "password", "grant_type"]
+    );
+}

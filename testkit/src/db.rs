@@ -1,0 +1,264 @@
+//! One database per test, cloned from a migrated template.
+//!
+//! The template's name carries a hash of the migration files, so a changed
+//! migration gets a fresh template. Building it is serialized across test
+//! processes by an advisory lock, and it is renamed into place only once
+//! fully migrated, so a template that exists is always complete.
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel_migrations::EmbeddedMigrations;
+use service_kit::db::quote_ident;
+use sha2::{Digest, Sha256};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, NoTls};
+
+/// The server tests create databases on: `TEST_DATABASE_URL`, or the local
+/// PostgreSQL that `scripts/test` finds or starts.
+fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..host_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+async fn connect(url: &str) -> Client {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .unwrap_or_else(|err| panic!("tests need PostgreSQL at TEST_DATABASE_URL ({url}): {err}"));
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+/// A database that exists for one test and is dropped with it.
+pub struct TestDb {
+    name: String,
+    url: String,
+    admin_url: String,
+}
+
+impl TestDb {
+    /// A fresh, migrated database for `service` (the folder name under
+    /// `migrations/`).
+    pub async fn new(service: &str, migrations: &'static EmbeddedMigrations) -> Self {
+        let admin_url = admin_url();
+        let admin = connect(&admin_url).await;
+        let template = ensure_template(&admin, &admin_url, service, migrations).await;
+        let name = format!("kursi_test_{service}_{}", uuid::Uuid::new_v4().simple());
+        let create = format!(
+            "CREATE DATABASE {} TEMPLATE {}",
+            quote_ident(&name),
+            quote_ident(&template)
+        );
+        retry_while_in_use(&admin, &create).await;
+        Self {
+            url: with_database(&admin_url, &name),
+            name,
+            admin_url,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A plain client on this database, for assertions on the rows themselves.
+    pub async fn client(&self) -> Client {
+        connect(&self.url).await
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let drop = format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(&self.name)
+        );
+        // Drop runs inside the test's runtime; a thread of its own may block.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(async {
+                    if let Ok((client, connection)) =
+                        tokio_postgres::connect(&admin_url, NoTls).await
+                    {
+                        tokio::spawn(connection);
+                        let _ = client.batch_execute(&drop).await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+async fn ensure_template(
+    admin: &Client,
+    admin_url: &str,
+    service: &str,
+    migrations: &'static EmbeddedMigrations,
+) -> String {
+    let template = format!("kursi_tmpl_{service}_{}", migrations_hash(service));
+    if database_exists(admin, &template).await {
+        return template;
+    }
+    admin
+        .execute("SELECT pg_advisory_lock(hashtext($1))", &[&template])
+        .await
+        .expect("advisory lock");
+    if !database_exists(admin, &template).await {
+        let building = format!("{template}_wip");
+        admin
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&building)
+            ))
+            .await
+            .expect("drop a half-built template");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {}", quote_ident(&building)))
+            .await
+            .expect("create template");
+        service_kit::db::run_migrations(&with_database(admin_url, &building), migrations)
+            .await
+            .expect("migrate template");
+        let rename = format!(
+            "ALTER DATABASE {} RENAME TO {}",
+            quote_ident(&building),
+            quote_ident(&template)
+        );
+        retry_while_in_use(admin, &rename).await;
+        drop_stale_templates(admin, service, &template).await;
+    }
+    admin
+        .execute("SELECT pg_advisory_unlock(hashtext($1))", &[&template])
+        .await
+        .expect("advisory unlock");
+    template
+}
+
+/// Templates of older migration sets are of no more use.
+async fn drop_stale_templates(admin: &Client, service: &str, current: &str) {
+    let prefix = format!("kursi_tmpl_{service}_%");
+    let rows = admin
+        .query(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2",
+            &[&prefix, &current],
+        )
+        .await
+        .unwrap_or_default();
+    for row in rows {
+        let name: String = row.get(0);
+        let _ = admin
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&name)
+            ))
+            .await;
+    }
+}
+
+async fn database_exists(admin: &Client, name: &str) -> bool {
+    admin
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .await
+        .expect("query pg_database")
+        .is_some()
+}
+
+/// CREATE DATABASE … TEMPLATE and RENAME refuse while anyone is still
+/// connected to the source, which happens for a moment after migrating.
+async fn retry_while_in_use(admin: &Client, sql: &str) {
+    for _ in 0..100 {
+        match admin.batch_execute(sql).await {
+            Ok(()) => return,
+            Err(err) if err.code() == Some(&SqlState::OBJECT_IN_USE) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("{sql}: {err}"),
+        }
+    }
+    panic!("{sql}: the source database stayed in use");
+}
+
+/// A short hash of the service's migration files, names and contents.
+fn migrations_hash(service: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../migrations")
+        .join(service);
+    let mut files = Vec::new();
+    collect(&dir, &mut files);
+    files.sort();
+    let mut hasher = Sha256::new();
+    for file in files {
+        hasher.update(
+            file.strip_prefix(&dir)
+                .unwrap_or(&file)
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        hasher.update(std::fs::read(&file).unwrap_or_default());
+    }
+    hasher.finalize()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_names_are_swapped_in_urls() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h:1/db?sslmode=disable", "x"),
+            "postgres://u:p@h:1/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h:1", "x"), "postgres://h:1/x");
+    }
+}
