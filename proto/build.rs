@@ -21,7 +21,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // method options (`google.api.http`, `kursi.access.v1.policy`) that the
     // services and the edge read at run time.
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(out_dir.join("kursi_descriptor.bin"), compiler.encode_file_descriptor_set())?;
+    std::fs::write(
+        out_dir.join("kursi_descriptor.bin"),
+        compiler.encode_file_descriptor_set(),
+    )?;
     let fds = compiler.file_descriptor_set();
 
     tonic_prost_build::configure()

@@ -64,7 +64,9 @@ pub async fn check_health(addr: &str) -> ExitCode {
     }
     .await;
     match result {
-        Ok(status) if status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32 => {
+        Ok(status)
+            if status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32 =>
+        {
             ExitCode::SUCCESS
         }
         Ok(_) => {

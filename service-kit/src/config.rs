@@ -51,7 +51,9 @@ impl fmt::Debug for Secret {
 
 /// Reads `name`; an unset or empty variable counts as missing.
 pub fn var(name: &'static str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
 }
 
 pub fn required(name: &'static str) -> Result<String, ConfigError> {
@@ -66,11 +68,14 @@ where
 {
     match var(name) {
         None => Ok(default),
-        Some(value) => value.trim().parse().map_err(|err: T::Err| ConfigError::Invalid {
-            name,
-            reason: err.to_string(),
-            value,
-        }),
+        Some(value) => value
+            .trim()
+            .parse()
+            .map_err(|err: T::Err| ConfigError::Invalid {
+                name,
+                reason: err.to_string(),
+                value,
+            }),
     }
 }
 

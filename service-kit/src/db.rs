@@ -7,10 +7,10 @@
 use std::time::Duration;
 
 use diesel::Connection;
+use diesel::migration::MigrationSource;
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
-use diesel::migration::MigrationSource;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
 pub type Pool = diesel_async::pooled_connection::bb8::Pool<AsyncPgConnection>;
@@ -40,10 +40,9 @@ impl DatabaseUrl {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|err| format!("not a PostgreSQL URL: {err}"))?;
-        let name = config
-            .get_dbname()
-            .map(str::to_owned)
-            .ok_or_else(|| "the URL names no database, as in postgres://HOST/kursi_auth".to_owned())?;
+        let name = config.get_dbname().map(str::to_owned).ok_or_else(|| {
+            "the URL names no database, as in postgres://HOST/kursi_auth".to_owned()
+        })?;
         Ok(Self { config, name })
     }
 
@@ -78,7 +77,9 @@ pub fn quote_ident(name: &str) -> String {
 struct Embedded(&'static EmbeddedMigrations);
 
 impl MigrationSource<diesel::pg::Pg> for Embedded {
-    fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<diesel::pg::Pg>>>> {
+    fn migrations(
+        &self,
+    ) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<diesel::pg::Pg>>>> {
         MigrationSource::<diesel::pg::Pg>::migrations(self.0)
     }
 }
@@ -102,7 +103,9 @@ pub async fn ensure_database(url: &str) -> Result<(), SetupError> {
             Ok(())
         }
         // Another replica created it between our check and our CREATE.
-        Err(err) if err.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => Ok(()),
+        Err(err) if err.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {
+            Ok(())
+        }
         Err(err) => Err(SetupError::Create {
             name: url.name.clone(),
             reason: err.to_string(),
@@ -115,7 +118,10 @@ pub async fn ensure_database(url: &str) -> Result<(), SetupError> {
 /// diesel's migration harness is synchronous, so it runs on a blocking thread
 /// over diesel-async's connection wrapper. A session-level advisory lock keeps
 /// replicas starting together from racing through the same migration.
-pub async fn run_migrations(url: &str, migrations: &'static EmbeddedMigrations) -> Result<(), SetupError> {
+pub async fn run_migrations(
+    url: &str,
+    migrations: &'static EmbeddedMigrations,
+) -> Result<(), SetupError> {
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || -> Result<(), SetupError> {
         use diesel::RunQueryDsl;
@@ -156,7 +162,10 @@ pub fn pool(url: &str, size: u32) -> Pool {
 
 /// [`prepare`], waiting for a database server that is still starting (as in
 /// a fresh `docker compose up`) instead of failing at once.
-pub async fn prepare_when_reachable(url: &str, migrations: &'static EmbeddedMigrations) -> Result<(), SetupError> {
+pub async fn prepare_when_reachable(
+    url: &str,
+    migrations: &'static EmbeddedMigrations,
+) -> Result<(), SetupError> {
     const ATTEMPTS: u32 = 30;
     let mut attempt = 1;
     loop {

@@ -102,10 +102,12 @@ impl From<DieselError> for ServiceError {
         match err {
             DieselError::NotFound => Self::NotFound("not found".into()),
             DieselError::DatabaseError(kind, info) => match kind {
-                DatabaseErrorKind::UniqueViolation => Self::AlreadyExists(match info.constraint_name() {
-                    Some(name) => format!("already exists (conflicts on {name})"),
-                    None => "already exists".into(),
-                }),
+                DatabaseErrorKind::UniqueViolation => {
+                    Self::AlreadyExists(match info.constraint_name() {
+                        Some(name) => format!("already exists (conflicts on {name})"),
+                        None => "already exists".into(),
+                    })
+                }
                 DatabaseErrorKind::SerializationFailure => {
                     Self::Aborted("a concurrent change conflicted with this one; retry".into())
                 }
@@ -162,6 +164,9 @@ mod tests {
             DatabaseErrorKind::UniqueViolation,
             Box::new("duplicate key".to_string()),
         );
-        assert_eq!(Status::from(ServiceError::from(err)).code(), Code::AlreadyExists);
+        assert_eq!(
+            Status::from(ServiceError::from(err)).code(),
+            Code::AlreadyExists
+        );
     }
 }

@@ -120,7 +120,9 @@ impl Host {
             readiness.set_draining().await;
         };
         let layers = tower::ServiceBuilder::new()
-            .layer(GlobalConcurrencyLimitLayer::new(self.options.max_concurrent_requests))
+            .layer(GlobalConcurrencyLimitLayer::new(
+                self.options.max_concurrent_requests,
+            ))
             .layer(self.admission)
             .into_inner();
         let server = Server::builder()

@@ -70,7 +70,11 @@ pub struct Admission {
 }
 
 impl Admission {
-    pub fn new(policies: Arc<PolicyTable>, verifier: Arc<TokenVerifier>, readiness: Readiness) -> Self {
+    pub fn new(
+        policies: Arc<PolicyTable>,
+        verifier: Arc<TokenVerifier>,
+        readiness: Readiness,
+    ) -> Self {
         Self {
             policies,
             verifier,
@@ -78,9 +82,15 @@ impl Admission {
         }
     }
 
-    async fn admit<B>(&self, policy: &Policy, request: &mut http::Request<B>) -> Result<(), Status> {
+    async fn admit<B>(
+        &self,
+        policy: &Policy,
+        request: &mut http::Request<B>,
+    ) -> Result<(), Status> {
         if !self.readiness.is_ready() {
-            return Err(Status::unavailable("the service is starting; retry shortly"));
+            return Err(Status::unavailable(
+                "the service is starting; retry shortly",
+            ));
         }
         let caller = match bearer_token(request.headers()) {
             Ok(None) => None,
@@ -114,7 +124,9 @@ fn bearer_token(headers: &http::HeaderMap) -> Result<Option<&str>, &'static str>
     let Some(value) = headers.get(http::header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| "the authorization header is not text")?;
+    let value = value
+        .to_str()
+        .map_err(|_| "the authorization header is not text")?;
     let (scheme, token) = value
         .split_once(' ')
         .ok_or("the authorization header must be `Bearer <token>`")?;
@@ -160,7 +172,12 @@ where
         // The clone that was polled ready serves this call; a fresh clone stays behind.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let Some(policy) = self.admission.policies.lookup(request.uri().path()).cloned() else {
+        let Some(policy) = self
+            .admission
+            .policies
+            .lookup(request.uri().path())
+            .cloned()
+        else {
             return Box::pin(inner.call(request));
         };
         let admission = self.admission.clone();
@@ -179,7 +196,10 @@ mod tests {
 
     fn headers(value: &str) -> http::HeaderMap {
         let mut headers = http::HeaderMap::new();
-        headers.insert(http::header::AUTHORIZATION, value.parse().expect("header value"));
+        headers.insert(
+            http::header::AUTHORIZATION,
+            value.parse().expect("header value"),
+        );
         headers
     }
 

@@ -131,7 +131,9 @@ impl PolicyTable {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Policy)> {
-        self.by_path.iter().map(|(path, policy)| (path.as_str(), policy))
+        self.by_path
+            .iter()
+            .map(|(path, policy)| (path.as_str(), policy))
     }
 }
 
@@ -152,15 +154,24 @@ mod tests {
             .filter(|(_, policy)| **policy == Policy::Undeclared)
             .map(|(path, _)| path)
             .collect();
-        assert!(undeclared.is_empty(), "methods without a policy: {undeclared:?}");
+        assert!(
+            undeclared.is_empty(),
+            "methods without a policy: {undeclared:?}"
+        );
         assert!(table.iter().count() > 5);
     }
 
     #[test]
     fn declarations_are_read_from_the_contract() {
         let table = table();
-        assert_eq!(table.lookup("/kursi.auth.v1.AuthService/Login"), Some(&Policy::Public));
-        assert_eq!(table.lookup("/kursi.auth.v1.AuthService/GetMe"), Some(&Policy::SignedIn));
+        assert_eq!(
+            table.lookup("/kursi.auth.v1.AuthService/Login"),
+            Some(&Policy::Public)
+        );
+        assert_eq!(
+            table.lookup("/kursi.auth.v1.AuthService/GetMe"),
+            Some(&Policy::SignedIn)
+        );
         assert_eq!(
             table.lookup("/kursi.auth.v1.AuthService/ListUsers"),
             Some(&Policy::AnyRole(vec![Role::Admin]))
@@ -174,8 +185,14 @@ mod tests {
         let admin_only = Policy::AnyRole(vec![Role::Admin]);
         assert_eq!(Policy::SignedIn.admit(None), Err(Denial::Unauthenticated));
         assert_eq!(Policy::SignedIn.admit(Some(&customer)), Ok(()));
-        assert!(matches!(admin_only.admit(Some(&customer)), Err(Denial::Forbidden(_))));
+        assert!(matches!(
+            admin_only.admit(Some(&customer)),
+            Err(Denial::Forbidden(_))
+        ));
         assert_eq!(Policy::Public.admit(None), Ok(()));
-        assert!(matches!(Policy::Undeclared.admit(Some(&customer)), Err(Denial::Forbidden(_))));
+        assert!(matches!(
+            Policy::Undeclared.admit(Some(&customer)),
+            Err(Denial::Forbidden(_))
+        ));
     }
 }

@@ -83,7 +83,10 @@ impl KeySource for RemoteJwks {
                 .await
                 .map(|response| response.into_inner().keys)
                 .map_err(|status| {
-                    KeySourceError(format!("auth-svc did not hand out its keys: {}", status.message()))
+                    KeySourceError(format!(
+                        "auth-svc did not hand out its keys: {}",
+                        status.message()
+                    ))
                 })
         })
     }
@@ -131,12 +134,15 @@ impl TokenVerifier {
     }
 
     pub async fn verify(&self, token: &str) -> Result<Caller, VerifyError> {
-        let unauthenticated = |why: &str| VerifyError::Unauthenticated(format!("invalid access token: {why}"));
+        let unauthenticated =
+            |why: &str| VerifyError::Unauthenticated(format!("invalid access token: {why}"));
         let header = decode_header(token).map_err(|_| unauthenticated("not a JWT"))?;
         if header.alg != Algorithm::EdDSA {
             return Err(unauthenticated("unsupported signing algorithm"));
         }
-        let kid = header.kid.ok_or_else(|| unauthenticated("no key id (kid)"))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| unauthenticated("no key id (kid)"))?;
         let key = self.key(&kid).await?;
         let claims = decode::<AccessClaims>(token, &key, &self.validation)
             .map_err(|err| {
@@ -152,7 +158,11 @@ impl TokenVerifier {
             })?
             .claims;
         let user_id = Uuid::parse_str(&claims.sub).map_err(|_| unauthenticated("bad subject"))?;
-        let roles = claims.roles.iter().filter_map(|name| parse_role(name)).collect();
+        let roles = claims
+            .roles
+            .iter()
+            .filter_map(|name| parse_role(name))
+            .collect();
         Ok(Caller::new(user_id, roles, claims.jti, token))
     }
 
@@ -188,11 +198,9 @@ impl TokenVerifier {
                 }
             }
         }
-        cache
-            .keys
-            .get(kid)
-            .cloned()
-            .ok_or_else(|| VerifyError::Unauthenticated("invalid access token: unknown signing key".into()))
+        cache.keys.get(kid).cloned().ok_or_else(|| {
+            VerifyError::Unauthenticated("invalid access token: unknown signing key".into())
+        })
     }
 }
 
