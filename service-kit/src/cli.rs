@@ -2,8 +2,14 @@
 //! `migrate`, and `health [ADDR]` for readiness probes; a service may add its
 //! own subcommands.
 
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::Duration;
+
+use diesel_migrations::EmbeddedMigrations;
+use tokio::net::TcpListener;
 
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
@@ -34,6 +40,73 @@ impl Command {
             "migrate" => Command::Migrate,
             "health" => Command::Health(args.into_iter().next()),
             _ => Command::Other(name, args),
+        }
+    }
+}
+
+/// What a service binary is: its name, default address and migrations.
+pub struct Binary {
+    pub name: &'static str,
+    pub default_listen_addr: &'static str,
+    pub migrations: &'static EmbeddedMigrations,
+}
+
+/// A shutdown signal handed to a service's `run`.
+pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+impl Binary {
+    /// The whole `main` of a service: `serve` loads the configuration with
+    /// `load` and runs `serve`; `migrate` and `health` are handled here;
+    /// other subcommands go to `other`, which returns `None` for unknown ones.
+    pub async fn main<C, Fut>(
+        &self,
+        load: impl FnOnce() -> Result<C, crate::config::ConfigError>,
+        listen_addr: impl FnOnce(&C) -> SocketAddr,
+        serve: impl FnOnce(C, TcpListener, Shutdown) -> Fut,
+        other: impl FnOnce(&str, &[String]) -> Option<ExitCode>,
+    ) -> ExitCode
+    where
+        Fut: Future<Output = Result<(), crate::server::ServeError>>,
+    {
+        crate::telemetry::init();
+        match Command::from_args() {
+            Command::Serve => {
+                let config = match load() {
+                    Ok(config) => config,
+                    Err(err) => return fail(self.name, err),
+                };
+                let listener = match crate::server::bind(listen_addr(&config)).await {
+                    Ok(listener) => listener,
+                    Err(err) => return fail(self.name, err),
+                };
+                match serve(config, listener, Box::pin(shutdown_signal())).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(err) => fail(self.name, err),
+                }
+            }
+            Command::Migrate => match crate::config::required("DATABASE_URL") {
+                Ok(url) => match crate::db::prepare(&url, self.migrations).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(err) => fail(self.name, err),
+                },
+                Err(err) => fail(self.name, err),
+            },
+            Command::Health(addr) => {
+                let addr = match addr {
+                    Some(addr) => addr,
+                    None => match crate::config::listen_addr_or(self.default_listen_addr) {
+                        Ok(addr) => addr.to_string(),
+                        Err(err) => return fail(self.name, err),
+                    },
+                };
+                check_health(&addr).await
+            }
+            Command::Other(name, args) => other(&name, &args).unwrap_or_else(|| {
+                fail(
+                    self.name,
+                    format!("unknown command {name:?}; use serve, migrate or health [ADDR]"),
+                )
+            }),
         }
     }
 }

@@ -80,6 +80,17 @@ impl Host {
         })
     }
 
+    /// A host that verifies tokens with the keys auth-svc publishes at
+    /// `AUTH_GRPC_URL`: what every service but auth-svc uses.
+    pub async fn with_remote_keys(
+        config: &CommonConfig,
+        services: &[&'static str],
+    ) -> Result<Self, ServeError> {
+        let keys =
+            crate::auth::RemoteJwks::new(&config.auth_grpc_url).map_err(ServeError::Setup)?;
+        Self::new(config.into(), services, keys, &config.jwt).await
+    }
+
     pub fn readiness(&self) -> &Readiness {
         &self.readiness
     }

@@ -52,7 +52,7 @@ impl TestAuth {
 
     /// Runs auth-svc on an existing database with the given key, as a restart would.
     pub async fn serve(db: &TestDb, pem: &str, adjust: impl FnOnce(&mut AuthConfig)) -> Spawned {
-        let mut config = test_config(db.url(), pem);
+        let mut config = auth_config(db.url(), pem);
         adjust(&mut config);
         spawn(move |listener, shutdown| auth_svc::app::run(config, listener, shutdown)).await
     }
@@ -141,21 +141,28 @@ impl TestAuth {
     }
 }
 
-/// Fast settings for tests: bcrypt at its lowest cost, a known admin.
-fn test_config(database_url: &str, pem: &str) -> AuthConfig {
-    AuthConfig {
-        common: CommonConfig {
-            database_url: Secret::new(database_url),
-            listen_addr: "127.0.0.1:0".parse().expect("addr"),
-            auth_grpc_url: "http://127.0.0.1:1".into(),
-            jwt: JwtSettings {
-                issuer: "kursi".into(),
-                audience: "kursi".into(),
-            },
-            request_timeout: Duration::from_secs(30),
-            max_concurrent_requests: 512,
-            database_pool_size: 5,
+/// The shared settings of a service under test that verifies tokens with
+/// the auth-svc at `auth_url`.
+pub fn service_config(database_url: &str, auth_url: &str) -> CommonConfig {
+    CommonConfig {
+        database_url: Secret::new(database_url),
+        listen_addr: "127.0.0.1:0".parse().expect("addr"),
+        auth_grpc_url: auth_url.into(),
+        jwt: JwtSettings {
+            issuer: "kursi".into(),
+            audience: "kursi".into(),
         },
+        request_timeout: Duration::from_secs(30),
+        max_concurrent_requests: 512,
+        database_pool_size: 5,
+    }
+}
+
+/// Fast settings for tests: bcrypt at its lowest cost, a known admin.
+pub fn auth_config(database_url: &str, pem: &str) -> AuthConfig {
+    AuthConfig {
+        // auth-svc verifies with its own keys; the URL is never used.
+        common: service_config(database_url, "http://127.0.0.1:1"),
         signing_key_pem: Secret::new(pem),
         access_token_ttl: Duration::from_secs(900),
         refresh_token_ttl: Duration::from_secs(86_400),

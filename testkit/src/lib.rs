@@ -12,9 +12,9 @@ mod auth;
 mod db;
 mod spawn;
 
-pub use auth::{ADMIN_EMAIL, ADMIN_PASSWORD, SignedIn, TestAuth};
+pub use auth::{ADMIN_EMAIL, ADMIN_PASSWORD, SignedIn, TestAuth, auth_config, service_config};
 pub use db::TestDb;
-pub use spawn::{Spawned, channel, spawn};
+pub use spawn::{Spawned, channel, spawn, spawn_on};
 
 /// Attaches `authorization: Bearer <token>` to a request.
 pub fn bearer<T>(token: &str, message: T) -> tonic::Request<T> {

@@ -56,6 +56,16 @@ where
     E: std::fmt::Display,
 {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    spawn_on(listener, run).await
+}
+
+/// [`spawn`] on a given listener, say to restart a server on the same port.
+pub async fn spawn_on<F, Fut, E>(listener: TcpListener, run: F) -> Spawned
+where
+    F: FnOnce(TcpListener, std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Display,
+{
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
     let shutdown = Box::pin(async move {

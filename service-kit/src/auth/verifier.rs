@@ -21,8 +21,8 @@ use crate::config::JwtSettings;
 
 /// How long a fetched key set is trusted before it is fetched again.
 const MAX_KEY_AGE: Duration = Duration::from_secs(300);
-/// The least time between two fetches caused by unknown `kid`s.
-const MIN_REFETCH: Duration = Duration::from_secs(10);
+/// The least time between two fetches caused by unknown `kid`s, by default.
+const MIN_REFETCH: Duration = Duration::from_secs(5);
 /// Clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECONDS: u64 = 30;
 
@@ -103,8 +103,8 @@ impl KeyCache {
         self.fetched_at.is_some_and(|at| at.elapsed() < MAX_KEY_AGE)
     }
 
-    fn may_refetch(&self) -> bool {
-        self.fetched_at.is_none_or(|at| at.elapsed() >= MIN_REFETCH)
+    fn may_refetch(&self, floor: Duration) -> bool {
+        self.fetched_at.is_none_or(|at| at.elapsed() >= floor)
     }
 }
 
@@ -115,6 +115,7 @@ pub struct TokenVerifier {
     validation: Validation,
     cache: RwLock<KeyCache>,
     refetch: Mutex<()>,
+    refetch_floor: Duration,
 }
 
 impl TokenVerifier {
@@ -130,7 +131,14 @@ impl TokenVerifier {
             validation,
             cache: RwLock::new(KeyCache::default()),
             refetch: Mutex::new(()),
+            refetch_floor: MIN_REFETCH,
         }
+    }
+
+    /// Sets the least time between fetches caused by unknown `kid`s.
+    pub fn with_refetch_floor(mut self, floor: Duration) -> Self {
+        self.refetch_floor = floor;
+        self
     }
 
     pub async fn verify(&self, token: &str) -> Result<Caller, VerifyError> {
@@ -179,7 +187,7 @@ impl TokenVerifier {
         let _turn = self.refetch.lock().await;
         let mut cache = self.cache.write().await;
         let known = cache.keys.contains_key(kid);
-        let should_fetch = !cache.is_fresh() || (!known && cache.may_refetch());
+        let should_fetch = !cache.is_fresh() || (!known && cache.may_refetch(self.refetch_floor));
         if should_fetch {
             match self.source.fetch().await {
                 Ok(jwks) => {

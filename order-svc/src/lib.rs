@@ -1,0 +1,14 @@
+//! order-svc: cinema ticket orders.
+//!
+//! For now a skeleton: it starts, prepares its database, serves health and
+//! reflection, verifies tokens like every service, and answers UNIMPLEMENTED
+//! for every RPC of `kursi.order.v1.OrderService` (the generated default stubs) until
+//! its issue lands. It never returns made-up data.
+
+pub mod app;
+
+pub static MIGRATIONS: diesel_migrations::EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("../migrations/order");
+
+/// Where the service listens unless `LISTEN_ADDR` says otherwise.
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:50054";
