@@ -1,8 +1,19 @@
 //! Replacing the signing key: the new key signs, the old one stays published
 //! until its tokens have expired, and old tokens keep working meanwhile.
 
+use kursi_proto::auth::v1::auth_service_client::AuthServiceClient;
 use kursi_proto::auth::v1::{GetJwksRequest, GetMeRequest};
 use testkit::{TestAuth, bearer, channel};
+use tonic::transport::Channel;
+
+async fn published_kids(client: &mut AuthServiceClient<Channel>) -> Vec<String> {
+    let jwks = client
+        .get_jwks(GetJwksRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    jwks.keys.into_iter().map(|key| key.kid).collect()
+}
 
 #[tokio::test]
 async fn a_restart_with_a_new_key_rotates_without_breaking_old_tokens() {
@@ -24,15 +35,7 @@ async fn a_restart_with_a_new_key_rotates_without_breaking_old_tokens() {
         channel(server.addr).await,
     );
 
-    let kids: Vec<String> = client
-        .get_jwks(GetJwksRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .keys
-        .into_iter()
-        .map(|k| k.kid)
-        .collect();
+    let kids = published_kids(&mut client).await;
     assert_eq!(
         kids,
         [new_kid.clone(), old_kid.clone()],
@@ -68,14 +71,6 @@ async fn a_restart_with_a_new_key_rotates_without_breaking_old_tokens() {
         )
         .await
         .unwrap();
-    let kids: Vec<String> = client
-        .get_jwks(GetJwksRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .keys
-        .into_iter()
-        .map(|k| k.kid)
-        .collect();
+    let kids = published_kids(&mut client).await;
     assert_eq!(kids, [new_kid]);
 }
