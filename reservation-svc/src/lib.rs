@@ -1,14 +1,24 @@
-//! reservation-svc: restaurant tables and reservations.
+//! reservation-svc: the restaurant's tables and the whole life cycle of a
+//! table reservation.
 //!
-//! For now a skeleton: it starts, prepares its database, serves health and
-//! reflection, verifies tokens like every service, and answers UNIMPLEMENTED
-//! for every RPC of `kursi.reservation.v1.ReservationService` (the generated default stubs) until
-//! its issue lands. It never returns made-up data.
+//! [`app::run`] starts the server. `api` holds the gRPC handlers; `domain`
+//! the rules (value objects, the state machine, the aggregate, the policy);
+//! `reservations`, `floor`, `sweeper` and `events` run those rules in
+//! transactions; `db` holds the SQL.
 
+pub mod api;
 pub mod app;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod events;
+pub mod floor;
+pub mod render;
+pub mod reservations;
+pub mod sweeper;
 
 pub static MIGRATIONS: diesel_migrations::EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../migrations/reservation");
 
 /// Where the service listens unless `LISTEN_ADDR` says otherwise.
-pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:50052";
+pub const DEFAULT_LISTEN_ADDR: &str = config::DEFAULT_LISTEN_ADDR;

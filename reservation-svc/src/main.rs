@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
+use reservation_svc::config::ReservationConfig;
 use service_kit::cli::Binary;
-use service_kit::config::CommonConfig;
 
 const BINARY: Binary = Binary {
     name: "reservation-svc",
@@ -15,8 +15,8 @@ const BINARY: Binary = Binary {
 async fn main() -> ExitCode {
     BINARY
         .main(
-            || CommonConfig::from_env(reservation_svc::DEFAULT_LISTEN_ADDR),
-            |config| config.listen_addr,
+            ReservationConfig::from_env,
+            |config| config.common.listen_addr,
             reservation_svc::app::run,
             |_, _| None,
         )

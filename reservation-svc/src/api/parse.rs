@@ -1,0 +1,251 @@
+//! Requests into domain values. Every field is checked and every problem
+//! reported at once, each naming its field; nothing reaches the database
+//! until the whole request is valid.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kursi_proto::reservation::v1 as pb;
+use service_kit::auth::Caller;
+use service_kit::{FieldViolation, ServiceError};
+use uuid::Uuid;
+
+use crate::domain::values::{
+    ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize, parse_id, parse_timestamp,
+};
+use crate::domain::{CancelReason, RestaurantPolicy, Status};
+use crate::reservations::Booking;
+
+/// Collects violations while a request is parsed.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    pub fn check<T>(&mut self, result: Result<T, FieldViolation>) -> Option<T> {
+        result.map_err(|v| self.0.push(v)).ok()
+    }
+
+    pub fn check_all<T>(&mut self, result: Result<T, Vec<FieldViolation>>) -> Option<T> {
+        result.map_err(|v| self.0.extend(v)).ok()
+    }
+
+    pub fn push(&mut self, field: &str, why: impl Into<String>) {
+        self.0.push(FieldViolation::new(field, why));
+    }
+
+    /// `Ok(value)` when nothing was wrong, else every violation.
+    pub fn finish<T>(self, value: Option<T>) -> Result<T, ServiceError> {
+        match value {
+            Some(value) if self.0.is_empty() => Ok(value),
+            _ if self.0.is_empty() => Err(ServiceError::internal(
+                "a parse produced nothing and no reason",
+            )),
+            _ => Err(ServiceError::InvalidArgument(self.0)),
+        }
+    }
+}
+
+pub fn id(field: &str, raw: &str) -> Result<Uuid, ServiceError> {
+    parse_id(field, raw).map_err(|v| ServiceError::InvalidArgument(vec![v]))
+}
+
+pub fn note(field: &str, raw: &str) -> Result<Note, ServiceError> {
+    Note::parse(field, raw).map_err(|v| ServiceError::InvalidArgument(vec![v]))
+}
+
+/// A CreateReservationRequest, for `caller`, judged at `now`.
+/// `metadata_key` is the `idempotency-key` request metadata, used when the
+/// field is empty.
+pub fn booking(
+    request: &pb::CreateReservationRequest,
+    metadata_key: Option<&str>,
+    caller: &Caller,
+    policy: &RestaurantPolicy,
+    now: DateTime<Utc>,
+) -> Result<Booking, ServiceError> {
+    let mut v = Violations::default();
+    let customer_id = match request.customer_id.trim() {
+        "" => Some(caller.user_id),
+        raw => v.check(parse_id("customer_id", raw)),
+    };
+    let contact = match &request.contact_info {
+        Some(c) => v.check_all(ContactInfo::parse(&c.name, &c.phone, &c.email)),
+        None => {
+            v.push("contact_info", "is required: name, phone and email");
+            None
+        }
+    };
+    let party = v.check(PartySize::parse(request.party_size));
+    let start = match v.check(parse_timestamp("start_time", request.start_time.as_ref())) {
+        Some(Some(start)) => v.check(policy.check_start(start, now).map(|()| start)),
+        Some(None) => {
+            v.push(
+                "start_time",
+                "is required (RFC 3339 with an offset over REST)",
+            );
+            None
+        }
+        None => None,
+    };
+    let duration = match request.duration_minutes {
+        Some(minutes) => v.check(DurationMinutes::parse(minutes)),
+        None => party.map(|party| policy.turn_times.for_party(party)),
+    };
+    let note = v.check(Note::parse("note", &request.note));
+    let key = match request.idempotency_key.trim() {
+        "" => metadata_key.unwrap_or_default(),
+        field => field,
+    };
+    let idempotency_key = v.check(IdempotencyKey::parse(key));
+    let booking = (|| {
+        Some(Booking {
+            customer_id: customer_id?,
+            contact: contact?,
+            party: party?,
+            start: start?,
+            duration: duration?,
+            note: note?,
+            idempotency_key: idempotency_key?,
+        })
+    })();
+    let booking = v.finish(booking)?;
+    if booking.customer_id != caller.user_id && !caller.is_staff() {
+        return Err(ServiceError::PermissionDenied(
+            "customers book for themselves: leave customer_id empty or give your own id".into(),
+        ));
+    }
+    Ok(booking)
+}
+
+/// A status filter: unset means any.
+pub fn status_filter(raw: i32) -> Result<Option<Status>, FieldViolation> {
+    let bad = || {
+        FieldViolation::new(
+            "status",
+            "must be one of PENDING, CONFIRMED, CHECKED_IN, COMPLETED, CANCELLED, NO_SHOW",
+        )
+    };
+    match pb::ReservationStatus::try_from(raw) {
+        Ok(pb::ReservationStatus::Unspecified) => Ok(None),
+        Ok(status) => status
+            .as_str_name()
+            .strip_prefix("RESERVATION_STATUS_")
+            .and_then(Status::parse)
+            .map(Some)
+            .ok_or_else(bad),
+        Err(_) => Err(bad()),
+    }
+}
+
+/// Start times `[from, to)`, either end open.
+pub type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// An optional `[from, to)` range of start times.
+pub fn time_range(
+    v: &mut Violations,
+    from: Option<&prost_types::Timestamp>,
+    to: Option<&prost_types::Timestamp>,
+) -> Option<TimeRange> {
+    let from = v.check(parse_timestamp("start_time_from", from));
+    let to = v.check(parse_timestamp("start_time_to", to));
+    if let (Some(Some(from)), Some(Some(to))) = (from, to)
+        && to <= from
+    {
+        v.push("start_time_to", "must be after start_time_from");
+        return None;
+    }
+    Some((from?, to?))
+}
+
+/// The reason a caller may give; EXPIRED is the sweeper's alone.
+pub fn cancel_reason(raw: i32) -> Result<CancelReason, FieldViolation> {
+    match pb::CancellationReason::try_from(raw) {
+        Ok(pb::CancellationReason::CustomerRequest) => Ok(CancelReason::CustomerRequest),
+        Ok(pb::CancellationReason::RestaurantRequest) => Ok(CancelReason::RestaurantRequest),
+        Ok(pb::CancellationReason::Other) => Ok(CancelReason::Other),
+        Ok(pb::CancellationReason::Expired) => Err(FieldViolation::new(
+            "reason_code",
+            "EXPIRED is set only when a reservation expires unconfirmed",
+        )),
+        Ok(pb::CancellationReason::Unspecified) | Err(_) => Err(FieldViolation::new(
+            "reason_code",
+            "is required: CUSTOMER_REQUEST, RESTAURANT_REQUEST or OTHER",
+        )),
+    }
+}
+
+/// A day on the restaurant's clock, from today to the end of the booking
+/// window.
+pub fn date(
+    raw: &str,
+    policy: &RestaurantPolicy,
+    now: DateTime<Utc>,
+) -> Result<NaiveDate, FieldViolation> {
+    let date = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map_err(|_| FieldViolation::new("date", "must be a day as YYYY-MM-DD"))?;
+    let today = policy.today(now);
+    let last = policy.today(now + policy.booking_window);
+    if date < today {
+        return Err(FieldViolation::new("date", "must be today or later"));
+    }
+    if date > last {
+        return Err(FieldViolation::new(
+            "date",
+            format!(
+                "must be within the booking window of {} days",
+                policy.booking_window.num_days()
+            ),
+        ));
+    }
+    Ok(date)
+}
+
+/// ListReservations' `skip` and `limit`: skip ≥ 0; limit 1..=100, 0 → 10.
+pub fn skip_limit(v: &mut Violations, skip: i32, limit: i32) -> Option<(i64, i64)> {
+    let skip = if skip < 0 {
+        v.push("skip", "must be 0 or more");
+        None
+    } else {
+        Some(i64::from(skip))
+    };
+    let limit = match limit {
+        0 => Some(10),
+        1..=100 => Some(i64::from(limit)),
+        _ => {
+            v.push(
+                "limit",
+                "must be between 1 and 100 (0 means the default, 10)",
+            );
+            None
+        }
+    };
+    Some((skip?, limit?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_statuses_are_refused() {
+        assert_eq!(status_filter(0), Ok(None));
+        assert_eq!(status_filter(6), Ok(Some(Status::NoShow)));
+        assert_eq!(status_filter(99).unwrap_err().field, "status");
+        assert_eq!(status_filter(-1).unwrap_err().field, "status");
+    }
+
+    #[test]
+    fn skip_and_limit_have_bounds() {
+        let mut v = Violations::default();
+        assert_eq!(skip_limit(&mut v, 0, 0), Some((0, 10)));
+        assert_eq!(skip_limit(&mut v, 5, 100), Some((5, 100)));
+        assert_eq!(skip_limit(&mut v, -1, 101), None);
+        let fields: Vec<_> = v.0.iter().map(|x| x.field.as_str()).collect();
+        assert_eq!(fields, ["skip", "limit"]);
+    }
+
+    #[test]
+    fn callers_cannot_expire_a_reservation() {
+        assert!(cancel_reason(pb::CancellationReason::Expired as i32).is_err());
+        assert!(cancel_reason(0).is_err());
+        assert_eq!(cancel_reason(1), Ok(CancelReason::CustomerRequest));
+    }
+}

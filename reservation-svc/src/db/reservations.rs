@@ -1,0 +1,364 @@
+//! The `reservations` table.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::reservations;
+use crate::domain::{Change, DepositStatus, HOLDING, Reservation, Status, Step};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = reservations, check_for_backend(diesel::pg::Pg))]
+pub struct ReservationRow {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub contact_email: String,
+    pub party_size: i32,
+    pub start_time: DateTime<Utc>,
+    pub duration_minutes: i32,
+    pub end_time: DateTime<Utc>,
+    pub is_peak_hour: bool,
+    pub status: String,
+    pub note: String,
+    pub table_id: Option<Uuid>,
+    pub table_label: Option<String>,
+    pub table_capacity: Option<i32>,
+    pub table_area: Option<String>,
+    pub table_assigned_at: Option<DateTime<Utc>>,
+    pub cancel_reason: Option<String>,
+    pub cancel_description: Option<String>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub deposit_amount: i64,
+    pub deposit_status: String,
+    pub payment_reference: Option<String>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub refunded_at: Option<DateTime<Utc>>,
+    pub idempotency_key: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ReservationRow {
+    /// The aggregate's view of this row; `None` only if the row holds a
+    /// status the code does not know, which the check constraints prevent.
+    pub fn to_domain(&self) -> Option<Reservation> {
+        Some(Reservation {
+            id: self.id,
+            status: Status::parse(&self.status)?,
+            party_size: self.party_size,
+            start: self.start_time,
+            table_id: self.table_id,
+            deposit_amount: self.deposit_amount,
+            deposit_status: DepositStatus::parse(&self.deposit_status)?,
+            payment_reference: self.payment_reference.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = reservations)]
+pub struct NewReservation<'a> {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub contact_name: &'a str,
+    pub contact_phone: &'a str,
+    pub contact_email: &'a str,
+    pub party_size: i32,
+    pub start_time: DateTime<Utc>,
+    pub duration_minutes: i32,
+    pub end_time: DateTime<Utc>,
+    pub is_peak_hour: bool,
+    pub status: &'a str,
+    pub note: &'a str,
+    pub deposit_amount: i64,
+    pub deposit_status: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The columns a [`Change`] sets; `None` leaves a column alone.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = reservations)]
+pub struct RowChanges {
+    pub status: Option<&'static str>,
+    pub table_id: Option<Uuid>,
+    pub table_label: Option<String>,
+    pub table_capacity: Option<i32>,
+    pub table_area: Option<String>,
+    pub table_assigned_at: Option<DateTime<Utc>>,
+    pub cancel_reason: Option<&'static str>,
+    pub cancel_description: Option<String>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub deposit_status: Option<&'static str>,
+    pub payment_reference: Option<String>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub refunded_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl RowChanges {
+    pub fn from_change(change: &Change, now: DateTime<Utc>) -> Self {
+        let mut row = RowChanges {
+            status: Some(change.to.as_str()),
+            deposit_status: Some(change.deposit_status.as_str()),
+            updated_at: Some(now),
+            ..Default::default()
+        };
+        for step in &change.steps {
+            match step {
+                Step::TableAssigned {
+                    table_id,
+                    label,
+                    capacity,
+                    area,
+                    ..
+                } => {
+                    row.table_id = Some(*table_id);
+                    row.table_label = Some(label.clone());
+                    row.table_capacity = Some(*capacity);
+                    row.table_area = Some(area.clone());
+                    row.table_assigned_at = Some(now);
+                }
+                Step::Cancelled {
+                    reason,
+                    description,
+                } => {
+                    row.cancel_reason = Some(reason.as_str());
+                    row.cancel_description = Some(description.clone());
+                    row.cancelled_at = Some(now);
+                }
+                Step::DepositPaid { reference, .. } => {
+                    row.payment_reference = Some(reference.clone());
+                    row.paid_at = Some(now);
+                }
+                Step::DepositRefunded { .. } => row.refunded_at = Some(now),
+                Step::Confirmed | Step::CheckedIn | Step::Completed | Step::NoShow { .. } => {}
+            }
+        }
+        row
+    }
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    reservation: NewReservation<'_>,
+) -> QueryResult<ReservationRow> {
+    diesel::insert_into(reservations::table)
+        .values(reservation)
+        .returning(ReservationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ReservationRow>> {
+    reservations::table
+        .find(id)
+        .select(ReservationRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The reservation, row-locked until the transaction ends, so commands on
+/// one reservation take turns.
+pub async fn find_for_update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<ReservationRow>> {
+    reservations::table
+        .find(id)
+        .select(ReservationRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn find_by_idempotency_key(
+    conn: &mut AsyncPgConnection,
+    customer_id: Uuid,
+    key: &str,
+) -> QueryResult<Option<ReservationRow>> {
+    reservations::table
+        .filter(reservations::customer_id.eq(customer_id))
+        .filter(reservations::idempotency_key.eq(key))
+        .select(ReservationRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Writes a change and bumps the version.
+pub async fn apply(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: RowChanges,
+) -> QueryResult<ReservationRow> {
+    diesel::update(reservations::table.find(id))
+        .set((changes, reservations::version.eq(reservations::version + 1)))
+        .returning(ReservationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// What ListReservations and GetStats narrow down by.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub customer_id: Option<Uuid>,
+    pub status: Option<Status>,
+    pub start_from: Option<DateTime<Utc>>,
+    pub start_to: Option<DateTime<Utc>>,
+}
+
+fn filtered(filter: &Filter) -> reservations::BoxedQuery<'static, diesel::pg::Pg> {
+    let mut query = reservations::table.into_boxed();
+    if let Some(customer) = filter.customer_id {
+        query = query.filter(reservations::customer_id.eq(customer));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(reservations::status.eq(status.as_str()));
+    }
+    if let Some(from) = filter.start_from {
+        query = query.filter(reservations::start_time.ge(from));
+    }
+    if let Some(to) = filter.start_to {
+        query = query.filter(reservations::start_time.lt(to));
+    }
+    query
+}
+
+/// One page in (start_time, id) order.
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    filter: &Filter,
+    skip: i64,
+    limit: i64,
+) -> QueryResult<Vec<ReservationRow>> {
+    filtered(filter)
+        .select(ReservationRow::as_select())
+        .order((reservations::start_time.asc(), reservations::id.asc()))
+        .offset(skip)
+        .limit(limit)
+        .load(conn)
+        .await
+}
+
+pub async fn count(conn: &mut AsyncPgConnection, filter: &Filter) -> QueryResult<i64> {
+    filtered(filter).count().get_result(conn).await
+}
+
+/// The floor's figures, in one statement.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Stats {
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub total_reservations: i64,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub pending_count: i64,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub confirmed_count: i64,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub checked_in_count: i64,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub completed_count: i64,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub cancelled_count: i64,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub no_show_count: i64,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub covers: i64,
+    #[diesel(sql_type = diesel::sql_types::Int8)]
+    pub total_revenue: i64,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub generated_at: DateTime<Utc>,
+}
+
+/// Counts by status, covers (guests of reservations neither cancelled nor
+/// no-show) and revenue: deposits paid (including those later refunded or
+/// forfeited) minus deposits refunded.
+pub async fn stats(
+    conn: &mut AsyncPgConnection,
+    start_from: Option<DateTime<Utc>>,
+    start_to: Option<DateTime<Utc>>,
+) -> QueryResult<Stats> {
+    diesel::sql_query(
+        "SELECT \
+           count(*) AS total_reservations, \
+           count(*) FILTER (WHERE status = 'PENDING') AS pending_count, \
+           count(*) FILTER (WHERE status = 'CONFIRMED') AS confirmed_count, \
+           count(*) FILTER (WHERE status = 'CHECKED_IN') AS checked_in_count, \
+           count(*) FILTER (WHERE status = 'COMPLETED') AS completed_count, \
+           count(*) FILTER (WHERE status = 'CANCELLED') AS cancelled_count, \
+           count(*) FILTER (WHERE status = 'NO_SHOW') AS no_show_count, \
+           coalesce(sum(party_size) FILTER (WHERE status NOT IN ('CANCELLED', 'NO_SHOW')), 0)::int8 \
+             AS covers, \
+           (coalesce(sum(deposit_amount) \
+                 FILTER (WHERE deposit_status IN ('PAID', 'REFUNDED', 'FORFEITED')), 0) \
+            - coalesce(sum(deposit_amount) FILTER (WHERE deposit_status = 'REFUNDED'), 0))::int8 \
+             AS total_revenue, \
+           now() AS generated_at \
+         FROM reservations \
+         WHERE ($1::timestamptz IS NULL OR start_time >= $1) \
+           AND ($2::timestamptz IS NULL OR start_time < $2)",
+    )
+    .bind::<Nullable<Timestamptz>, _>(start_from)
+    .bind::<Nullable<Timestamptz>, _>(start_to)
+    .get_result(conn)
+    .await
+}
+
+/// `(table_id, start, end)` of every active hold on `tables` overlapping
+/// `[from, to)`.
+pub async fn holds(
+    conn: &mut AsyncPgConnection,
+    tables: &[Uuid],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> QueryResult<Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)>> {
+    let holding: Vec<&str> = HOLDING.iter().map(|s| s.as_str()).collect();
+    reservations::table
+        .filter(reservations::table_id.eq_any(tables))
+        .filter(reservations::status.eq_any(holding))
+        .filter(reservations::start_time.lt(to))
+        .filter(reservations::end_time.gt(from))
+        .select((
+            reservations::table_id.assume_not_null(),
+            reservations::start_time,
+            reservations::end_time,
+        ))
+        .load(conn)
+        .await
+}
+
+/// Up to `limit` reservations the sweeper must act on: PENDING at or past
+/// their start, CONFIRMED `grace` past it. Locked, skipping rows another
+/// transaction (a replica's sweeper, a caller's command) holds, so each is
+/// handled by exactly one transaction.
+pub async fn lock_overdue(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    grace: chrono::Duration,
+    limit: i64,
+) -> QueryResult<Vec<ReservationRow>> {
+    reservations::table
+        .filter(
+            reservations::status
+                .eq(Status::Pending.as_str())
+                .and(reservations::start_time.le(now))
+                .or(reservations::status
+                    .eq(Status::Confirmed.as_str())
+                    .and(reservations::start_time.le(now - grace))),
+        )
+        .order((reservations::start_time.asc(), reservations::id.asc()))
+        .limit(limit)
+        .select(ReservationRow::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await
+}

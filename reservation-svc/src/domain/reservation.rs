@@ -1,0 +1,491 @@
+//! The Reservation aggregate: what each command does to a reservation,
+//! decided here and nowhere else. The result is a [`Change`] — the new
+//! status and deposit plus the steps that become history entries and outbox
+//! events — which `reservations` writes in one transaction.
+
+use chrono::{DateTime, Utc};
+use service_kit::{FieldViolation, ServiceError};
+use uuid::Uuid;
+
+use super::policy::{CancelReason, RestaurantPolicy};
+use super::status::{Command, Status, TransitionRefused, transition};
+use super::values::{Note, PaymentReference};
+
+/// Where a deposit stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepositStatus {
+    NotRequired,
+    Unpaid,
+    Paid,
+    Refunded,
+    Forfeited,
+}
+
+impl DepositStatus {
+    pub const ALL: [DepositStatus; 5] = [
+        DepositStatus::NotRequired,
+        DepositStatus::Unpaid,
+        DepositStatus::Paid,
+        DepositStatus::Refunded,
+        DepositStatus::Forfeited,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DepositStatus::NotRequired => "NOT_REQUIRED",
+            DepositStatus::Unpaid => "UNPAID",
+            DepositStatus::Paid => "PAID",
+            DepositStatus::Refunded => "REFUNDED",
+            DepositStatus::Forfeited => "FORFEITED",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == stored)
+    }
+
+    /// The initial status for a required amount.
+    pub fn for_amount(amount: i64) -> Self {
+        if amount > 0 {
+            DepositStatus::Unpaid
+        } else {
+            DepositStatus::NotRequired
+        }
+    }
+}
+
+/// The parts of a reservation the rules look at.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    pub id: Uuid,
+    pub status: Status,
+    pub party_size: i32,
+    pub start: DateTime<Utc>,
+    pub table_id: Option<Uuid>,
+    pub deposit_amount: i64,
+    pub deposit_status: DepositStatus,
+    pub payment_reference: Option<String>,
+}
+
+/// A table as AssignTable sees it.
+#[derive(Debug, Clone)]
+pub struct TableOffer {
+    pub id: Uuid,
+    pub label: String,
+    pub capacity: i32,
+    pub area: String,
+    pub active: bool,
+}
+
+/// One thing that happened: one history entry and one outbox event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Confirmed,
+    TableAssigned {
+        table_id: Uuid,
+        label: String,
+        capacity: i32,
+        area: String,
+        previous: Option<Uuid>,
+    },
+    CheckedIn,
+    Completed,
+    Cancelled {
+        reason: CancelReason,
+        description: String,
+    },
+    NoShow {
+        forfeited: i64,
+    },
+    DepositPaid {
+        amount: i64,
+        reference: String,
+    },
+    DepositRefunded {
+        amount: i64,
+        reference: String,
+    },
+}
+
+/// What a command does to a reservation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub from: Status,
+    pub to: Status,
+    pub deposit_status: DepositStatus,
+    pub steps: Vec<Step>,
+    /// The note for the history (a cancellation's description).
+    pub note: String,
+}
+
+/// A command's outcome: a change, or nothing to do (an idempotent repeat).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Changed(Change),
+    Unchanged,
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Refusal {
+    #[error(transparent)]
+    Transition(#[from] TransitionRefused),
+    #[error("{0}")]
+    Precondition(String),
+    #[error("{}: {}", .0.field, .0.description)]
+    Invalid(FieldViolation),
+}
+
+impl From<Refusal> for ServiceError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Transition(refused) => ServiceError::FailedPrecondition(refused.to_string()),
+            Refusal::Precondition(why) => ServiceError::FailedPrecondition(why),
+            Refusal::Invalid(violation) => ServiceError::InvalidArgument(vec![violation]),
+        }
+    }
+}
+
+impl Reservation {
+    fn change(&self, command: Command, steps: Vec<Step>, note: &Note) -> Result<Change, Refusal> {
+        Ok(Change {
+            from: self.status,
+            to: transition(self.status, command)?,
+            deposit_status: self.deposit_status,
+            steps,
+            note: note.as_str().to_owned(),
+        })
+    }
+
+    /// PENDING → CONFIRMED, once a required deposit is paid.
+    pub fn confirm(&self, note: &Note) -> Result<Change, Refusal> {
+        let change = self.change(Command::Confirm, vec![Step::Confirmed], note)?;
+        if self.deposit_status == DepositStatus::Unpaid {
+            return Err(Refusal::Precondition(format!(
+                "the deposit of IDR {} must be paid before the reservation is confirmed",
+                self.deposit_amount
+            )));
+        }
+        Ok(change)
+    }
+
+    /// Puts the reservation on `table`. The same table again changes nothing.
+    /// Whether the table is free is the database's to guarantee.
+    pub fn assign_table(&self, table: &TableOffer, note: &Note) -> Result<Outcome, Refusal> {
+        transition(self.status, Command::AssignTable)?;
+        if self.table_id == Some(table.id) {
+            return Ok(Outcome::Unchanged);
+        }
+        if !table.active {
+            return Err(Refusal::Precondition(format!(
+                "table {} is out of service",
+                table.label
+            )));
+        }
+        if table.capacity < self.party_size {
+            return Err(Refusal::Precondition(format!(
+                "table {} seats {}, fewer than the party of {}",
+                table.label, table.capacity, self.party_size
+            )));
+        }
+        let step = Step::TableAssigned {
+            table_id: table.id,
+            label: table.label.clone(),
+            capacity: table.capacity,
+            area: table.area.clone(),
+            previous: self.table_id,
+        };
+        self.change(Command::AssignTable, vec![step], note)
+            .map(Outcome::Changed)
+    }
+
+    /// CONFIRMED → CHECKED_IN.
+    pub fn check_in(&self, note: &Note) -> Result<Change, Refusal> {
+        self.change(Command::CheckIn, vec![Step::CheckedIn], note)
+    }
+
+    /// CHECKED_IN → COMPLETED.
+    pub fn complete(&self, note: &Note) -> Result<Change, Refusal> {
+        self.change(Command::Complete, vec![Step::Completed], note)
+    }
+
+    /// PENDING or CONFIRMED → CANCELLED. A paid deposit is refunded or kept
+    /// as the policy says.
+    pub fn cancel(
+        &self,
+        reason: CancelReason,
+        description: &Note,
+        policy: &RestaurantPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<Change, Refusal> {
+        let cancelled = Step::Cancelled {
+            reason,
+            description: description.as_str().to_owned(),
+        };
+        let mut change = self.change(Command::Cancel, vec![cancelled], description)?;
+        if self.deposit_status == DepositStatus::Paid {
+            if policy.refunds_on_cancel(reason, self.start, now) {
+                change.deposit_status = DepositStatus::Refunded;
+                change.steps.push(Step::DepositRefunded {
+                    amount: self.deposit_amount,
+                    reference: self.payment_reference.clone().unwrap_or_default(),
+                });
+            } else {
+                change.deposit_status = DepositStatus::Forfeited;
+            }
+        }
+        Ok(change)
+    }
+
+    /// CONFIRMED → NO_SHOW, once the start has passed. A paid deposit is kept.
+    pub fn mark_no_show(&self, note: &Note, now: DateTime<Utc>) -> Result<Change, Refusal> {
+        let forfeited = if self.deposit_status == DepositStatus::Paid {
+            self.deposit_amount
+        } else {
+            0
+        };
+        let mut change =
+            self.change(Command::MarkNoShow, vec![Step::NoShow { forfeited }], note)?;
+        if now < self.start {
+            return Err(Refusal::Precondition(format!(
+                "the party is not late yet: the reservation starts at {}",
+                self.start
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )));
+        }
+        if forfeited > 0 {
+            change.deposit_status = DepositStatus::Forfeited;
+        }
+        Ok(change)
+    }
+
+    /// Records the deposit as paid. Repeating it with the same reference
+    /// changes nothing, whatever happened since.
+    pub fn pay_deposit(
+        &self,
+        reference: &PaymentReference,
+        amount: i64,
+    ) -> Result<Outcome, Refusal> {
+        if self.payment_reference.as_deref() == Some(reference.as_str()) {
+            return Ok(Outcome::Unchanged);
+        }
+        transition(self.status, Command::PayDeposit)?;
+        match self.deposit_status {
+            DepositStatus::NotRequired => {
+                return Err(Refusal::Precondition(
+                    "this reservation needs no deposit".into(),
+                ));
+            }
+            DepositStatus::Unpaid => {}
+            DepositStatus::Paid | DepositStatus::Refunded | DepositStatus::Forfeited => {
+                return Err(Refusal::Precondition(
+                    "the deposit was already paid with another payment reference".into(),
+                ));
+            }
+        }
+        if amount != self.deposit_amount {
+            return Err(Refusal::Invalid(FieldViolation::new(
+                "amount",
+                format!("must be the deposit due, IDR {}", self.deposit_amount),
+            )));
+        }
+        let step = Step::DepositPaid {
+            amount,
+            reference: reference.as_str().to_owned(),
+        };
+        let mut change = self.change(Command::PayDeposit, vec![step], &Note::default())?;
+        change.deposit_status = DepositStatus::Paid;
+        Ok(Outcome::Changed(change))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn reservation(status: Status, deposit: i64) -> Reservation {
+        Reservation {
+            id: Uuid::nil(),
+            status,
+            party_size: 4,
+            start: at("2030-01-02T12:00:00Z"),
+            table_id: None,
+            deposit_amount: deposit,
+            deposit_status: DepositStatus::for_amount(deposit),
+            payment_reference: None,
+        }
+    }
+
+    fn paid(mut r: Reservation) -> Reservation {
+        r.deposit_status = DepositStatus::Paid;
+        r.payment_reference = Some("PAY-1".into());
+        r
+    }
+
+    fn table(capacity: i32, active: bool) -> TableOffer {
+        TableOffer {
+            id: Uuid::from_u128(7),
+            label: "T7".into(),
+            capacity,
+            area: "Indoor".into(),
+            active,
+        }
+    }
+
+    fn reference(s: &str) -> PaymentReference {
+        PaymentReference::parse(s).unwrap()
+    }
+
+    #[test]
+    fn confirming_waits_for_a_required_deposit() {
+        let unpaid = reservation(Status::Pending, 200_000);
+        let err = unpaid.confirm(&Note::default()).unwrap_err();
+        assert!(err.to_string().contains("deposit"), "{err}");
+        let change = paid(unpaid).confirm(&Note::default()).unwrap();
+        assert_eq!(change.to, Status::Confirmed);
+        assert_eq!(change.steps, [Step::Confirmed]);
+    }
+
+    #[test]
+    fn a_completed_reservation_cannot_be_confirmed_again() {
+        let err = reservation(Status::Completed, 0)
+            .confirm(&Note::default())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot confirm a reservation that is COMPLETED"
+        );
+    }
+
+    #[test]
+    fn tables_must_be_active_and_seat_the_party() {
+        let r = reservation(Status::Confirmed, 0);
+        assert!(matches!(
+            r.assign_table(&table(2, true), &Note::default()),
+            Err(Refusal::Precondition(why)) if why.contains("seats 2")
+        ));
+        assert!(matches!(
+            r.assign_table(&table(4, false), &Note::default()),
+            Err(Refusal::Precondition(why)) if why.contains("out of service")
+        ));
+        let Outcome::Changed(change) = r.assign_table(&table(4, true), &Note::default()).unwrap()
+        else {
+            panic!("expected a change");
+        };
+        assert_eq!(change.to, Status::Confirmed);
+        let mut seated = r.clone();
+        seated.table_id = Some(Uuid::from_u128(7));
+        assert_eq!(
+            seated.assign_table(&table(4, true), &Note::default()),
+            Ok(Outcome::Unchanged)
+        );
+        assert!(
+            reservation(Status::CheckedIn, 0)
+                .assign_table(&table(4, true), &Note::default())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn cancelling_refunds_before_the_cutoff_and_keeps_after() {
+        let policy = RestaurantPolicy::default();
+        let r = paid(reservation(Status::Confirmed, 200_000));
+        let why = Note::parse("description", "plans changed").unwrap();
+        let early = r
+            .cancel(
+                CancelReason::CustomerRequest,
+                &why,
+                &policy,
+                at("2030-01-01T00:00:00Z"),
+            )
+            .unwrap();
+        assert_eq!(early.deposit_status, DepositStatus::Refunded);
+        assert_eq!(
+            early.steps[1],
+            Step::DepositRefunded {
+                amount: 200_000,
+                reference: "PAY-1".into()
+            }
+        );
+        let late = r
+            .cancel(
+                CancelReason::CustomerRequest,
+                &why,
+                &policy,
+                at("2030-01-02T11:00:00Z"),
+            )
+            .unwrap();
+        assert_eq!(late.deposit_status, DepositStatus::Forfeited);
+        assert_eq!(late.steps.len(), 1);
+        assert_eq!(late.note, "plans changed");
+
+        let unpaid = reservation(Status::Pending, 200_000)
+            .cancel(
+                CancelReason::CustomerRequest,
+                &why,
+                &policy,
+                at("2030-01-01T00:00:00Z"),
+            )
+            .unwrap();
+        assert_eq!(unpaid.deposit_status, DepositStatus::Unpaid);
+    }
+
+    #[test]
+    fn cancelling_twice_is_refused() {
+        let policy = RestaurantPolicy::default();
+        let err = reservation(Status::Cancelled, 0)
+            .cancel(CancelReason::Other, &Note::default(), &policy, Utc::now())
+            .unwrap_err();
+        assert!(err.to_string().contains("CANCELLED"));
+    }
+
+    #[test]
+    fn no_shows_come_after_the_start_and_keep_the_deposit() {
+        let r = paid(reservation(Status::Confirmed, 200_000));
+        assert!(matches!(
+            r.mark_no_show(&Note::default(), at("2030-01-02T11:59:00Z")),
+            Err(Refusal::Precondition(_))
+        ));
+        let change = r
+            .mark_no_show(&Note::default(), at("2030-01-02T12:20:00Z"))
+            .unwrap();
+        assert_eq!(change.to, Status::NoShow);
+        assert_eq!(change.deposit_status, DepositStatus::Forfeited);
+        assert_eq!(change.steps, [Step::NoShow { forfeited: 200_000 }]);
+        assert!(
+            reservation(Status::Pending, 0)
+                .mark_no_show(&Note::default(), at("2030-01-03T00:00:00Z"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn paying_is_idempotent_on_the_reference() {
+        let r = reservation(Status::Pending, 200_000);
+        assert!(matches!(
+            r.pay_deposit(&reference("PAY-1"), 1),
+            Err(Refusal::Invalid(v)) if v.field == "amount"
+        ));
+        let Outcome::Changed(change) = r.pay_deposit(&reference("PAY-1"), 200_000).unwrap() else {
+            panic!("expected a change");
+        };
+        assert_eq!(change.deposit_status, DepositStatus::Paid);
+        let done = paid(r);
+        assert_eq!(
+            done.pay_deposit(&reference("PAY-1"), 200_000),
+            Ok(Outcome::Unchanged)
+        );
+        assert!(matches!(
+            done.pay_deposit(&reference("PAY-2"), 200_000),
+            Err(Refusal::Precondition(_))
+        ));
+        assert!(matches!(
+            reservation(Status::Pending, 0).pay_deposit(&reference("PAY-3"), 0),
+            Err(Refusal::Precondition(why)) if why.contains("no deposit")
+        ));
+    }
+}

@@ -1,0 +1,474 @@
+//! Value objects, parsed once at the boundary into types that cannot hold
+//! bad input. Each parse error is a [`FieldViolation`] naming the request
+//! field it came from.
+
+use chrono::{DateTime, Utc};
+use service_kit::FieldViolation;
+use uuid::Uuid;
+
+/// Parses a UUID given in a request field.
+pub fn parse_id(field: &str, raw: &str) -> Result<Uuid, FieldViolation> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(FieldViolation::new(field, "is required"));
+    }
+    Uuid::parse_str(raw).map_err(|_| FieldViolation::new(field, "must be a UUID"))
+}
+
+/// Who to reach about a booking: a name, a phone number and an email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactInfo {
+    name: String,
+    phone: String,
+    email: String,
+}
+
+impl ContactInfo {
+    /// Checks all three fields and reports every problem at once, under
+    /// `contact_info.name`, `contact_info.phone` and `contact_info.email`.
+    pub fn parse(name: &str, phone: &str, email: &str) -> Result<Self, Vec<FieldViolation>> {
+        let name = parse_name(name);
+        let phone = parse_phone(phone);
+        let email = parse_email(email);
+        match (name, phone, email) {
+            (Ok(name), Ok(phone), Ok(email)) => Ok(Self { name, phone, email }),
+            (name, phone, email) => Err([name.err(), phone.err(), email.err()]
+                .into_iter()
+                .flatten()
+                .collect()),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Digits only, with a leading `+` when one was given.
+    pub fn phone(&self) -> &str {
+        &self.phone
+    }
+
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+}
+
+fn parse_name(raw: &str) -> Result<String, FieldViolation> {
+    let name = raw.trim();
+    let bad = |why: &str| FieldViolation::new("contact_info.name", why);
+    if name.is_empty() {
+        return Err(bad("is required"));
+    }
+    if name.chars().count() > 100 {
+        return Err(bad("must be at most 100 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(bad("must not contain control characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// 8 to 15 digits (E.164's limit), an optional leading `+`, and spaces or
+/// dashes between groups; stored without the separators.
+fn parse_phone(raw: &str) -> Result<String, FieldViolation> {
+    let phone = raw.trim();
+    let bad = || {
+        FieldViolation::new(
+            "contact_info.phone",
+            "must be 8 to 15 digits, optionally with a leading + and spaces or dashes between groups",
+        )
+    };
+    if phone.is_empty() {
+        return Err(FieldViolation::new("contact_info.phone", "is required"));
+    }
+    let (plus, rest) = match phone.strip_prefix('+') {
+        Some(rest) => ("+", rest),
+        None => ("", phone),
+    };
+    let mut digits = String::with_capacity(rest.len());
+    let mut previous_was_separator = true;
+    for c in rest.chars() {
+        match c {
+            '0'..='9' => {
+                digits.push(c);
+                previous_was_separator = false;
+            }
+            ' ' | '-' if !previous_was_separator => previous_was_separator = true,
+            _ => return Err(bad()),
+        }
+    }
+    if previous_was_separator || !(8..=15).contains(&digits.len()) {
+        return Err(bad());
+    }
+    Ok(format!("{plus}{digits}"))
+}
+
+fn parse_email(raw: &str) -> Result<String, FieldViolation> {
+    let email = raw.trim();
+    let bad = |why: &str| FieldViolation::new("contact_info.email", why);
+    if email.is_empty() {
+        return Err(bad("is required"));
+    }
+    if email.len() > 254 {
+        return Err(bad("must be at most 254 characters"));
+    }
+    if !email_address::EmailAddress::is_valid(email) || !email.contains('.') {
+        return Err(bad("is not a valid email address"));
+    }
+    Ok(email.to_owned())
+}
+
+/// How many guests: 1 to 20.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PartySize(i32);
+
+impl PartySize {
+    pub const MAX: i32 = 20;
+    pub const DEFAULT: i32 = 2;
+
+    /// `None` (left out) is the default, 2.
+    pub fn parse(raw: Option<i32>) -> Result<Self, FieldViolation> {
+        let size = raw.unwrap_or(Self::DEFAULT);
+        if (1..=Self::MAX).contains(&size) {
+            Ok(Self(size))
+        } else {
+            Err(FieldViolation::new(
+                "party_size",
+                format!("must be between 1 and {} guests", Self::MAX),
+            ))
+        }
+    }
+
+    pub fn get(self) -> i32 {
+        self.0
+    }
+}
+
+/// How long a table is held: 15 to 480 minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationMinutes(i32);
+
+impl DurationMinutes {
+    pub const MIN: i32 = 15;
+    pub const MAX: i32 = 480;
+    /// The seed's default, and the turn time when the policy names none.
+    pub const DEFAULT: DurationMinutes = DurationMinutes(90);
+
+    pub fn parse(minutes: i32) -> Result<Self, FieldViolation> {
+        if (Self::MIN..=Self::MAX).contains(&minutes) {
+            Ok(Self(minutes))
+        } else {
+            Err(FieldViolation::new(
+                "duration_minutes",
+                format!("must be between {} and {} minutes", Self::MIN, Self::MAX),
+            ))
+        }
+    }
+
+    pub fn get(self) -> i32 {
+        self.0
+    }
+
+    pub fn as_chrono(self) -> chrono::Duration {
+        chrono::Duration::minutes(i64::from(self.0))
+    }
+}
+
+/// Free text of at most 500 characters (notes, cancellation descriptions).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Note(String);
+
+impl Note {
+    pub const MAX_CHARS: usize = 500;
+
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
+        let note = raw.trim();
+        if note.chars().count() > Self::MAX_CHARS {
+            return Err(FieldViolation::new(field, "must be at most 500 characters"));
+        }
+        Ok(Self(note.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A client-chosen key that makes a create safe to retry: 1 to 100 visible
+/// ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Empty is "no key".
+    pub fn parse(raw: &str) -> Result<Option<Self>, FieldViolation> {
+        let key = raw.trim();
+        if key.is_empty() {
+            return Ok(None);
+        }
+        if key.len() > 100 || !key.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(FieldViolation::new(
+                "idempotency_key",
+                "must be 1 to 100 visible ASCII characters",
+            ));
+        }
+        Ok(Some(Self(key.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A payment's reference (till receipt, provider id): 1 to 100 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentReference(String);
+
+impl PaymentReference {
+    pub fn parse(raw: &str) -> Result<Self, FieldViolation> {
+        let reference = raw.trim();
+        let bad = |why: &str| FieldViolation::new("payment_reference", why);
+        if reference.is_empty() {
+            return Err(bad("is required"));
+        }
+        if reference.chars().count() > 100 || reference.chars().any(char::is_control) {
+            return Err(bad(
+                "must be 1 to 100 characters without control characters",
+            ));
+        }
+        Ok(Self(reference.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A table's label: 1 to 32 characters, unique case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableLabel(String);
+
+impl TableLabel {
+    pub fn parse(raw: &str) -> Result<Self, FieldViolation> {
+        let label = raw.trim();
+        if label.is_empty() || label.chars().count() > 32 || label.chars().any(char::is_control) {
+            return Err(FieldViolation::new(
+                "label",
+                "must be 1 to 32 characters without control characters",
+            ));
+        }
+        Ok(Self(label.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How many guests a table seats: 1 to 50.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity(i32);
+
+impl Capacity {
+    pub fn parse(raw: i32) -> Result<Self, FieldViolation> {
+        if (1..=50).contains(&raw) {
+            Ok(Self(raw))
+        } else {
+            Err(FieldViolation::new(
+                "capacity",
+                "must be between 1 and 50 guests",
+            ))
+        }
+    }
+
+    pub fn get(self) -> i32 {
+        self.0
+    }
+}
+
+/// Where a table stands ("Indoor", "Outdoor", "VIP"): 1 to 50 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Area(String);
+
+impl Area {
+    pub fn parse(raw: &str) -> Result<Self, FieldViolation> {
+        let area = raw.trim();
+        if area.is_empty() || area.chars().count() > 50 || area.chars().any(char::is_control) {
+            return Err(FieldViolation::new(
+                "area",
+                "must be 1 to 50 characters without control characters",
+            ));
+        }
+        Ok(Self(area.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A protobuf timestamp as an instant, to microseconds (PostgreSQL's
+/// precision), or a violation naming `field`.
+pub fn parse_timestamp(
+    field: &str,
+    raw: Option<&prost_types::Timestamp>,
+) -> Result<Option<DateTime<Utc>>, FieldViolation> {
+    let Some(ts) = raw else {
+        return Ok(None);
+    };
+    if !(0..1_000_000_000).contains(&ts.nanos) {
+        return Err(FieldViolation::new(field, "is not a valid timestamp"));
+    }
+    // 0001-01-01 to 9999-12-31, the range protobuf timestamps allow.
+    if !(-62_135_596_800..=253_402_300_799).contains(&ts.seconds) {
+        return Err(FieldViolation::new(
+            field,
+            "must be between years 0001 and 9999",
+        ));
+    }
+    let micros = (ts.nanos / 1_000) * 1_000;
+    DateTime::from_timestamp(ts.seconds, micros as u32)
+        .map(Some)
+        .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(violations: Vec<FieldViolation>) -> Vec<String> {
+        violations.into_iter().map(|v| v.field).collect()
+    }
+
+    #[test]
+    fn contact_info_is_trimmed_and_the_phone_normalised() {
+        let contact =
+            ContactInfo::parse(" Siti ", "+62 812-3456-789", "siti@example.com").expect("valid");
+        assert_eq!(contact.name(), "Siti");
+        assert_eq!(contact.phone(), "+628123456789");
+        assert_eq!(contact.email(), "siti@example.com");
+        assert_eq!(
+            ContactInfo::parse("Budi", "08123456789", "b@x.co")
+                .expect("valid")
+                .phone(),
+            "08123456789"
+        );
+    }
+
+    #[test]
+    fn contact_info_reports_every_bad_field() {
+        let err = ContactInfo::parse(" ", "12", "not-an-email").unwrap_err();
+        assert_eq!(
+            fields(err),
+            [
+                "contact_info.name",
+                "contact_info.phone",
+                "contact_info.email"
+            ]
+        );
+    }
+
+    #[test]
+    fn phones_need_8_to_15_digits_and_nothing_else() {
+        for bad in [
+            "",
+            "1234567",
+            "1234567890123456",
+            "0812-abc-4567",
+            "++628123456789",
+            "0812--3456789",
+            "08123456789-",
+            "-08123456789",
+            "0812 3456 789 ext 2",
+        ] {
+            assert!(parse_phone(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert_eq!(parse_phone("12345678").as_deref(), Ok("12345678"));
+    }
+
+    #[test]
+    fn emails_need_a_domain_with_a_dot() {
+        assert!(parse_email("a@b").is_err());
+        assert!(parse_email("a b@c.d").is_err());
+        assert!(parse_email(&format!("{}@example.com", "a".repeat(250))).is_err());
+        assert!(parse_email("ana@example.co.id").is_ok());
+    }
+
+    #[test]
+    fn names_are_limited() {
+        assert!(parse_name(&"a".repeat(100)).is_ok());
+        assert!(parse_name(&"a".repeat(101)).is_err());
+        assert!(parse_name("a\u{7}b").is_err());
+    }
+
+    #[test]
+    fn party_sizes_default_to_two_and_stay_within_1_to_20() {
+        assert_eq!(PartySize::parse(None).map(PartySize::get), Ok(2));
+        assert_eq!(PartySize::parse(Some(20)).map(PartySize::get), Ok(20));
+        for bad in [0, -1, 21, i32::MAX] {
+            assert_eq!(PartySize::parse(Some(bad)).unwrap_err().field, "party_size");
+        }
+    }
+
+    #[test]
+    fn durations_stay_within_15_to_480_minutes() {
+        assert!(DurationMinutes::parse(15).is_ok());
+        assert!(DurationMinutes::parse(480).is_ok());
+        for bad in [-90, 0, 14, 481, i32::MAX] {
+            assert_eq!(
+                DurationMinutes::parse(bad).unwrap_err().field,
+                "duration_minutes"
+            );
+        }
+    }
+
+    #[test]
+    fn notes_keys_and_references_have_limits() {
+        assert!(Note::parse("note", &"x".repeat(500)).is_ok());
+        assert_eq!(
+            Note::parse("description", &"x".repeat(501))
+                .unwrap_err()
+                .field,
+            "description"
+        );
+        assert_eq!(IdempotencyKey::parse("  "), Ok(None));
+        assert!(IdempotencyKey::parse(&"k".repeat(101)).is_err());
+        assert!(IdempotencyKey::parse("has space").is_err());
+        assert!(PaymentReference::parse("").is_err());
+        assert!(PaymentReference::parse("TILL-0001").is_ok());
+    }
+
+    #[test]
+    fn tables_values_have_limits() {
+        assert!(TableLabel::parse("T1").is_ok());
+        assert!(TableLabel::parse("").is_err());
+        assert!(TableLabel::parse(&"x".repeat(33)).is_err());
+        assert!(Capacity::parse(0).is_err());
+        assert!(Capacity::parse(51).is_err());
+        assert!(Capacity::parse(50).is_ok());
+        assert!(Area::parse("VIP").is_ok());
+        assert!(Area::parse(" ").is_err());
+    }
+
+    #[test]
+    fn timestamps_are_checked_and_kept_to_microseconds() {
+        let ts = prost_types::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 123_456_789,
+        };
+        let at = parse_timestamp("start_time", Some(&ts)).unwrap().unwrap();
+        assert_eq!(at.timestamp_subsec_nanos(), 123_456_000);
+        let bad_nanos = prost_types::Timestamp {
+            seconds: 0,
+            nanos: -1,
+        };
+        assert!(parse_timestamp("start_time", Some(&bad_nanos)).is_err());
+        let too_late = prost_types::Timestamp {
+            seconds: 253_402_300_800,
+            nanos: 0,
+        };
+        assert!(parse_timestamp("start_time", Some(&too_late)).is_err());
+        assert_eq!(parse_timestamp("start_time", None), Ok(None));
+        assert!(parse_id("table_id", "nope").is_err());
+    }
+}

@@ -1,0 +1,165 @@
+//! The floor plan: tables, and which of them are free when.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use service_kit::ServiceError;
+use service_kit::db::Pool;
+use uuid::Uuid;
+
+use crate::db::reservations;
+use crate::db::tables::{self, NewTable, TableChanges, TableRow};
+use crate::domain::RestaurantPolicy;
+use crate::domain::values::{Area, Capacity, DurationMinutes, PartySize, TableLabel};
+
+/// A bookable start time and the tables free for it.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub is_peak_hour: bool,
+    pub deposit: i64,
+    pub tables: Vec<TableRow>,
+}
+
+/// What UpdateTable may change.
+#[derive(Debug, Default)]
+pub struct TableUpdate {
+    pub label: Option<TableLabel>,
+    pub capacity: Option<Capacity>,
+    pub area: Option<Area>,
+    pub active: Option<bool>,
+}
+
+#[derive(Clone)]
+pub struct Floor {
+    pool: Pool,
+}
+
+fn label_taken(err: DieselError) -> ServiceError {
+    match err {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            ServiceError::AlreadyExists("a table with this label already exists".into())
+        }
+        other => other.into(),
+    }
+}
+
+fn no_table(id: Uuid) -> ServiceError {
+    ServiceError::NotFound(format!("no table with id {id}"))
+}
+
+impl Floor {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    pub async fn create(
+        &self,
+        label: TableLabel,
+        capacity: Capacity,
+        area: Area,
+    ) -> Result<TableRow, ServiceError> {
+        let mut conn = self.pool.get().await?;
+        let table = NewTable {
+            id: Uuid::now_v7(),
+            label: label.as_str(),
+            capacity: capacity.get(),
+            area: area.as_str(),
+        };
+        let row = tables::insert(&mut conn, table)
+            .await
+            .map_err(label_taken)?;
+        tracing::info!(table_id = %row.id, label = %row.label, "table created");
+        Ok(row)
+    }
+
+    pub async fn update(&self, id: Uuid, update: TableUpdate) -> Result<TableRow, ServiceError> {
+        let mut conn = self.pool.get().await?;
+        let changes = TableChanges {
+            label: update.label.as_ref().map(TableLabel::as_str),
+            capacity: update.capacity.map(Capacity::get),
+            area: update.area.as_ref().map(Area::as_str),
+            active: update.active,
+        };
+        if changes.label.is_none()
+            && changes.capacity.is_none()
+            && changes.area.is_none()
+            && changes.active.is_none()
+        {
+            return tables::find(&mut conn, id)
+                .await?
+                .ok_or_else(|| no_table(id));
+        }
+        tables::update(&mut conn, id, changes)
+            .await
+            .map_err(label_taken)?
+            .ok_or_else(|| no_table(id))
+    }
+
+    /// One page of tables, the total, and whether more follow.
+    pub async fn list(
+        &self,
+        after: Option<Uuid>,
+        area: Option<&str>,
+        include_inactive: bool,
+        size: i64,
+    ) -> Result<(Vec<TableRow>, i64, bool), ServiceError> {
+        let mut conn = self.pool.get().await?;
+        let after = match after {
+            Some(id) => Some(tables::find(&mut conn, id).await?.ok_or_else(|| {
+                ServiceError::invalid("page_token", "is not a token from a previous page")
+            })?),
+            None => None,
+        };
+        let mut rows =
+            tables::page(&mut conn, after.as_ref(), area, include_inactive, size + 1).await?;
+        let total = tables::count(&mut conn, area, include_inactive).await?;
+        let more = rows.len() as i64 > size;
+        rows.truncate(size as usize);
+        Ok((rows, total, more))
+    }
+
+    /// For each start time on `date`'s grid, the active tables that seat the
+    /// party and are free for the whole duration, smallest first.
+    pub async fn availability(
+        &self,
+        policy: &RestaurantPolicy,
+        date: NaiveDate,
+        party: PartySize,
+        duration: DurationMinutes,
+        area: Option<&str>,
+    ) -> Result<Vec<Slot>, ServiceError> {
+        let starts = policy.slots(date, duration, Utc::now());
+        let (Some(first), Some(last)) = (starts.first(), starts.last()) else {
+            return Ok(Vec::new());
+        };
+        let span_end = *last + duration.as_chrono();
+        let mut conn = self.pool.get().await?;
+        let candidates = tables::seating(&mut conn, party.get(), area).await?;
+        let ids: Vec<Uuid> = candidates.iter().map(|t| t.id).collect();
+        let holds = reservations::holds(&mut conn, &ids, *first, span_end).await?;
+        Ok(starts
+            .into_iter()
+            .filter_map(|start| {
+                let end = start + duration.as_chrono();
+                let free: Vec<TableRow> = candidates
+                    .iter()
+                    .filter(|table| {
+                        !holds
+                            .iter()
+                            .any(|(id, from, to)| *id == table.id && *from < end && *to > start)
+                    })
+                    .cloned()
+                    .collect();
+                let is_peak_hour = policy.is_peak_hour(start);
+                (!free.is_empty()).then(|| Slot {
+                    start,
+                    end,
+                    is_peak_hour,
+                    deposit: policy.deposit_for(party, is_peak_hour),
+                    tables: free,
+                })
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,203 @@
+//! Rows and domain steps to contract messages: what callers see and what the
+//! outbox stores.
+
+use chrono::{DateTime, Utc};
+use kursi_proto::reservation::v1 as pb;
+use pb::reservation_event::Event;
+use uuid::Uuid;
+
+use crate::db::history::HistoryRow;
+use crate::db::reservations::ReservationRow;
+use crate::db::tables::TableRow;
+use crate::domain::{Status, Step};
+
+pub const CURRENCY: &str = "IDR";
+
+pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: at.timestamp_subsec_nanos() as i32,
+    }
+}
+
+/// A stored status name (`CHECKED_IN`) as the contract's enum value.
+pub fn status(stored: &str) -> i32 {
+    pb::ReservationStatus::from_str_name(&format!("RESERVATION_STATUS_{stored}"))
+        .unwrap_or(pb::ReservationStatus::Unspecified) as i32
+}
+
+fn payment_status(stored: &str) -> i32 {
+    pb::PaymentStatus::from_str_name(&format!("PAYMENT_STATUS_{stored}"))
+        .unwrap_or(pb::PaymentStatus::Unspecified) as i32
+}
+
+fn cancellation_reason(stored: &str) -> i32 {
+    pb::CancellationReason::from_str_name(&format!("CANCELLATION_REASON_{stored}"))
+        .unwrap_or(pb::CancellationReason::Unspecified) as i32
+}
+
+pub fn table(row: &TableRow) -> pb::Table {
+    pb::Table {
+        table_id: row.id.to_string(),
+        label: row.label.clone(),
+        capacity: row.capacity,
+        area: row.area.clone(),
+        active: row.active,
+        create_time: Some(timestamp(row.created_at)),
+        update_time: Some(timestamp(row.updated_at)),
+    }
+}
+
+pub fn reservation(row: &ReservationRow) -> pb::Reservation {
+    let table = match (
+        row.table_id,
+        &row.table_label,
+        row.table_capacity,
+        &row.table_area,
+        row.table_assigned_at,
+    ) {
+        (Some(id), Some(label), Some(capacity), Some(area), Some(at)) => {
+            Some(pb::TableAssignment {
+                table_id: id.to_string(),
+                label: label.clone(),
+                capacity,
+                area: area.clone(),
+                assign_time: Some(timestamp(at)),
+            })
+        }
+        _ => None,
+    };
+    let cancellation = match (&row.cancel_reason, row.cancelled_at) {
+        (Some(reason), Some(at)) => Some(pb::Cancellation {
+            reason_code: cancellation_reason(reason),
+            description: row.cancel_description.clone().unwrap_or_default(),
+            cancel_time: Some(timestamp(at)),
+        }),
+        _ => None,
+    };
+    pb::Reservation {
+        reservation_id: row.id.to_string(),
+        status: status(&row.status),
+        table_area: row.table_area.clone().unwrap_or_default(),
+        customer_details: Some(pb::CustomerDetails {
+            id: row.customer_id.to_string(),
+            name: row.contact_name.clone(),
+            phone: row.contact_phone.clone(),
+            email: row.contact_email.clone(),
+        }),
+        booking_info: Some(pb::BookingInfo {
+            start_time: Some(timestamp(row.start_time)),
+            end_time: Some(timestamp(row.end_time)),
+            duration_minutes: row.duration_minutes,
+            is_peak_hour: row.is_peak_hour,
+        }),
+        payment_info: Some(pb::PaymentInfo {
+            status: payment_status(&row.deposit_status),
+            amount: row.deposit_amount,
+            currency: CURRENCY.into(),
+            payment_reference: row.payment_reference.clone().unwrap_or_default(),
+            pay_time: row.paid_at.map(timestamp),
+            refund_time: row.refunded_at.map(timestamp),
+        }),
+        party_size: row.party_size,
+        table,
+        cancellation,
+        note: row.note.clone(),
+        create_time: Some(timestamp(row.created_at)),
+        update_time: Some(timestamp(row.updated_at)),
+        version: row.version,
+    }
+}
+
+pub fn history_entry(row: &HistoryRow) -> pb::ReservationHistoryEntry {
+    pb::ReservationHistoryEntry {
+        action: pb::ReservationAction::from_str_name(&format!("RESERVATION_ACTION_{}", row.action))
+            .unwrap_or(pb::ReservationAction::Unspecified) as i32,
+        from_status: row.from_status.as_deref().map_or(0, status),
+        to_status: status(&row.to_status),
+        actor_id: row.actor_id.map(|id| id.to_string()).unwrap_or_default(),
+        note: row.note.clone(),
+        change_time: Some(timestamp(row.changed_at)),
+        version: row.version,
+    }
+}
+
+/// The history action a step is recorded as.
+pub fn action(step: &Step) -> &'static str {
+    match step {
+        Step::Confirmed => "CONFIRMED",
+        Step::TableAssigned { .. } => "TABLE_ASSIGNED",
+        Step::CheckedIn => "CHECKED_IN",
+        Step::Completed => "COMPLETED",
+        Step::Cancelled { .. } => "CANCELLED",
+        Step::NoShow { .. } => "NO_SHOW",
+        Step::DepositPaid { .. } => "DEPOSIT_PAID",
+        Step::DepositRefunded { .. } => "DEPOSIT_REFUNDED",
+    }
+}
+
+/// The outbox event of one step, on the reservation as it is after the change.
+pub fn event(step: &Step, after: &ReservationRow, note: &str) -> Event {
+    let note = note.to_owned();
+    match step {
+        Step::Confirmed => Event::Confirmed(pb::ReservationConfirmed { note }),
+        Step::TableAssigned { previous, .. } => Event::TableAssigned(pb::TableAssigned {
+            table: reservation(after).table,
+            previous_table_id: previous.map(|id| id.to_string()).unwrap_or_default(),
+        }),
+        Step::CheckedIn => Event::CheckedIn(pb::ReservationCheckedIn { note }),
+        Step::Completed => Event::Completed(pb::ReservationCompleted { note }),
+        Step::Cancelled { .. } => Event::Cancelled(pb::ReservationCancelled {
+            cancellation: reservation(after).cancellation,
+        }),
+        Step::NoShow { forfeited } => Event::NoShow(pb::ReservationNoShow {
+            forfeited_amount: *forfeited,
+            note,
+        }),
+        Step::DepositPaid { amount, reference } => Event::DepositPaid(pb::DepositPaid {
+            amount: *amount,
+            currency: CURRENCY.into(),
+            payment_reference: reference.clone(),
+        }),
+        Step::DepositRefunded { amount, reference } => {
+            Event::DepositRefunded(pb::DepositRefunded {
+                amount: *amount,
+                currency: CURRENCY.into(),
+                payment_reference: reference.clone(),
+            })
+        }
+    }
+}
+
+/// An event's envelope, its position left 0 until it is read back.
+pub fn envelope(
+    after: &ReservationRow,
+    actor: Option<Uuid>,
+    at: DateTime<Utc>,
+    event: Event,
+) -> pb::ReservationEvent {
+    pb::ReservationEvent {
+        position: 0,
+        reservation_id: after.id.to_string(),
+        event_time: Some(timestamp(at)),
+        actor_id: actor.map(|id| id.to_string()).unwrap_or_default(),
+        status: Status::parse(&after.status).map_or(0, |s| status(s.as_str())),
+        version: after.version,
+        event: Some(event),
+    }
+}
+
+/// The name stored beside an event's payload, for reading the outbox by eye.
+pub fn event_type(event: &Event) -> &'static str {
+    match event {
+        Event::Created(_) => "ReservationCreated",
+        Event::Confirmed(_) => "ReservationConfirmed",
+        Event::TableAssigned(_) => "TableAssigned",
+        Event::CheckedIn(_) => "ReservationCheckedIn",
+        Event::Completed(_) => "ReservationCompleted",
+        Event::Cancelled(_) => "ReservationCancelled",
+        Event::NoShow(_) => "ReservationNoShow",
+        Event::DepositPaid(_) => "DepositPaid",
+        Event::DepositRefunded(_) => "DepositRefunded",
+    }
+}

@@ -1,0 +1,422 @@
+//! The reservation rules at work: each command runs in one transaction that
+//! locks the reservation, lets the aggregate decide, and writes the row, its
+//! history entries and its outbox events together.
+//!
+//! Handlers in `api` parse requests and call these; these call `db`.
+
+use chrono::{DateTime, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use prost::Message;
+use service_kit::ServiceError;
+use service_kit::db::Pool;
+use uuid::Uuid;
+
+use crate::db::events::{self as outbox, NewEvent};
+use crate::db::history::{self, HistoryRow, NewEntry};
+use crate::db::reservations::{self, Filter, NewReservation, ReservationRow, RowChanges, Stats};
+use crate::db::{self, tables};
+use crate::domain::values::{
+    ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize, PaymentReference,
+};
+use crate::domain::{
+    CancelReason, Change, DepositStatus, Outcome, Reservation, RestaurantPolicy, Status, TableOffer,
+};
+use crate::events::EventSignal;
+use crate::render;
+use kursi_proto::reservation::v1::reservation_event::Event;
+
+/// Who is acting: a signed-in account (customer or staff), or the sweeper.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor {
+    pub user_id: Option<Uuid>,
+    pub staff: bool,
+}
+
+impl Actor {
+    pub fn sweeper() -> Self {
+        Self {
+            user_id: None,
+            staff: true,
+        }
+    }
+
+    /// Customers see only their own reservations; others do not exist for them.
+    fn may_see(&self, row: &ReservationRow) -> bool {
+        self.staff || self.user_id == Some(row.customer_id)
+    }
+}
+
+/// A validated booking.
+#[derive(Debug, Clone)]
+pub struct Booking {
+    pub customer_id: Uuid,
+    pub contact: ContactInfo,
+    pub party: PartySize,
+    pub start: DateTime<Utc>,
+    pub duration: DurationMinutes,
+    pub note: Note,
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+/// A validated command on an existing reservation.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Confirm(Note),
+    AssignTable {
+        table_id: Uuid,
+        /// The earlier system's `capacity` and `area`, checked against the table.
+        capacity: Option<i32>,
+        area: Option<String>,
+        note: Note,
+    },
+    CheckIn(Note),
+    Complete(Note),
+    Cancel(CancelReason, Note),
+    MarkNoShow(Note),
+    PayDeposit(PaymentReference, i64),
+}
+
+#[derive(Clone)]
+pub struct Reservations {
+    pool: Pool,
+    policy: RestaurantPolicy,
+    signal: EventSignal,
+}
+
+const IDEMPOTENCY_INDEX: &str = "reservations_idempotency_key";
+
+fn not_found(id: Uuid) -> ServiceError {
+    ServiceError::NotFound(format!("no reservation with id {id}"))
+}
+
+impl Reservations {
+    pub fn new(pool: Pool, policy: RestaurantPolicy, signal: EventSignal) -> Self {
+        Self {
+            pool,
+            policy,
+            signal,
+        }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub fn policy(&self) -> &RestaurantPolicy {
+        &self.policy
+    }
+
+    /// Books a table: PENDING, with the deposit the policy asks for. A key
+    /// seen before for this customer returns the reservation it created.
+    pub async fn create(
+        &self,
+        actor: Actor,
+        booking: Booking,
+    ) -> Result<ReservationRow, ServiceError> {
+        let mut conn = self.pool.get().await?;
+        let key = booking.idempotency_key.as_ref().map(IdempotencyKey::as_str);
+        if let Some(key) = key
+            && let Some(first) =
+                reservations::find_by_idempotency_key(&mut conn, booking.customer_id, key).await?
+        {
+            return Ok(first);
+        }
+        let now = Utc::now();
+        let is_peak_hour = self.policy.is_peak_hour(booking.start);
+        let deposit = self.policy.deposit_for(booking.party, is_peak_hour);
+        let new = NewReservation {
+            id: Uuid::now_v7(),
+            customer_id: booking.customer_id,
+            contact_name: booking.contact.name(),
+            contact_phone: booking.contact.phone(),
+            contact_email: booking.contact.email(),
+            party_size: booking.party.get(),
+            start_time: booking.start,
+            duration_minutes: booking.duration.get(),
+            end_time: booking.start + booking.duration.as_chrono(),
+            is_peak_hour,
+            status: Status::Pending.as_str(),
+            note: booking.note.as_str(),
+            deposit_amount: deposit,
+            deposit_status: DepositStatus::for_amount(deposit).as_str(),
+            idempotency_key: key,
+            created_at: now,
+            updated_at: now,
+        };
+        let created = conn
+            .transaction(async |conn| {
+                let row = reservations::insert(conn, new)
+                    .await
+                    .map_err(|err| match err {
+                        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+                            if info.constraint_name() == Some(IDEMPOTENCY_INDEX) =>
+                        {
+                            ServiceError::AlreadyExists(IDEMPOTENCY_INDEX.into())
+                        }
+                        other => ServiceError::from(other),
+                    })?;
+                history::insert(
+                    conn,
+                    &[NewEntry {
+                        reservation_id: row.id,
+                        version: row.version,
+                        action: "CREATED",
+                        from_status: None,
+                        to_status: &row.status,
+                        actor_id: actor.user_id,
+                        note: &row.note,
+                        changed_at: now,
+                    }],
+                )
+                .await?;
+                let created = Event::Created(kursi_proto::reservation::v1::ReservationCreated {
+                    reservation: Some(render::reservation(&row)),
+                });
+                append_events(conn, &row, actor, now, vec![created]).await?;
+                Ok::<_, ServiceError>(row)
+            })
+            .await;
+        match (created, key) {
+            // The same key raced in from a concurrent retry: answer with its winner.
+            (Err(ServiceError::AlreadyExists(which)), Some(key)) if which == IDEMPOTENCY_INDEX => {
+                reservations::find_by_idempotency_key(&mut conn, booking.customer_id, key)
+                    .await?
+                    .ok_or_else(|| {
+                        ServiceError::Aborted("a concurrent retry is in flight; retry".into())
+                    })
+            }
+            (Ok(row), _) => {
+                self.signal.notify();
+                tracing::info!(reservation_id = %row.id, "reservation created");
+                Ok(row)
+            }
+            (Err(err), _) => Err(err),
+        }
+    }
+
+    pub async fn get(&self, actor: Actor, id: Uuid) -> Result<ReservationRow, ServiceError> {
+        let mut conn = self.pool.get().await?;
+        reservations::find(&mut conn, id)
+            .await?
+            .filter(|row| actor.may_see(row))
+            .ok_or_else(|| not_found(id))
+    }
+
+    pub async fn list(
+        &self,
+        filter: &Filter,
+        skip: i64,
+        limit: i64,
+    ) -> Result<(Vec<ReservationRow>, i64), ServiceError> {
+        let mut conn = self.pool.get().await?;
+        let rows = reservations::page(&mut conn, filter, skip, limit).await?;
+        let total = reservations::count(&mut conn, filter).await?;
+        Ok((rows, total))
+    }
+
+    pub async fn history(&self, actor: Actor, id: Uuid) -> Result<Vec<HistoryRow>, ServiceError> {
+        self.get(actor, id).await?;
+        let mut conn = self.pool.get().await?;
+        Ok(history::of(&mut conn, id).await?)
+    }
+
+    pub async fn stats(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Stats, ServiceError> {
+        let mut conn = self.pool.get().await?;
+        Ok(reservations::stats(&mut conn, from, to).await?)
+    }
+
+    /// Runs one command on one reservation.
+    pub async fn run(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        action: Action,
+    ) -> Result<ReservationRow, ServiceError> {
+        if !actor.staff && !matches!(action, Action::Cancel(..)) {
+            return Err(ServiceError::PermissionDenied(
+                "only staff run the floor".into(),
+            ));
+        }
+        let policy = &self.policy;
+        let mut conn = self.pool.get().await?;
+        let (row, changed) = conn
+            .transaction(async |conn| {
+                let row = reservations::find_for_update(conn, id)
+                    .await?
+                    .filter(|row| actor.may_see(row))
+                    .ok_or_else(|| not_found(id))?;
+                let current = aggregate(&row)?;
+                let now = Utc::now();
+                let outcome = decide(conn, &current, action, policy, now).await?;
+                match outcome {
+                    Outcome::Unchanged => Ok::<_, ServiceError>((row, false)),
+                    Outcome::Changed(change) => {
+                        let after = write_change(conn, &row, &change, actor, now).await?;
+                        Ok((after, true))
+                    }
+                }
+            })
+            .await?;
+        if changed {
+            self.signal.notify();
+        }
+        Ok(row)
+    }
+}
+
+pub(crate) fn aggregate(row: &ReservationRow) -> Result<Reservation, ServiceError> {
+    row.to_domain().ok_or_else(|| {
+        ServiceError::internal(format!(
+            "reservation {} has an unknown status {} or deposit status {}",
+            row.id, row.status, row.deposit_status
+        ))
+    })
+}
+
+/// Asks the aggregate; AssignTable first locks the table it wants, and
+/// every other command takes a shared lock on the table it holds, so that
+/// no two transactions wait on each other inside the exclusion constraint.
+async fn decide(
+    conn: &mut AsyncPgConnection,
+    current: &Reservation,
+    action: Action,
+    policy: &RestaurantPolicy,
+    now: DateTime<Utc>,
+) -> Result<Outcome, ServiceError> {
+    if let Action::AssignTable {
+        table_id,
+        capacity,
+        area,
+        note,
+    } = &action
+    {
+        let table = tables::lock_for_assignment(conn, *table_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no table with id {table_id}")))?;
+        if let Some(capacity) = capacity
+            && *capacity != table.capacity
+        {
+            return Err(ServiceError::invalid(
+                "capacity",
+                format!(
+                    "table {} seats {}; leave capacity out or give that",
+                    table.label, table.capacity
+                ),
+            ));
+        }
+        if let Some(area) = area
+            && !area.eq_ignore_ascii_case(&table.area)
+        {
+            return Err(ServiceError::invalid(
+                "area",
+                format!(
+                    "table {} is in {}; leave area out or give that",
+                    table.label, table.area
+                ),
+            ));
+        }
+        let offer = TableOffer {
+            id: table.id,
+            label: table.label,
+            capacity: table.capacity,
+            area: table.area,
+            active: table.active,
+        };
+        return Ok(current.assign_table(&offer, note)?);
+    }
+    if let Some(held) = current.table_id {
+        tables::lock_shared(conn, &[held]).await?;
+    }
+    Ok(match action {
+        Action::Confirm(note) => Outcome::Changed(current.confirm(&note)?),
+        Action::CheckIn(note) => Outcome::Changed(current.check_in(&note)?),
+        Action::Complete(note) => Outcome::Changed(current.complete(&note)?),
+        Action::Cancel(reason, description) => {
+            Outcome::Changed(current.cancel(reason, &description, policy, now)?)
+        }
+        Action::MarkNoShow(note) => Outcome::Changed(current.mark_no_show(&note, now)?),
+        Action::PayDeposit(reference, amount) => current.pay_deposit(&reference, amount)?,
+        Action::AssignTable { .. } => Outcome::Unchanged,
+    })
+}
+
+/// Writes a decided change: the row (version + 1), one history entry and
+/// one outbox event per step, in the caller's transaction.
+pub(crate) async fn write_change(
+    conn: &mut AsyncPgConnection,
+    before: &ReservationRow,
+    change: &Change,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Result<ReservationRow, ServiceError> {
+    let after = reservations::apply(conn, before.id, RowChanges::from_change(change, now))
+        .await
+        .map_err(db::conflict)?;
+    let notes: Vec<String> = change
+        .steps
+        .iter()
+        .map(|step| step_note(step, change))
+        .collect();
+    let entries: Vec<NewEntry<'_>> = change
+        .steps
+        .iter()
+        .zip(&notes)
+        .map(|(step, note)| NewEntry {
+            reservation_id: after.id,
+            version: after.version,
+            action: render::action(step),
+            from_status: Some(change.from.as_str()),
+            to_status: change.to.as_str(),
+            actor_id: actor.user_id,
+            note,
+            changed_at: now,
+        })
+        .collect();
+    history::insert(conn, &entries).await?;
+    let events = change
+        .steps
+        .iter()
+        .zip(&notes)
+        .map(|(step, note)| render::event(step, &after, note))
+        .collect();
+    append_events(conn, &after, actor, now, events).await?;
+    Ok(after)
+}
+
+fn step_note(step: &crate::domain::Step, change: &Change) -> String {
+    use crate::domain::Step;
+    match step {
+        Step::DepositPaid { amount, reference } => {
+            format!("deposit of IDR {amount} paid ({reference})")
+        }
+        Step::DepositRefunded { amount, reference } => {
+            format!("deposit of IDR {amount} refunded ({reference})")
+        }
+        _ => change.note.clone(),
+    }
+}
+
+async fn append_events(
+    conn: &mut AsyncPgConnection,
+    after: &ReservationRow,
+    actor: Actor,
+    now: DateTime<Utc>,
+    events: Vec<Event>,
+) -> Result<(), ServiceError> {
+    let rows = events
+        .into_iter()
+        .map(|event| NewEvent {
+            reservation_id: after.id,
+            event_type: render::event_type(&event),
+            payload: render::envelope(after, actor.user_id, now, event).encode_to_vec(),
+            created_at: now,
+        })
+        .collect();
+    outbox::append(conn, rows).await?;
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! The sweeper: a CONFIRMED reservation not checked in `AUTO_CANCEL_MINUTES`
+//! after its start becomes NO_SHOW; a PENDING one not confirmed by its start
+//! expires (CANCELLED, reason EXPIRED).
+//!
+//! Every replica runs one. Each batch locks its rows with `FOR UPDATE SKIP
+//! LOCKED`, so two sweepers (or a sweeper and a caller) never act on the same
+//! reservation, and the lock re-checks the status, so a row already handled
+//! is not picked again. Each change goes through the aggregate and writes its
+//! history and event like any command.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use diesel_async::AsyncConnection;
+use service_kit::ServiceError;
+use service_kit::db::Pool;
+use tokio::sync::watch;
+
+use crate::db::{reservations, tables};
+use crate::domain::values::Note;
+use crate::domain::{CancelReason, RestaurantPolicy, Status};
+use crate::events::{EventSignal, stopped};
+use crate::reservations::{Actor, aggregate, write_change};
+
+/// How many rows one transaction handles.
+const BATCH: i64 = 100;
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub no_shows: usize,
+    pub expired: usize,
+}
+
+#[derive(Clone)]
+pub struct Sweeper {
+    pool: Pool,
+    policy: RestaurantPolicy,
+    signal: EventSignal,
+}
+
+impl Sweeper {
+    pub fn new(pool: Pool, policy: RestaurantPolicy, signal: EventSignal) -> Self {
+        Self {
+            pool,
+            policy,
+            signal,
+        }
+    }
+
+    /// Handles every reservation overdue now, batch by batch.
+    pub async fn sweep(&self) -> Result<Swept, ServiceError> {
+        let mut total = Swept::default();
+        loop {
+            let (batch, seen) = self.sweep_batch().await?;
+            total.no_shows += batch.no_shows;
+            total.expired += batch.expired;
+            if batch != Swept::default() {
+                self.signal.notify();
+            }
+            if seen < BATCH as usize {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn sweep_batch(&self) -> Result<(Swept, usize), ServiceError> {
+        let policy = &self.policy;
+        let mut conn = self.pool.get().await?;
+        conn.transaction(async |conn| {
+            let now = Utc::now();
+            let rows = reservations::lock_overdue(conn, now, policy.no_show_grace, BATCH).await?;
+            let mut held: Vec<_> = rows.iter().filter_map(|row| row.table_id).collect();
+            held.sort();
+            held.dedup();
+            tables::lock_shared(conn, &held).await?;
+            let mut swept = Swept::default();
+            for row in &rows {
+                let current = aggregate(row)?;
+                let change = match current.status {
+                    Status::Pending => {
+                        swept.expired += 1;
+                        let why = Note::parse("description", "not confirmed by its start time")
+                            .unwrap_or_default();
+                        current.cancel(CancelReason::Expired, &why, policy, now)?
+                    }
+                    _ => {
+                        swept.no_shows += 1;
+                        let why = Note::parse(
+                            "note",
+                            &format!(
+                                "not checked in within {} minutes of the start",
+                                policy.no_show_grace.num_minutes()
+                            ),
+                        )
+                        .unwrap_or_default();
+                        current.mark_no_show(&why, now)?
+                    }
+                };
+                write_change(conn, row, &change, Actor::sweeper(), now).await?;
+            }
+            Ok::<_, ServiceError>((swept, rows.len()))
+        })
+        .await
+    }
+
+    /// Sweeps every `interval` until `shutdown` turns true.
+    pub async fn run(self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                () = stopped(&mut shutdown) => return,
+            }
+            match self.sweep().await {
+                Ok(swept) if swept != Swept::default() => {
+                    tracing::info!(
+                        no_shows = swept.no_shows,
+                        expired = swept.expired,
+                        "sweeper ran"
+                    );
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(error = %err, "sweeper failed; it tries again next interval")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! reservation-svc through a real tonic client against real servers (this
+//! service and auth-svc) and PostgreSQL, each test on its own database.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod assignment;
+mod deposits;
+mod events;
+mod idempotency;
+mod lifecycle;
+mod ownership;
+mod stats;
+mod sweeper;
+mod tables;
+mod validation;
+
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use kursi_proto::access::v1::Role;
+use kursi_proto::reservation::v1::reservation_service_client::ReservationServiceClient;
+use kursi_proto::reservation::v1::*;
+use reservation_svc::config::ReservationConfig;
+use testkit::{SignedIn, Spawned, TestAuth, TestDb, bearer, channel, service_config, spawn};
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+
+pub type Client = ReservationServiceClient<Channel>;
+
+/// auth-svc, reservation-svc on its own database, and a staff member and a
+/// customer signed in.
+pub struct Env {
+    pub auth: TestAuth,
+    pub db: TestDb,
+    pub server: Spawned,
+    pub config: ReservationConfig,
+    pub staff: SignedIn,
+    pub customer: SignedIn,
+}
+
+impl Env {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts with the default settings changed by `adjust`. The sweeper's
+    /// own loop is kept out of the way; tests call it directly.
+    pub async fn start_with(adjust: impl FnOnce(&mut ReservationConfig)) -> Self {
+        let auth = TestAuth::start().await;
+        let db = TestDb::new("reservation", &reservation_svc::MIGRATIONS).await;
+        let mut config = ReservationConfig::with_defaults(service_config(db.url(), &auth.url()));
+        config.sweeper_interval = std::time::Duration::from_secs(86_400);
+        config.common.database_pool_size = 10;
+        adjust(&mut config);
+        let run = config.clone();
+        let server = spawn(move |l, s| reservation_svc::app::run(run, l, s)).await;
+        let staff = auth.sign_up(Role::Staff).await;
+        let customer = auth.sign_up(Role::Customer).await;
+        Self {
+            auth,
+            db,
+            server,
+            config,
+            staff,
+            customer,
+        }
+    }
+
+    pub async fn client(&self) -> Client {
+        ReservationServiceClient::new(channel(self.server.addr).await)
+    }
+
+    pub fn pool(&self) -> service_kit::db::Pool {
+        service_kit::db::pool(self.db.url(), 4)
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        self.db
+            .client()
+            .await
+            .query_one(sql, &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    }
+
+    /// A table, created by staff.
+    pub async fn table(&self, label: &str, capacity: i32, area: &str) -> Table {
+        self.client()
+            .await
+            .create_table(bearer(
+                &self.staff.access_token,
+                CreateTableRequest {
+                    label: label.into(),
+                    capacity,
+                    area: area.into(),
+                },
+            ))
+            .await
+            .expect("create table")
+            .into_inner()
+            .table
+            .expect("table")
+    }
+
+    /// A reservation booked by `who` for themself.
+    pub async fn book(&self, who: &SignedIn, request: CreateReservationRequest) -> Reservation {
+        self.client()
+            .await
+            .create_reservation(bearer(&who.access_token, request))
+            .await
+            .expect("create reservation")
+            .into_inner()
+            .reservation
+            .expect("reservation")
+    }
+}
+
+/// `days` from today on the restaurant's clock (Asia/Jakarta), at `hh:mm` there.
+pub fn local(days: i64, hh: u32, mm: u32) -> DateTime<Utc> {
+    let zone = chrono_tz::Asia::Jakarta;
+    let date = Utc::now().with_timezone(&zone).date_naive() + Duration::days(days);
+    let time = NaiveTime::from_hms_opt(hh, mm, 0).unwrap();
+    zone.from_local_datetime(&date.and_time(time))
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+pub fn ts(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: at.timestamp_subsec_nanos() as i32,
+    }
+}
+
+pub fn contact() -> ContactInfo {
+    ContactInfo {
+        name: "Siti Rahma".into(),
+        phone: "+62 812-3456-789".into(),
+        email: "siti@example.com".into(),
+    }
+}
+
+/// A valid booking for `party` guests at `start`, off-peak unless `start` says otherwise.
+pub fn booking(start: DateTime<Utc>, party: i32) -> CreateReservationRequest {
+    CreateReservationRequest {
+        customer_id: String::new(),
+        contact_info: Some(contact()),
+        party_size: Some(party),
+        start_time: Some(ts(start)),
+        duration_minutes: None,
+        note: String::new(),
+        idempotency_key: String::new(),
+    }
+}
+
+/// The fields named by the google.rpc.BadRequest details of an INVALID_ARGUMENT.
+pub fn violated_fields(status: &Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    status
+        .get_details_bad_request()
+        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+pub fn code<T>(result: &Result<T, Status>) -> Code {
+    match result {
+        Ok(_) => Code::Ok,
+        Err(status) => status.code(),
+    }
+}
