@@ -237,10 +237,23 @@ impl Reservations {
         id: Uuid,
         action: Action,
     ) -> Result<ReservationRow, ServiceError> {
-        if !actor.staff && !matches!(action, Action::Cancel(..)) {
-            return Err(ServiceError::PermissionDenied(
-                "only staff run the floor".into(),
-            ));
+        if !actor.staff {
+            match &action {
+                // The reason decides the refund, so customers cannot claim
+                // the restaurant called it off.
+                Action::Cancel(CancelReason::RestaurantRequest, _) => {
+                    return Err(ServiceError::invalid(
+                        "reason_code",
+                        "RESTAURANT_REQUEST is given by the restaurant's staff; use CUSTOMER_REQUEST or OTHER",
+                    ));
+                }
+                Action::Cancel(..) => {}
+                _ => {
+                    return Err(ServiceError::PermissionDenied(
+                        "only staff run the floor".into(),
+                    ));
+                }
+            }
         }
         let policy = &self.policy;
         let mut conn = self.pool.get().await?;

@@ -186,6 +186,19 @@ async fn the_floor_is_run_by_staff() {
         ))
         .await;
     assert_eq!(code(&table), Code::PermissionDenied);
+    // The reason decides the refund: only staff say the restaurant called it off.
+    let err = client
+        .cancel_reservation(bearer(
+            me,
+            CancelReservationRequest {
+                reservation_id: id.clone(),
+                reason_code: CancellationReason::RestaurantRequest as i32,
+                description: String::new(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(crate::violated_fields(&err), ["reason_code"]);
     // Anyone signed in may look at the tables and the availability.
     client
         .list_tables(bearer(me, ListTablesRequest::default()))
