@@ -1,46 +1,219 @@
 //! The edge's settings:
 //!
-//! - `LISTEN_ADDR` (`127.0.0.1:8080`): the HTTP address.
+//! - `LISTEN_ADDR` (`127.0.0.1:8080`): the HTTP address (HTTP/1.1 and h2c).
 //! - `AUTH_GRPC_URL` (`http://127.0.0.1:50051`), `RESERVATION_GRPC_URL`
-//!   (`…:50052`), `CATALOG_GRPC_URL` (`…:50053`), `ORDER_GRPC_URL` (`…:50054`).
+//!   (`…:50052`), `CATALOG_GRPC_URL` (`…:50053`), `ORDER_GRPC_URL` (`…:50054`):
+//!   the service behind each contract package (`kursi.<name>.v1`). A package
+//!   added later is served from `<NAME>_GRPC_URL`.
+//! - `JWT_ISSUER` (`kursi`), `JWT_AUDIENCE` (`kursi`): what tokens must say.
+//! - `REQUEST_TIMEOUT_SECONDS` (30): the deadline of a call whose caller
+//!   names none; `MAX_REQUEST_TIMEOUT_SECONDS` (300): the longest one a
+//!   caller may ask for with `Grpc-Timeout` or `X-Request-Timeout`.
+//! - `MAX_BODY_BYTES` (1048576): larger request bodies get 413.
+//! - `CORS_ALLOWED_ORIGINS` (empty: no CORS): comma-separated origins such
+//!   as `https://app.example.com`, or `*` for any.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use service_kit::config::{self, ConfigError};
+use prost_reflect::DescriptorPool;
+use service_kit::config::{self, ConfigError, JwtSettings};
 
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8080";
+
+/// The services the edge knows a default address for.
+const KNOWN_UPSTREAMS: [(&str, &str, &str); 4] = [
+    ("auth", "AUTH_GRPC_URL", "http://127.0.0.1:50051"),
+    (
+        "reservation",
+        "RESERVATION_GRPC_URL",
+        "http://127.0.0.1:50052",
+    ),
+    ("catalog", "CATALOG_GRPC_URL", "http://127.0.0.1:50053"),
+    ("order", "ORDER_GRPC_URL", "http://127.0.0.1:50054"),
+];
 
 #[derive(Debug, Clone)]
 pub struct EdgeConfig {
     pub listen_addr: SocketAddr,
     pub upstreams: Vec<Upstream>,
+    pub jwt: JwtSettings,
+    pub request_timeout: Duration,
+    pub max_request_timeout: Duration,
+    pub max_body_bytes: usize,
+    pub cors: Cors,
 }
 
 /// A gRPC service the edge forwards to.
 #[derive(Debug, Clone)]
 pub struct Upstream {
-    /// Short name used in `/healthz`: `auth`, `reservation`, …
-    pub name: &'static str,
+    /// The package's name in `kursi.<name>.v1`: `auth`, `reservation`, …
+    pub name: String,
     pub url: String,
 }
 
+impl Upstream {
+    pub fn new(name: impl Into<String>, url: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            url: url.into(),
+        }
+    }
+}
+
+/// Which browser origins may call the edge.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Cors {
+    /// No CORS headers: browsers keep other origins out.
+    #[default]
+    Off,
+    Any,
+    Origins(Vec<String>),
+}
+
 impl EdgeConfig {
+    /// The defaults, with these upstreams: what tests start from.
+    pub fn new(listen_addr: SocketAddr, upstreams: Vec<Upstream>) -> Self {
+        Self {
+            listen_addr,
+            upstreams,
+            jwt: JwtSettings {
+                issuer: "kursi".into(),
+                audience: "kursi".into(),
+            },
+            request_timeout: Duration::from_secs(30),
+            max_request_timeout: Duration::from_secs(300),
+            max_body_bytes: 1024 * 1024,
+            cors: Cors::Off,
+        }
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
-        let upstream = |name, variable, default| {
-            config::grpc_url_or(variable, default).map(|url| Upstream { name, url })
-        };
+        let mut upstreams = Vec::new();
+        for (name, variable, default) in KNOWN_UPSTREAMS {
+            upstreams.push(Upstream::new(name, config::grpc_url_or(variable, default)?));
+        }
+        // A contract package with no default address is served once its
+        // `<NAME>_GRPC_URL` is set, and answers 503 until then.
+        for name in contract_packages() {
+            if upstreams.iter().any(|u| u.name == name) {
+                continue;
+            }
+            let variable = leak(format!("{}_GRPC_URL", name.to_uppercase()));
+            if config::var(variable).is_some() {
+                upstreams.push(Upstream::new(
+                    name.clone(),
+                    config::grpc_url_or(variable, "")?,
+                ));
+            }
+        }
         Ok(Self {
             listen_addr: config::listen_addr_or(DEFAULT_LISTEN_ADDR)?,
-            upstreams: vec![
-                upstream("auth", "AUTH_GRPC_URL", "http://127.0.0.1:50051")?,
-                upstream(
-                    "reservation",
-                    "RESERVATION_GRPC_URL",
-                    "http://127.0.0.1:50052",
-                )?,
-                upstream("catalog", "CATALOG_GRPC_URL", "http://127.0.0.1:50053")?,
-                upstream("order", "ORDER_GRPC_URL", "http://127.0.0.1:50054")?,
-            ],
+            upstreams,
+            jwt: JwtSettings::from_env()?,
+            request_timeout: config::seconds_or("REQUEST_TIMEOUT_SECONDS", 30, 1..=3600)?,
+            max_request_timeout: config::seconds_or(
+                "MAX_REQUEST_TIMEOUT_SECONDS",
+                300,
+                1..=86_400,
+            )?,
+            max_body_bytes: config::ranged_or(
+                "MAX_BODY_BYTES",
+                1024 * 1024,
+                1024..=64 * 1024 * 1024,
+            )?,
+            cors: cors_from_env()?,
         })
+    }
+}
+
+/// Variable names are `&'static str` in service-kit's helpers; the one of a
+/// package added after these four lives as long as the process anyway.
+fn leak(name: String) -> &'static str {
+    Box::leak(name.into_boxed_str())
+}
+
+/// `reservation` for every `kursi.reservation.v1` service in the contracts.
+fn contract_packages() -> Vec<String> {
+    let Ok(pool) = DescriptorPool::decode(kursi_proto::FILE_DESCRIPTOR_SET) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = pool
+        .services()
+        .map(|service| crate::routes::upstream_name(service.package_name()))
+        .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn cors_from_env() -> Result<Cors, ConfigError> {
+    let Some(value) = config::var("CORS_ALLOWED_ORIGINS") else {
+        return Ok(Cors::Off);
+    };
+    parse_cors(&value).map_err(|reason| ConfigError::Invalid {
+        name: "CORS_ALLOWED_ORIGINS",
+        value,
+        reason,
+    })
+}
+
+fn parse_cors(value: &str) -> Result<Cors, String> {
+    let origins: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if origins == ["*"] {
+        return Ok(Cors::Any);
+    }
+    for origin in &origins {
+        let uri: http::Uri = origin
+            .parse()
+            .map_err(|_| format!("{origin:?} is not an origin such as https://app.example.com"))?;
+        let plain = matches!(uri.scheme_str(), Some("http" | "https"))
+            && uri.host().is_some()
+            && uri.path_and_query().is_none_or(|p| p.as_str() == "/")
+            && !origin.ends_with('/');
+        if !plain {
+            return Err(format!(
+                "{origin:?} is not an origin such as https://app.example.com (scheme, host and port only)"
+            ));
+        }
+    }
+    if origins.is_empty() {
+        return Ok(Cors::Off);
+    }
+    Ok(Cors::Origins(
+        origins.into_iter().map(str::to_owned).collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cors_origins() {
+        assert_eq!(parse_cors("*"), Ok(Cors::Any));
+        assert_eq!(
+            parse_cors("https://a.example, http://localhost:3000"),
+            Ok(Cors::Origins(vec![
+                "https://a.example".into(),
+                "http://localhost:3000".into()
+            ]))
+        );
+        assert!(parse_cors("https://a.example/path").is_err());
+        assert!(parse_cors("a.example").is_err());
+        assert!(parse_cors("https://a.example/").is_err());
+    }
+
+    #[test]
+    fn the_contracts_name_the_known_upstreams() {
+        let names = contract_packages();
+        for (known, _, _) in KNOWN_UPSTREAMS {
+            assert!(names.iter().any(|n| n == known), "{names:?}");
+        }
     }
 }

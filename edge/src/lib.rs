@@ -1,10 +1,17 @@
-//! The REST/JSON edge.
-//!
-//! For now a skeleton: it starts, reports its upstreams' gRPC health at
-//! `GET /healthz`, and answers every other request with 501 and a
-//! google.rpc.Status body, since REST transcoding from the contracts'
-//! `google.api.http` annotations is not built yet. It never makes data up.
+//! The REST/JSON edge: REST routes built at start from the contracts'
+//! `google.api.http` annotations and transcoded to gRPC calls on the
+//! services, with auth at the door, request ids, deadlines, OpenAPI and
+//! upstream health. See the crate's README for the design and its choices.
 
 pub mod app;
 pub mod config;
+mod door;
+mod error;
+mod gateway;
 mod health;
+mod json;
+mod metadata;
+mod openapi;
+mod request;
+pub mod routes;
+mod upstream;

@@ -1,0 +1,254 @@
+//! One REST request through the edge: find the route, admit the caller,
+//! build the request message, call the service, render its answer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderValue, StatusCode};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use prost_reflect::{DescriptorPool, DynamicMessage};
+use serde_json::Value;
+use tonic::Code;
+
+use crate::door::Door;
+use crate::error::ApiError;
+use crate::json::JsonShape;
+use crate::request::{self, Parts};
+use crate::routes::template::RequestPath;
+use crate::routes::{BodyRule, Lookup, Route, RouteTable};
+use crate::upstream::{DynamicCodec, Upstreams, client};
+
+pub struct Gateway {
+    pub pool: DescriptorPool,
+    pub routes: RouteTable,
+    pub shape: Arc<JsonShape>,
+    pub upstreams: Upstreams,
+    pub door: Door,
+    pub request_timeout: Duration,
+    pub max_request_timeout: Duration,
+    pub max_body_bytes: usize,
+}
+
+impl Gateway {
+    pub async fn handle(&self, request: Request) -> Response {
+        match self.transcode(request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        }
+    }
+
+    async fn transcode(&self, request: Request) -> Result<Response, ApiError> {
+        let (parts, body) = request.into_parts();
+        let path = parts.uri.path();
+        let request_path = RequestPath::new(path);
+        let (route, captures) = match self.routes.lookup(&parts.method, &request_path) {
+            Lookup::Found(route, captures) => (route, captures),
+            Lookup::MethodNotAllowed(allowed) => {
+                return Err(ApiError::method_not_allowed(&parts.method, path, &allowed));
+            }
+            Lookup::NotFound => return Err(ApiError::not_found(&parts.method, path)),
+        };
+        self.door.check(&route.policy, &parts.headers).await?;
+        let deadline = crate::metadata::deadline(
+            &parts.headers,
+            self.request_timeout,
+            self.max_request_timeout,
+        )?;
+        let metadata = crate::metadata::forwarded(&parts.headers)?;
+        let path_values = captures.decode().map_err(|err| {
+            ApiError::invalid_field(err.field_path, "is not valid percent-encoded UTF-8")
+        })?;
+        let body = match route.body {
+            BodyRule::None => Bytes::new(),
+            _ => self.read_body(&parts.headers, body).await?,
+        };
+        let message = request::build(
+            route,
+            &self.shape,
+            Parts {
+                path_values,
+                query: parts.uri.query(),
+                headers: &parts.headers,
+                body,
+            },
+        )?;
+        let mut call = tonic::Request::from_parts(metadata, Default::default(), message);
+        call.set_timeout(deadline);
+        if route.server_streaming() {
+            self.stream(route, call, deadline).await
+        } else {
+            self.unary(route, call, deadline).await
+        }
+    }
+
+    /// The body, refused with 413 past the limit.
+    async fn read_body(&self, headers: &http::HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+        let limit = self.max_body_bytes;
+        let declared = headers
+            .get(CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > limit as u64) {
+            return Err(ApiError::payload_too_large(limit));
+        }
+        match Limited::new(body, limit).collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
+                Err(ApiError::payload_too_large(limit))
+            }
+            Err(err) => Err(ApiError::invalid_field(
+                "body",
+                format!("the body could not be read: {err}"),
+            )),
+        }
+    }
+
+    fn channel(&self, route: &Route) -> Result<&tonic::transport::Channel, ApiError> {
+        self.upstreams.get(&route.upstream).ok_or_else(|| {
+            ApiError::new(
+                Code::Unavailable,
+                format!(
+                    "no address is configured for the {} service ({}_GRPC_URL)",
+                    route.upstream,
+                    route.upstream.to_uppercase()
+                ),
+            )
+        })
+    }
+
+    async fn unary(
+        &self,
+        route: &Route,
+        call: tonic::Request<DynamicMessage>,
+        deadline: Duration,
+    ) -> Result<Response, ApiError> {
+        let mut grpc = client(self.channel(route)?);
+        let answer = tokio::time::timeout(deadline, async {
+            grpc.ready()
+                .await
+                .map_err(|_| ApiError::upstream_unreachable(&route.upstream))?;
+            grpc.unary(call, route.grpc_path.clone(), DynamicCodec)
+                .await
+                .map_err(|status| self.status_error(&status, route))
+        })
+        .await
+        .map_err(|_| ApiError::upstream_timeout(&route.upstream))??;
+        let value = self.render_reply(route, answer.get_ref())?;
+        Ok(json_response(StatusCode::OK, &value))
+    }
+
+    /// A server-streaming RPC: newline-delimited JSON, one
+    /// `{"result": …}` per message, and `{"error": …}` if the stream fails.
+    async fn stream(
+        &self,
+        route: &Route,
+        call: tonic::Request<DynamicMessage>,
+        deadline: Duration,
+    ) -> Result<Response, ApiError> {
+        let mut grpc = client(self.channel(route)?);
+        let until = tokio::time::Instant::now() + deadline;
+        let answer = tokio::time::timeout_at(until, async {
+            grpc.ready()
+                .await
+                .map_err(|_| ApiError::upstream_unreachable(&route.upstream))?;
+            grpc.server_streaming(call, route.grpc_path.clone(), DynamicCodec)
+                .await
+                .map_err(|status| self.status_error(&status, route))
+        })
+        .await
+        .map_err(|_| ApiError::upstream_timeout(&route.upstream))??;
+        let stream = answer.into_inner();
+        let output = route.rpc.output();
+        let shape_pool = (self.shape.clone(), self.pool.clone());
+        let upstream = route.upstream.clone();
+        let lines = futures_util::stream::unfold(
+            (Some(stream), shape_pool, output, upstream),
+            move |(stream, (shape, pool), output, upstream)| async move {
+                let mut stream = stream?;
+                let next = tokio::time::timeout_at(until, stream.next()).await;
+                let (line, keep) = match next {
+                    Err(_) => (error_line(&ApiError::upstream_timeout(&upstream)), false),
+                    Ok(None) => return None,
+                    Ok(Some(Ok(bytes))) => {
+                        match DynamicMessage::decode(output.clone(), bytes)
+                            .ok()
+                            .and_then(|message| shape.render(&message).ok())
+                        {
+                            Some(value) => (
+                                format!("{}\n", serde_json::json!({ "result": value })),
+                                true,
+                            ),
+                            None => (error_line(&bad_reply(&upstream)), false),
+                        }
+                    }
+                    Ok(Some(Err(status))) => (
+                        error_line(&ApiError::from_status(&status, &upstream, &pool, &shape)),
+                        false,
+                    ),
+                };
+                let stream = keep.then_some(stream);
+                Some((
+                    Ok::<_, std::convert::Infallible>(Bytes::from(line)),
+                    (stream, (shape, pool), output, upstream),
+                ))
+            },
+        );
+        let mut response = Response::new(Body::from_stream(lines));
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-ndjson"),
+        );
+        Ok(response)
+    }
+
+    fn status_error(&self, status: &tonic::Status, route: &Route) -> ApiError {
+        ApiError::from_status(status, &route.upstream, &self.pool, &self.shape)
+    }
+
+    /// The reply as callers see it, or its `response_body` field.
+    fn render_reply(&self, route: &Route, bytes: &Bytes) -> Result<Value, ApiError> {
+        let message = DynamicMessage::decode(route.rpc.output(), bytes.clone()).map_err(|err| {
+            tracing::warn!(rpc = route.rpc.full_name(), error = %err, "a reply does not fit the contract");
+            bad_reply(&route.upstream)
+        })?;
+        let mut value = self.shape.render(&message).map_err(|err| {
+            tracing::warn!(rpc = route.rpc.full_name(), error = %err, "a reply cannot be written as JSON");
+            bad_reply(&route.upstream)
+        })?;
+        if let Some(field) = &route.response_body {
+            value = match value {
+                Value::Object(mut fields) => fields.remove(field.name()).unwrap_or(Value::Null),
+                other => other,
+            };
+        }
+        Ok(value)
+    }
+}
+
+/// The service answered something that does not fit its contract.
+fn bad_reply(upstream: &str) -> ApiError {
+    let mut error = ApiError::new(
+        Code::Unknown,
+        format!("the {upstream} service sent a reply that does not fit its contract"),
+    );
+    error.status = StatusCode::BAD_GATEWAY;
+    error
+}
+
+fn error_line(error: &ApiError) -> String {
+    format!("{}\n", serde_json::json!({ "error": error.body() }))
+}
+
+pub fn json_response(status: StatusCode, value: &Value) -> Response {
+    let mut response = (status, value.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
