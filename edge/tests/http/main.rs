@@ -1,0 +1,13 @@
+//! The edge over real HTTP: a real edge on port 0 in front of real services
+//! (auth-svc, and reservation, catalog and order as they stand), and of an
+//! echo upstream serving the tests' own contract for the parts of the
+//! mapping no Kursi contract uses yet.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod auth;
+mod errors;
+mod mapping;
+mod openapi;
+mod plumbing;
+mod support;
