@@ -64,6 +64,14 @@ fn actor(caller: &Caller) -> Actor {
     }
 }
 
+/// An optional area filter; empty means every area.
+fn area_filter(raw: &str) -> Result<Option<Area>, service_kit::FieldViolation> {
+    match raw.trim() {
+        "" => Ok(None),
+        area => Area::parse(area).map(Some),
+    }
+}
+
 type Reply<T> = Result<Response<T>, Status>;
 
 fn reply<T>(message: T) -> Reply<T> {
@@ -108,7 +116,8 @@ impl ReservationService for ReservationApi {
                 ServiceError::invalid("page_token", "is not a token from a previous page")
             })?),
         };
-        let area = Some(r.area.trim()).filter(|a| !a.is_empty());
+        let area = area_filter(&r.area).map_err(|v| ServiceError::InvalidArgument(vec![v]))?;
+        let area = area.as_ref().map(Area::as_str);
         let (tables, total_size, more) = self
             .floor
             .list(after, area, r.include_inactive, size)
@@ -386,8 +395,10 @@ impl ReservationService for ReservationApi {
             Some(minutes) => v.check(DurationMinutes::parse(minutes)),
             None => party.map(|party| policy.turn_times.for_party(party)),
         };
-        let area = Some(r.area.trim()).filter(|a| !a.is_empty());
-        let ((party, date), duration) = v.finish(party.zip(date).zip(duration))?;
+        let area = v.check(area_filter(&r.area));
+        let (((party, date), duration), area) =
+            v.finish(party.zip(date).zip(duration).zip(area))?;
+        let area = area.as_ref().map(Area::as_str);
         let slots = self
             .floor
             .availability(policy, date, party, duration, area)

@@ -119,12 +119,13 @@ pub async fn page(
         ))
         .limit(limit);
     if let Some(after) = after {
-        let label = after.label.to_lowercase();
+        // Lowered by PostgreSQL, as the ORDER BY is, not by Rust.
+        let label = || lower(after.label.clone().into_sql::<diesel::sql_types::Text>());
         query = query.filter(
             lower(restaurant_tables::label)
-                .gt(label.clone())
+                .gt(label())
                 .or(lower(restaurant_tables::label)
-                    .eq(label)
+                    .eq(label())
                     .and(restaurant_tables::id.gt(after.id))),
         );
     }
@@ -147,7 +148,8 @@ type Boxed<'a> = restaurant_tables::BoxedQuery<'a, diesel::pg::Pg>;
 fn filtered(area: Option<&str>, include_inactive: bool) -> Boxed<'static> {
     let mut query = restaurant_tables::table.into_boxed();
     if let Some(area) = area {
-        query = query.filter(lower(restaurant_tables::area).eq(area.to_lowercase()));
+        let area = area.to_owned().into_sql::<diesel::sql_types::Text>();
+        query = query.filter(lower(restaurant_tables::area).eq(lower(area)));
     }
     if !include_inactive {
         query = query.filter(restaurant_tables::active.eq(true));

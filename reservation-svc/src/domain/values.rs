@@ -112,7 +112,10 @@ fn parse_email(raw: &str) -> Result<String, FieldViolation> {
     if email.len() > 254 {
         return Err(bad("must be at most 254 characters"));
     }
-    if !email_address::EmailAddress::is_valid(email) || !email.contains('.') {
+    if !email_address::EmailAddress::is_valid(email)
+        || !email.contains('.')
+        || email.chars().any(char::is_control)
+    {
         return Err(bad("is not a valid email address"));
     }
     Ok(email.to_owned())
@@ -185,6 +188,17 @@ impl Note {
         let note = raw.trim();
         if note.chars().count() > Self::MAX_CHARS {
             return Err(FieldViolation::new(field, "must be at most 500 characters"));
+        }
+        // Line breaks and tabs are fine in free text; other control
+        // characters (NUL above all, which PostgreSQL cannot store) are not.
+        if note
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(FieldViolation::new(
+                field,
+                "must not contain control characters other than line breaks and tabs",
+            ));
         }
         Ok(Self(note.to_owned()))
     }
@@ -390,6 +404,7 @@ mod tests {
     fn emails_need_a_domain_with_a_dot() {
         assert!(parse_email("a@b").is_err());
         assert!(parse_email("a b@c.d").is_err());
+        assert!(parse_email("a\u{0}b@c.de").is_err());
         assert!(parse_email(&format!("{}@example.com", "a".repeat(250))).is_err());
         assert!(parse_email("ana@example.co.id").is_ok());
     }
@@ -431,6 +446,8 @@ mod tests {
                 .field,
             "description"
         );
+        assert!(Note::parse("note", "two\nlines\tand a tab").is_ok());
+        assert!(Note::parse("note", "nul\u{0}byte").is_err());
         assert_eq!(IdempotencyKey::parse("  "), Ok(None));
         assert!(IdempotencyKey::parse(&"k".repeat(101)).is_err());
         assert!(IdempotencyKey::parse("has space").is_err());

@@ -291,6 +291,46 @@ async fn other_bad_requests_are_invalid_arguments_never_internal() {
         assert_eq!(violated_fields(&err), ["date"], "{date}");
     }
 
+    // PostgreSQL cannot store NUL: refused up front, never INTERNAL.
+    let err = client
+        .confirm_reservation(bearer(
+            staff,
+            ConfirmReservationRequest {
+                reservation_id: id.clone(),
+                note: "nul\u{0}".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&err), ["note"]);
+    let err = client
+        .list_tables(bearer(
+            staff,
+            ListTablesRequest {
+                area: "in\u{0}door".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&err), ["area"]);
+    let err = client
+        .search_availability(bearer(
+            staff,
+            SearchAvailabilityRequest {
+                party_size: None,
+                date: local(2, 12, 0)
+                    .with_timezone(&chrono_tz::Asia::Jakarta)
+                    .format("%Y-%m-%d")
+                    .to_string(),
+                duration_minutes: Some(5),
+                area: "\u{0}".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&err), ["duration_minutes", "area"]);
+
     // Still PENDING, with only its creation recorded.
     assert_eq!(
         env.count("SELECT count(*) FROM reservation_history").await,
