@@ -10,4 +10,5 @@ mod errors;
 mod mapping;
 mod openapi;
 mod plumbing;
+mod seed;
 mod support;
