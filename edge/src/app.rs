@@ -55,9 +55,14 @@ pub async fn run_with_contracts(
 ) -> Result<(), EdgeError> {
     let app = router(&config, descriptor_set)?;
     tracing::info!(addr = ?listener.local_addr().ok(), "edge listening");
+    let draining = async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing requests in flight");
+    };
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(draining)
         .await?;
+    tracing::info!("stopped");
     Ok(())
 }
 
