@@ -52,6 +52,7 @@ pub enum ServeError {
 /// Everything a service needs around its own handlers.
 pub struct Host {
     options: ServerOptions,
+    services: Vec<&'static str>,
     readiness: Readiness,
     admission: Admission,
     health: HealthServer<HealthService>,
@@ -74,6 +75,7 @@ impl Host {
         let admission = Admission::new(policies, verifier, readiness.clone());
         Ok(Self {
             options,
+            services: services.to_vec(),
             readiness,
             admission,
             health,
@@ -105,18 +107,10 @@ impl Host {
         setup: impl Future<Output = Result<(), E>>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(kursi_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+        let reflection_v1 = reflection(&self.services)
             .build_v1()
             .map_err(|err| ServeError::Reflection(err.to_string()))?;
-        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(kursi_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+        let reflection_v1alpha = reflection(&self.services)
             .build_v1alpha()
             .map_err(|err| ServeError::Reflection(err.to_string()))?;
         let routes = routes
@@ -153,6 +147,25 @@ impl Host {
         }
         server.await.map_err(ServeError::from)
     }
+}
+
+/// Reflection that describes every type a client may meet (the contracts,
+/// health, google.rpc error details) but lists only the services this
+/// process serves, so `grpcurl list` tells the truth about each port.
+fn reflection<'a>(services: &[&'static str]) -> tonic_reflection::server::Builder<'a> {
+    let listed = services.iter().copied().chain([
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ]);
+    listed.fold(
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(kursi_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET),
+        |builder, name| builder.with_service_name(name),
+    )
 }
 
 /// Binds the service's address, with a message naming the setting on failure.
