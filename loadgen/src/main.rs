@@ -1,0 +1,43 @@
+//! `loadgen SCENARIO [OPTIONS]`: see `loadgen --help` and BENCHMARKS.md.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use loadgen::cli::Args;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if let Some(threads) = args.threads {
+        runtime.worker_threads(usize::from(threads));
+    }
+    let summary = match runtime.build() {
+        Ok(runtime) => runtime.block_on(loadgen::execute(&args)),
+        Err(err) => Err(err.into()),
+    };
+    let summary = match summary {
+        Ok(summary) => summary,
+        Err(err) => {
+            eprintln!("loadgen: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let text = if args.json {
+        match serde_json::to_string_pretty(&summary) {
+            Ok(json) => json + "\n",
+            Err(err) => {
+                eprintln!("loadgen: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        summary.text()
+    };
+    // The report is the program's output; stdout rather than the log.
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    }
+}
