@@ -5,7 +5,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};
+use ed25519_dalek::pkcs8::{
+    DecodePrivateKey, EncodePrivateKey, KeypairBytes, spki::der::pem::LineEnding,
+};
 use jsonwebtoken::EncodingKey;
 use kursi_proto::auth::v1::Jwk;
 use sha2::{Digest, Sha256};
@@ -55,11 +57,20 @@ impl SigningKey {
 }
 
 /// A new random Ed25519 private key as PKCS#8 PEM.
+///
+/// Written as PKCS#8 v1 (the seed alone), the form `openssl genpkey
+/// -algorithm ed25519` writes: OpenSSL and most tooling refuse the v2 form
+/// that embeds the public key, and operators should be able to inspect
+/// their key with them.
 pub fn generate_pem() -> Result<String, String> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|err| format!("no randomness available: {err}"))?;
-    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-    key.to_pkcs8_pem(LineEnding::LF)
+    let seed_only = KeypairBytes {
+        secret_key: seed,
+        public_key: None,
+    };
+    seed_only
+        .to_pkcs8_pem(LineEnding::LF)
         .map(|pem| pem.to_string())
         .map_err(|err| format!("cannot encode the key: {err}"))
 }
@@ -105,6 +116,35 @@ mod tests {
         assert_eq!(
             thumbprint("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"),
             "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+    }
+
+    #[test]
+    fn generated_keys_are_pkcs8_v1_like_openssl_writes() {
+        let pem = generate_pem().expect("generate");
+        let body: String = pem
+            .lines()
+            .filter(|line| !line.starts_with("-----"))
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .expect("base64");
+        // SEQUENCE { INTEGER 0, AlgorithmIdentifier Ed25519, OCTET STRING seed }: 48 bytes.
+        assert_eq!(der.len(), 48);
+        assert_eq!(&der[..5], &[0x30, 0x2e, 0x02, 0x01, 0x00]);
+    }
+
+    #[test]
+    fn a_key_made_by_openssl_loads_with_the_right_public_key() {
+        // `openssl genpkey -algorithm ed25519`; its public key read with
+        // `openssl pkey -pubout`. A throwaway key for this test only.
+        let pem = "-----BEGIN PRIVATE KEY-----\n\
+                   MC4CAQAwBQYDK2VwBCIEIPZWSmlBQLRGUj0PDeeGGw6OGL6kjYo95ktpwRbVhK0h\n\
+                   -----END PRIVATE KEY-----\n";
+        let key = SigningKey::from_pem(pem).expect("openssl key");
+        assert_eq!(
+            key.public_x(),
+            "xn-eBGA9vHxRvDkd7zwMdwSkdTDJbJT4Cu6Yhe4wieU"
         );
     }
 
