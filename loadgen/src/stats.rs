@@ -7,7 +7,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::watch::ProcessMemory;
+use crate::watch::ProcessUsage;
 
 /// Latencies are kept in microseconds, from 1 µs to 60 s, to 3 significant
 /// digits; slower answers are counted as 60 s rather than dropped.
@@ -110,7 +110,7 @@ pub struct Report {
     pub elapsed_seconds: f64,
     pub requests_per_second: f64,
     pub latency_ms: Latency,
-    pub processes: Vec<ProcessMemory>,
+    pub processes: Vec<ProcessUsage>,
 }
 
 impl Report {
@@ -121,7 +121,7 @@ impl Report {
         concurrency: usize,
         recorder: &Recorder,
         elapsed: Duration,
-        processes: Vec<ProcessMemory>,
+        processes: Vec<ProcessUsage>,
     ) -> Self {
         let seconds = elapsed.as_secs_f64();
         let requests = recorder.requests();
@@ -217,7 +217,15 @@ fn write_run(out: &mut String, run: &Report) {
         let _ = writeln!(out, "  errors      {}", listed.join(", "));
     }
     for process in &run.processes {
-        let _ = writeln!(out, "  memory      {}", process.describe());
+        let per_request = if run.requests > 0 && process.samples > 0 {
+            format!(
+                " ({:.0} µs a request)",
+                process.cpu_seconds * 1e6 / run.requests as f64
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "  process     {}{per_request}", process.describe());
     }
 }
 
