@@ -139,8 +139,8 @@ impl Gateway {
         })
         .await
         .map_err(|_| ApiError::upstream_timeout(&route.upstream))??;
-        let value = self.render_reply(route, answer.get_ref())?;
-        Ok(json_response(StatusCode::OK, &value))
+        let body = self.render_reply(route, answer.get_ref())?;
+        Ok(json_body_response(StatusCode::OK, body))
     }
 
     /// A server-streaming RPC: newline-delimited JSON, one
@@ -211,23 +211,18 @@ impl Gateway {
         ApiError::from_status(status, &route.upstream, &self.pool, &self.shape)
     }
 
-    /// The reply as callers see it, or its `response_body` field.
-    fn render_reply(&self, route: &Route, bytes: &Bytes) -> Result<Value, ApiError> {
+    /// The reply as callers see it, or its `response_body` field, as JSON text.
+    fn render_reply(&self, route: &Route, bytes: &Bytes) -> Result<Vec<u8>, ApiError> {
         let message = DynamicMessage::decode(route.rpc.output(), bytes.clone()).map_err(|err| {
             tracing::warn!(rpc = route.rpc.full_name(), error = %err, "a reply does not fit the contract");
             bad_reply(&route.upstream)
         })?;
-        let mut value = self.shape.render(&message).map_err(|err| {
-            tracing::warn!(rpc = route.rpc.full_name(), error = %err, "a reply cannot be written as JSON");
-            bad_reply(&route.upstream)
-        })?;
-        if let Some(field) = &route.response_body {
-            value = match value {
-                Value::Object(mut fields) => fields.remove(field.name()).unwrap_or(Value::Null),
-                other => other,
-            };
-        }
-        Ok(value)
+        crate::render::to_json(&self.shape, &message, route.response_body.as_ref()).map_err(
+            |err| {
+                tracing::warn!(rpc = route.rpc.full_name(), error = %err, "a reply cannot be written as JSON");
+                bad_reply(&route.upstream)
+            },
+        )
     }
 }
 
@@ -246,7 +241,12 @@ fn error_line(error: &ApiError) -> String {
 }
 
 pub fn json_response(status: StatusCode, value: &Value) -> Response {
-    let mut response = (status, value.to_string()).into_response();
+    json_body_response(status, value.to_string().into_bytes())
+}
+
+/// A response of JSON text already written.
+pub fn json_body_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = (status, body).into_response();
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

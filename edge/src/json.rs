@@ -207,6 +207,14 @@ impl JsonShape {
         object.append(&mut given);
     }
 
+    /// The name callers see for the enum value named `full`.
+    pub fn shown_name<'a>(&'a self, descriptor: &EnumDescriptor, full: &'a str) -> &'a str {
+        self.enums
+            .get(descriptor.full_name())
+            .and_then(|names| names.short.get(full))
+            .map_or(full, String::as_str)
+    }
+
     fn shorten(&self, value: &mut Value, descriptor: &EnumDescriptor) {
         if let Value::String(name) = value
             && let Some(short) = self

@@ -12,6 +12,7 @@ mod health;
 mod json;
 mod metadata;
 mod openapi;
+mod render;
 mod request;
 pub mod routes;
 mod upstream;
