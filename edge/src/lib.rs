@@ -16,3 +16,4 @@ mod render;
 mod request;
 pub mod routes;
 mod upstream;
+mod verified;
