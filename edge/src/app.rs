@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderName, HeaderValue, Method};
 use prost_reflect::DescriptorPool;
@@ -59,6 +60,14 @@ pub async fn run_with_contracts(
         shutdown.await;
         tracing::info!("shutting down: finishing requests in flight");
     };
+    // Without TCP_NODELAY, a reply written in more than one segment (h2c
+    // sends its frames apart) waits for the client's delayed ACK: 40 ms
+    // at the 99th percentile of get-reservation over h2c.
+    let listener = listener.tap_io(|stream| {
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(error = %err, "could not set TCP_NODELAY on a connection");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(draining)
         .await?;
