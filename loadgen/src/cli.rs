@@ -92,7 +92,8 @@ pub struct Args {
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub reservations_per_user: u16,
 
-    /// Also report the memory of this process during the run (repeatable).
+    /// Also report the memory and CPU of this process during the run
+    /// (repeatable); the load generator always reports its own.
     #[arg(long = "watch-pid")]
     pub watch_pids: Vec<u32>,
 

@@ -51,6 +51,10 @@ pub async fn execute(args: &Args) -> anyhow::Result<Summary> {
         warmup: args.warmup,
         timeout: args.timeout,
     };
+    // The load generator itself is watched too: on a shared machine its own
+    // CPU is part of the picture.
+    let mut watch_pids = args.watch_pids.clone();
+    watch_pids.push(std::process::id());
     let mut runs = Vec::new();
     if matches!(args.transport, Transport::Grpc | Transport::Both) {
         let client =
@@ -59,7 +63,7 @@ pub async fn execute(args: &Args) -> anyhow::Result<Summary> {
             scenario::Scenario::Login => args.auth_url.clone(),
             _ => args.reservation_url.clone(),
         };
-        runs.push(measure(&plan, load.clone(), &client, target, &args.watch_pids).await);
+        runs.push(measure(&plan, load.clone(), &client, target, &watch_pids).await);
     }
     if matches!(args.transport, Transport::Rest | Transport::Both) {
         let client = Client::Rest(RestClient::new(
@@ -70,7 +74,7 @@ pub async fn execute(args: &Args) -> anyhow::Result<Summary> {
         )?);
         let version = if args.http2 { "h2c" } else { "HTTP/1.1" };
         let target = format!("{} {version}", args.edge_url);
-        runs.push(measure(&plan, load.clone(), &client, target, &args.watch_pids).await);
+        runs.push(measure(&plan, load.clone(), &client, target, &watch_pids).await);
     }
     Ok(Summary::new(runs))
 }
