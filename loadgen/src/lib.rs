@@ -96,7 +96,7 @@ pub async fn measure(
             .map(|n| format!(" or {n} requests"))
             .unwrap_or_default()
     );
-    let watch = Watch::start(watch_pids);
+    let watch = Watch::start(watch_pids, tokio::time::Instant::now() + plan.warmup);
     let measured = run::drive(plan, load.clone(), client).await;
     let processes = watch.finish().await;
     Report::new(
