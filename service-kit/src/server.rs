@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::pb::health_server::HealthServer;
 use tonic_health::server::HealthService;
 use tower::limit::GlobalConcurrencyLimitLayer;
@@ -134,7 +134,7 @@ impl Host {
             .timeout(self.options.request_timeout)
             .layer(layers)
             .add_routes(routes)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), draining);
+            .serve_with_incoming_shutdown(incoming(listener), draining);
         tokio::pin!(server);
 
         tokio::select! {
@@ -168,9 +168,40 @@ fn reflection<'a>(services: &[&'static str]) -> tonic_reflection::server::Builde
     )
 }
 
+/// The accepted connections, with TCP_NODELAY set. tonic applies its own
+/// `tcp_nodelay` setting only to listeners it binds itself; without it a
+/// reply written in two segments waits for the client's delayed ACK, about
+/// 40 ms, which dominates latency whenever the server is not busy.
+pub fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(Duration::from_secs(60)))
+}
+
 /// Binds the service's address, with a message naming the setting on failure.
 pub async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, ServeError> {
     TcpListener::bind(addr)
         .await
         .map_err(|err| ServeError::Setup(format!("cannot listen on LISTEN_ADDR={addr}: {err}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_stream::StreamExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_have_nodelay_set() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut accepted = incoming(listener);
+        let _client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let server_side = accepted
+            .next()
+            .await
+            .expect("a connection")
+            .expect("accepted");
+        assert!(server_side.nodelay().expect("read TCP_NODELAY"));
+    }
 }
