@@ -77,10 +77,6 @@ impl Accounts {
         }
     }
 
-    pub fn pool(&self) -> &Pool {
-        &self.pool
-    }
-
     pub async fn register(&self, registration: Registration) -> Result<UserRow, ServiceError> {
         let hash = self.hasher.hash(&registration.password).await?;
         let mut conn = self.pool.get().await?;
@@ -209,6 +205,38 @@ impl Accounts {
         users::find(&mut conn, id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("no account with id {id}")))
+    }
+
+    /// Up to `limit` accounts after a (created_at, id) position, oldest
+    /// first, and how many accounts there are in all.
+    pub async fn page(
+        &self,
+        after: Option<(chrono::DateTime<Utc>, Uuid)>,
+        limit: i64,
+    ) -> Result<(Vec<UserRow>, i64), ServiceError> {
+        let mut conn = self.pool.get().await?;
+        let rows = users::page(&mut conn, after, limit).await?;
+        let total = users::count(&mut conn).await?;
+        Ok((rows, total))
+    }
+
+    /// An admin gives another account a new role; their own is off limits so
+    /// that the last admin cannot lock everyone out by accident.
+    pub async fn set_role(
+        &self,
+        admin: Uuid,
+        user_id: Uuid,
+        role: Role,
+    ) -> Result<UserRow, ServiceError> {
+        if user_id == admin {
+            return Err(ServiceError::FailedPrecondition(
+                "admins cannot change their own role; ask another admin".into(),
+            ));
+        }
+        let mut conn = self.pool.get().await?;
+        users::set_role(&mut conn, user_id, role_name(role))
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no account with id {user_id}")))
     }
 
     /// Creates the configured admin when missing, or makes sure it is ADMIN.

@@ -13,7 +13,6 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::accounts::{Accounts, Registration, TokenPair};
-use crate::db::users;
 use crate::domain::{DisplayName, Email, Password, Username};
 use crate::jwks::PublishedKeys;
 use convert::user_to_proto;
@@ -117,17 +116,8 @@ impl AuthService for AuthApi {
         let query = request.get_ref();
         let size = pages::page_size(query.page_size)?;
         let after = pages::decode(&query.page_token)?;
-        let mut conn = self
-            .accounts
-            .pool()
-            .get()
-            .await
-            .map_err(ServiceError::from)?;
         // One extra row tells whether another page follows.
-        let mut rows = users::page(&mut conn, after, size + 1)
-            .await
-            .map_err(ServiceError::from)?;
-        let total_size = users::count(&mut conn).await.map_err(ServiceError::from)?;
+        let (mut rows, total_size) = self.accounts.page(after, size + 1).await?;
         let next_page_token = if rows.len() as i64 > size {
             rows.truncate(size as usize);
             rows.last()
@@ -159,22 +149,7 @@ impl AuthService for AuthApi {
             }
             Ok(role) => role,
         };
-        if user_id == admin {
-            return Err(ServiceError::FailedPrecondition(
-                "admins cannot change their own role; ask another admin".into(),
-            )
-            .into());
-        }
-        let mut conn = self
-            .accounts
-            .pool()
-            .get()
-            .await
-            .map_err(ServiceError::from)?;
-        let user = users::set_role(&mut conn, user_id, role_name(role))
-            .await
-            .map_err(ServiceError::from)?
-            .ok_or_else(|| ServiceError::NotFound(format!("no account with id {user_id}")))?;
+        let user = self.accounts.set_role(admin, user_id, role).await?;
         tracing::info!(%user_id, role = role_name(role), by = %admin, "role changed");
         Ok(Response::new(SetUserRoleResponse {
             user: Some(user_to_proto(&user)),
