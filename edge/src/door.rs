@@ -2,9 +2,8 @@
 //! applied with auth-svc's published keys before anything is forwarded. The
 //! token still travels on as `authorization` metadata, since ownership is the
 //! service's to decide. A token verified a moment ago is not verified again
-//! (see [`crate::verified`]).
+//! (the verifier remembers it).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -12,14 +11,11 @@ use http::HeaderMap;
 use kursi_proto::auth::v1::GetJwksRequest;
 use kursi_proto::auth::v1::Jwk;
 use kursi_proto::auth::v1::auth_service_client::AuthServiceClient;
-use service_kit::auth::{
-    Caller, Denial, KeySource, KeySourceError, Policy, TokenVerifier, VerifyError,
-};
+use service_kit::auth::{Denial, KeySource, KeySourceError, Policy, TokenVerifier, VerifyError};
 use service_kit::config::JwtSettings;
 use tonic::transport::Channel;
 
 use crate::error::ApiError;
-use crate::verified::Verified;
 
 /// How long a JWKS fetch may take before the edge gives up on it.
 const JWKS_TIMEOUT: Duration = Duration::from_secs(5);
@@ -51,7 +47,6 @@ impl KeySource for SharedChannelJwks {
 
 pub struct Door {
     verifier: TokenVerifier,
-    verified: Verified,
 }
 
 impl Door {
@@ -64,7 +59,6 @@ impl Door {
         });
         Self {
             verifier: TokenVerifier::new(SharedChannelJwks { channel }, jwt),
-            verified: Verified::default(),
         }
     }
 
@@ -75,32 +69,24 @@ impl Door {
         }
         let caller = match bearer_token(headers) {
             Ok(None) => None,
-            Ok(Some(token)) => match self.verified.get(token) {
-                Some(caller) => Some(caller),
-                None => Some(self.verify(token).await?),
+            Ok(Some(token)) => match self.verifier.verify(token).await {
+                Ok(caller) => Some(caller),
+                Err(VerifyError::Unauthenticated(why)) => {
+                    return Err(ApiError::unauthenticated(why, true));
+                }
+                Err(VerifyError::Unavailable(why)) => {
+                    return Err(ApiError::new(tonic::Code::Unavailable, why));
+                }
             },
             Err(why) => return Err(ApiError::unauthenticated(why, true)),
         };
-        match policy.admit(caller.as_deref()) {
+        match policy.admit(caller.as_ref()) {
             Ok(()) => Ok(()),
             Err(Denial::Unauthenticated) => Err(ApiError::unauthenticated(
                 "this call needs an access token: send `Authorization: Bearer <token>`",
                 false,
             )),
             Err(Denial::Forbidden(why)) => Err(ApiError::forbidden(why)),
-        }
-    }
-
-    /// The full check, remembered when it passes.
-    async fn verify(&self, token: &str) -> Result<Arc<Caller>, ApiError> {
-        match self.verifier.verify(token).await {
-            Ok(caller) => {
-                let caller = Arc::new(caller);
-                self.verified.insert(token, caller.clone());
-                Ok(caller)
-            }
-            Err(VerifyError::Unauthenticated(why)) => Err(ApiError::unauthenticated(why, true)),
-            Err(VerifyError::Unavailable(why)) => Err(ApiError::new(tonic::Code::Unavailable, why)),
         }
     }
 }

@@ -16,4 +16,3 @@ mod render;
 mod request;
 pub mod routes;
 mod upstream;
-mod verified;

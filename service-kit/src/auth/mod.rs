@@ -1,11 +1,14 @@
 //! Who is calling, and may they? Access tokens are verified against the keys
 //! auth-svc publishes, and each method's declared policy (from the contract's
 //! `kursi.access.v1.policy` option) is applied before any handler runs.
+//! A token that passed the full check is remembered for a short while, so a
+//! caller's next requests skip the signature check (see `verified`).
 
 mod admission;
 mod caller;
 mod claims;
 mod policy;
+mod verified;
 mod verifier;
 
 pub use admission::{Admission, Readiness};

@@ -16,6 +16,7 @@ use tokio::sync::{Mutex, RwLock};
 use tonic::transport::{Channel, Endpoint};
 use uuid::Uuid;
 
+use super::verified::Verified;
 use super::{AccessClaims, Caller, parse_role};
 use crate::config::JwtSettings;
 
@@ -116,6 +117,7 @@ pub struct TokenVerifier {
     cache: RwLock<KeyCache>,
     refetch: Mutex<()>,
     refetch_floor: Duration,
+    verified: Verified,
 }
 
 impl TokenVerifier {
@@ -132,6 +134,7 @@ impl TokenVerifier {
             cache: RwLock::new(KeyCache::default()),
             refetch: Mutex::new(()),
             refetch_floor: MIN_REFETCH,
+            verified: Verified::default(),
         }
     }
 
@@ -141,7 +144,12 @@ impl TokenVerifier {
         self
     }
 
+    /// The caller of a valid token. A token that passed this check in the
+    /// last few seconds is taken at its word (see `verified`).
     pub async fn verify(&self, token: &str) -> Result<Caller, VerifyError> {
+        if let Some(caller) = self.verified.get(token) {
+            return Ok(caller);
+        }
         let unauthenticated =
             |why: &str| VerifyError::Unauthenticated(format!("invalid access token: {why}"));
         let header = decode_header(token).map_err(|_| unauthenticated("not a JWT"))?;
@@ -171,7 +179,9 @@ impl TokenVerifier {
             .iter()
             .filter_map(|name| parse_role(name))
             .collect();
-        Ok(Caller::new(user_id, roles, claims.jti, token))
+        let caller = Caller::new(user_id, roles, claims.jti, token);
+        self.verified.insert(token, claims.exp, &caller);
+        Ok(caller)
     }
 
     async fn key(&self, kid: &str) -> Result<DecodingKey, VerifyError> {
@@ -223,4 +233,89 @@ fn decoding_keys(jwks: &[Jwk]) -> HashMap<String, DecodingKey> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use ed25519_dalek::SigningKey;
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+    use jsonwebtoken::{EncodingKey, Header, encode};
+
+    use super::*;
+
+    const KID: &str = "test-key";
+
+    /// A JWKS of one fixed key, as auth-svc would publish it.
+    struct FixedJwks(Jwk);
+
+    impl KeySource for FixedJwks {
+        fn fetch(&self) -> BoxFuture<'_, Result<Vec<Jwk>, KeySourceError>> {
+            let jwk = self.0.clone();
+            Box::pin(async move { Ok(vec![jwk]) })
+        }
+    }
+
+    fn jwk(key: &SigningKey) -> Jwk {
+        Jwk {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            x: URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes()),
+            kid: KID.into(),
+            alg: "EdDSA".into(),
+            r#use: "sig".into(),
+        }
+    }
+
+    fn settings() -> JwtSettings {
+        JwtSettings {
+            issuer: "kursi".into(),
+            audience: "kursi".into(),
+        }
+    }
+
+    fn token(key: &SigningKey, jti: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = AccessClaims {
+            iss: "kursi".into(),
+            sub: Uuid::new_v4().to_string(),
+            aud: "kursi".into(),
+            exp: now + 600,
+            iat: now,
+            nbf: now,
+            jti: jti.into(),
+            roles: vec!["CUSTOMER".into()],
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(KID.into());
+        let pem = key.to_pkcs8_pem(LineEnding::LF).unwrap();
+        let encoding = EncodingKey::from_ed_pem(pem.as_bytes()).unwrap();
+        encode(&header, &claims, &encoding).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_token_verified_a_moment_ago_skips_the_signature_check() {
+        let signer = SigningKey::from_bytes(&[7; 32]);
+        let verifier = TokenVerifier::new(FixedJwks(jwk(&signer)), &settings());
+        let first = token(&signer, "first");
+        verifier.verify(&first).await.expect("a valid token");
+
+        // The cached key for the kid no longer matches the signer, so only
+        // a token remembered from before can still pass.
+        let stranger = SigningKey::from_bytes(&[9; 32]);
+        let keys = decoding_keys(&[jwk(&stranger)]);
+        verifier.cache.write().await.keys = keys;
+
+        let again = verifier.verify(&first).await.expect("remembered");
+        assert_eq!(again.token_id, "first");
+        assert_eq!(
+            verifier.verify(&token(&signer, "second")).await.err(),
+            Some(VerifyError::Unauthenticated(
+                "invalid access token: bad signature".into()
+            )),
+            "a token not seen before gets the full check"
+        );
+    }
 }
