@@ -10,7 +10,9 @@ use diesel::Connection;
 use diesel::migration::MigrationSource;
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, PoolableConnection, RecyclingMethod,
+};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
 pub type Pool = diesel_async::pooled_connection::bb8::Pool<AsyncPgConnection>;
@@ -152,8 +154,27 @@ pub async fn prepare(url: &str, migrations: &'static EmbeddedMigrations) -> Resu
 
 /// A pool that connects lazily, so a service can start (and report
 /// NOT_SERVING) while its database is still coming up.
+///
+/// A connection handed out is not pinged with `SELECT 1` (diesel-async's
+/// default): that was a second round trip on every request, as costly to
+/// PostgreSQL as a small read itself. It is only checked for what is known
+/// without asking the server: closed (the server ended the session, say on
+/// restart) or left in a broken transaction. Such a connection is thrown
+/// away and another one is handed out.
 pub fn pool(url: &str, size: u32) -> Pool {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    let mut config = ManagerConfig::default();
+    config.recycling_method =
+        RecyclingMethod::CustomFunction(Box::new(|conn: &mut AsyncPgConnection| {
+            let broken = conn.is_broken();
+            Box::pin(async move {
+                if broken {
+                    Err(diesel::result::Error::BrokenTransactionManager)
+                } else {
+                    Ok(())
+                }
+            })
+        }));
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     bb8::Pool::builder()
         .max_size(size)
         .connection_timeout(Duration::from_secs(5))

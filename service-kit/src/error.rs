@@ -111,7 +111,9 @@ impl From<DieselError> for ServiceError {
                 DatabaseErrorKind::SerializationFailure => {
                     Self::Aborted("a concurrent change conflicted with this one; retry".into())
                 }
-                DatabaseErrorKind::ClosedConnection => {
+                // The second is what a connection that the server closed
+                // answers to the next query sent on it.
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
                     Self::Unavailable("the database connection was lost; retry".into())
                 }
                 DatabaseErrorKind::ReadOnlyTransaction => {
@@ -168,5 +170,19 @@ mod tests {
             Status::from(ServiceError::from(err)).code(),
             Code::AlreadyExists
         );
+    }
+
+    #[test]
+    fn a_lost_connection_is_unavailable() {
+        for kind in [
+            DatabaseErrorKind::ClosedConnection,
+            DatabaseErrorKind::UnableToSendCommand,
+        ] {
+            let err = DieselError::DatabaseError(kind, Box::new("connection closed".to_string()));
+            assert_eq!(
+                Status::from(ServiceError::from(err)).code(),
+                Code::Unavailable
+            );
+        }
     }
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod assignment;
+mod database;
 mod deposits;
 mod events;
 mod idempotency;
