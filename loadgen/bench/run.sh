@@ -6,7 +6,12 @@
 #
 #   loadgen/bench/run.sh [OUT]        default OUT: target/bench/<date-time>
 #
-# PASSES (3), DURATION (10s) and WARMUP (2s) change the shape. The addresses
+# PASSES (3), DURATION (10s) and WARMUP (2s) change the shape. PIN=split
+# gives the edge the last core to itself and pins the services, PostgreSQL and
+# loadgen to the others for the whole run (taskset; undone at exit), so the
+# edge's cost shows as latency rather than as CPU taken from the service. It
+# pins the whole PostgreSQL server the stack uses, so run it on a machine of
+# your own. The addresses
 # are the stack's defaults unless AUTH_GRPC_URL, RESERVATION_GRPC_URL or
 # EDGE_URL say otherwise; the pids to watch come from the stack's pid files
 # (KURSI_RUN_DIR, default .kursi/run); the admin password from
@@ -22,6 +27,42 @@ mkdir -p "$out"
 
 cargo build --release --quiet -p loadgen
 loadgen=target/release/loadgen
+
+# PIN=split: the edge on the last core, everything else on the others.
+pinned=()
+loadgen_cpus=()
+unpin() {
+  local pid
+  for pid in "${pinned[@]}" $(pgrep -P "${pg_pid:-0}" 2>/dev/null); do
+    taskset -a -cp "0-$(($(nproc) - 1))" "$pid" >/dev/null 2>&1 || true
+  done
+}
+if [[ ${PIN:-} == split ]]; then
+  cores=$(nproc)
+  if ((cores < 2)); then
+    echo "bench: PIN=split needs at least two cores" >&2
+    exit 2
+  fi
+  rest="0-$((cores - 2))"
+  pg_port=$(sed -E 's|^[a-z]+://[^/]*:([0-9]+).*$|\1|' "$run_dir/postgres-url")
+  pg_pid=$(ss -ltnpH "sport = :$pg_port" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
+  if [[ -z $pg_pid ]]; then
+    echo "bench: PIN=split: no PostgreSQL listens on port $pg_port" >&2
+    exit 2
+  fi
+  trap unpin EXIT
+  # Backends forked later inherit the postmaster's cores.
+  for pid in "$pg_pid" $(pgrep -P "$pg_pid"); do
+    taskset -a -cp "$rest" "$pid" >/dev/null && pinned+=("$pid")
+  done
+  for svc in auth-svc reservation-svc catalog-svc order-svc; do
+    pid=$(<"$run_dir/$svc.pid")
+    taskset -a -cp "$rest" "$pid" >/dev/null && pinned+=("$pid")
+  done
+  pid=$(<"$run_dir/edge.pid")
+  taskset -a -cp "$((cores - 1))" "$pid" >/dev/null && pinned+=("$pid")
+  loadgen_cpus=(taskset -c "$rest")
+fi
 
 watch=()
 for svc in auth-svc reservation-svc edge; do
@@ -44,7 +85,7 @@ for pass in $(seq 1 "$passes"); do
   for spec in "${runs[@]}"; do
     read -r name scenario concurrency <<<"$spec"
     echo "bench: pass $pass, $name" >&2
-    "$loadgen" "$scenario" -t both -c "$concurrency" -d "${DURATION:-10s}" \
+    "${loadgen_cpus[@]}" "$loadgen" "$scenario" -t both -c "$concurrency" -d "${DURATION:-10s}" \
       -w "${WARMUP:-2s}" "${watch[@]}" --json >"$out/$name-$pass.json"
   done
 done
