@@ -139,7 +139,7 @@ impl Gateway {
         })
         .await
         .map_err(|_| ApiError::upstream_timeout(&route.upstream))??;
-        let body = self.render_reply(route, answer.get_ref())?;
+        let body = self.render_reply(route, answer.into_inner())?;
         Ok(json_body_response(StatusCode::OK, body))
     }
 
@@ -212,17 +212,13 @@ impl Gateway {
     }
 
     /// The reply as callers see it, or its `response_body` field, as JSON text.
-    fn render_reply(&self, route: &Route, bytes: &Bytes) -> Result<Vec<u8>, ApiError> {
-        let message = DynamicMessage::decode(route.rpc.output(), bytes.clone()).map_err(|err| {
-            tracing::warn!(rpc = route.rpc.full_name(), error = %err, "a reply does not fit the contract");
-            bad_reply(&route.upstream)
-        })?;
-        crate::render::to_json(&self.shape, &message, route.response_body.as_ref()).map_err(
-            |err| {
-                tracing::warn!(rpc = route.rpc.full_name(), error = %err, "a reply cannot be written as JSON");
+    fn render_reply(&self, route: &Route, bytes: Bytes) -> Result<Vec<u8>, ApiError> {
+        let descriptor = route.rpc.output();
+        crate::render::reply(&self.shape, &descriptor, bytes, route.response_body.as_ref())
+            .map_err(|err| {
+                tracing::warn!(rpc = route.rpc.full_name(), error = %err, "a reply does not fit the contract");
                 bad_reply(&route.upstream)
-            },
-        )
+            })
     }
 }
 

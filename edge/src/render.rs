@@ -11,10 +11,41 @@
 
 use base64::display::Base64Display;
 use base64::engine::general_purpose::STANDARD;
-use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MapKey, ReflectMessage, Value};
+use bytes::Bytes;
+use prost_reflect::{
+    DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage, Value,
+};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use crate::json::{JsonShape, SERIALIZE, is_well_known};
+
+mod wire;
+
+/// Why a reply could not be written as JSON: it does not fit the contract.
+#[derive(Debug, thiserror::Error)]
+pub enum BadReply {
+    #[error("the reply does not decode: {0}")]
+    Decode(#[from] prost::DecodeError),
+    #[error("the reply cannot be written as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The JSON text of a reply of type `descriptor`, or of its field `only`
+/// (a binding's `response_body`). Replies are written straight from their
+/// bytes ([`wire`]); those the walk leaves alone are decoded first and
+/// written by [`to_json`].
+pub fn reply(
+    shape: &JsonShape,
+    descriptor: &MessageDescriptor,
+    bytes: Bytes,
+    only: Option<&FieldDescriptor>,
+) -> Result<Vec<u8>, BadReply> {
+    if let Some(json) = wire::to_json(shape, descriptor, &bytes, only) {
+        return Ok(json);
+    }
+    let message = DynamicMessage::decode(descriptor.clone(), bytes)?;
+    Ok(to_json(shape, &message, only)?)
+}
 
 /// The JSON text of `message`, or of its field `only` (a binding's
 /// `response_body`), as `render(message)` (then that field) would write it.

@@ -11,7 +11,7 @@ use prost_reflect::{
 use super::to_json;
 use crate::json::JsonShape;
 
-fn pool() -> DescriptorPool {
+pub(super) fn pool() -> DescriptorPool {
     let mut pool = DescriptorPool::decode(kursi_proto::FILE_DESCRIPTOR_SET).expect("decodes");
     pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .expect("google.rpc decodes");
@@ -55,7 +55,7 @@ fn sample(kind: &Kind, depth: usize, seed: usize) -> Option<Value> {
 
 /// A message with every `step`-th field set, nested `depth` levels at most.
 /// Well-known types get a value of their own kind, or none.
-fn filled(
+pub(super) fn filled(
     descriptor: &MessageDescriptor,
     depth: usize,
     seed: usize,
