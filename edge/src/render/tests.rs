@@ -140,15 +140,20 @@ fn check(shape: &JsonShape, message: &DynamicMessage) {
     }
 }
 
+/// The messages of the contracts and of google.rpc, without map entries
+/// and the well-known types (those keep prost-reflect's own JSON form).
+pub(super) fn contract_messages(pool: &DescriptorPool) -> impl Iterator<Item = MessageDescriptor> {
+    pool.all_messages().filter(|descriptor| {
+        !descriptor.is_map_entry() && !descriptor.full_name().starts_with("google.protobuf.")
+    })
+}
+
 #[test]
 fn every_message_is_written_as_the_value_path_wrote_it() {
     let pool = pool();
     let shape = JsonShape::new(&pool);
     let mut checked = 0;
-    for descriptor in pool.all_messages() {
-        if descriptor.is_map_entry() || descriptor.full_name().starts_with("google.protobuf.") {
-            continue;
-        }
+    for descriptor in contract_messages(&pool) {
         check(&shape, &DynamicMessage::new(descriptor.clone()));
         for step in [1, 2, 3] {
             if let Some(message) = filled(&descriptor, 0, step, step) {

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::to_json as walk;
 use crate::json::JsonShape;
-use crate::render::tests::{filled, pool};
+use crate::render::tests::{contract_messages, filled, pool};
 use crate::render::{reply, to_json};
 
 fn utf8(bytes: Vec<u8>) -> String {
@@ -107,10 +107,7 @@ fn every_message_of_the_contracts_is_walked_as_decoding_writes_it() {
     let pool = pool();
     let shape = JsonShape::new(&pool);
     let mut walked_messages = 0;
-    for descriptor in pool.all_messages() {
-        if descriptor.is_map_entry() || descriptor.full_name().starts_with("google.protobuf.") {
-            continue;
-        }
+    for descriptor in contract_messages(&pool) {
         let mut messages = vec![DynamicMessage::new(descriptor.clone())];
         messages.extend(
             [1, 2, 3]
