@@ -175,18 +175,11 @@ impl Gateway {
                 let (line, keep) = match next {
                     Err(_) => (error_line(&ApiError::upstream_timeout(&upstream)), false),
                     Ok(None) => return None,
-                    Ok(Some(Ok(bytes))) => {
-                        match DynamicMessage::decode(output.clone(), bytes)
-                            .ok()
-                            .and_then(|message| shape.render(&message).ok())
-                        {
-                            Some(value) => (
-                                format!("{}\n", serde_json::json!({ "result": value })),
-                                true,
-                            ),
-                            None => (error_line(&bad_reply(&upstream)), false),
-                        }
-                    }
+                    Ok(Some(Ok(bytes))) => match crate::render::reply(&shape, &output, bytes, None)
+                    {
+                        Ok(json) => (result_line(&json), true),
+                        Err(_) => (error_line(&bad_reply(&upstream)), false),
+                    },
                     Ok(Some(Err(status))) => (
                         error_line(&ApiError::from_status(&status, &upstream, &pool, &shape)),
                         false,
@@ -232,8 +225,17 @@ fn bad_reply(upstream: &str) -> ApiError {
     error
 }
 
-fn error_line(error: &ApiError) -> String {
-    format!("{}\n", serde_json::json!({ "error": error.body() }))
+fn error_line(error: &ApiError) -> Vec<u8> {
+    format!("{}\n", serde_json::json!({ "error": error.body() })).into_bytes()
+}
+
+/// `{"result": …}` around a message already written as JSON.
+fn result_line(json: &[u8]) -> Vec<u8> {
+    let mut line = Vec::with_capacity(json.len() + 12);
+    line.extend_from_slice(b"{\"result\":");
+    line.extend_from_slice(json);
+    line.extend_from_slice(b"}\n");
+    line
 }
 
 pub fn json_response(status: StatusCode, value: &Value) -> Response {

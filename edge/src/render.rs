@@ -7,7 +7,8 @@
 //! with a few nested messages (a page of reservations) that was about half
 //! of the edge's CPU. This writes the same bytes (the tests compare the two
 //! on every message of the contracts) without the tree. `render` stays for
-//! error details and stream lines, where the `Value` is wrapped further.
+//! error details, where the `Value` is wrapped further. Replies and stream
+//! lines go through [`reply`], which tries the [`wire`] walk first.
 
 use base64::display::Base64Display;
 use base64::engine::general_purpose::STANDARD;
