@@ -14,6 +14,7 @@ use http::{HeaderValue, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use prost_reflect::{DescriptorPool, DynamicMessage};
 use serde_json::Value;
+use tokio::time::Instant;
 use tonic::Code;
 
 use crate::door::Door;
@@ -129,13 +130,14 @@ impl Gateway {
         deadline: Duration,
     ) -> Result<Response, ApiError> {
         let mut grpc = client(self.channel(route)?);
-        let answer = tokio::time::timeout(deadline, async {
+        let until = Instant::now() + deadline;
+        let answer = tokio::time::timeout_at(until, async {
             grpc.ready()
                 .await
                 .map_err(|_| ApiError::upstream_unreachable(&route.upstream))?;
             grpc.unary(call, route.grpc_path.clone(), DynamicCodec)
                 .await
-                .map_err(|status| self.status_error(&status, route))
+                .map_err(|status| self.status_error(&status, route, until))
         })
         .await
         .map_err(|_| ApiError::upstream_timeout(&route.upstream))??;
@@ -152,14 +154,14 @@ impl Gateway {
         deadline: Duration,
     ) -> Result<Response, ApiError> {
         let mut grpc = client(self.channel(route)?);
-        let until = tokio::time::Instant::now() + deadline;
+        let until = Instant::now() + deadline;
         let answer = tokio::time::timeout_at(until, async {
             grpc.ready()
                 .await
                 .map_err(|_| ApiError::upstream_unreachable(&route.upstream))?;
             grpc.server_streaming(call, route.grpc_path.clone(), DynamicCodec)
                 .await
-                .map_err(|status| self.status_error(&status, route))
+                .map_err(|status| self.status_error(&status, route, until))
         })
         .await
         .map_err(|_| ApiError::upstream_timeout(&route.upstream))??;
@@ -181,7 +183,7 @@ impl Gateway {
                         Err(_) => (error_line(&bad_reply(&upstream)), false),
                     },
                     Ok(Some(Err(status))) => (
-                        error_line(&ApiError::from_status(&status, &upstream, &pool, &shape)),
+                        error_line(&upstream_error(&status, &upstream, until, &pool, &shape)),
                         false,
                     ),
                 };
@@ -200,8 +202,8 @@ impl Gateway {
         Ok(response)
     }
 
-    fn status_error(&self, status: &tonic::Status, route: &Route) -> ApiError {
-        ApiError::from_status(status, &route.upstream, &self.pool, &self.shape)
+    fn status_error(&self, status: &tonic::Status, route: &Route, until: Instant) -> ApiError {
+        upstream_error(status, &route.upstream, until, &self.pool, &self.shape)
     }
 
     /// The reply as callers see it, or its `response_body` field, as JSON text.
@@ -213,6 +215,24 @@ impl Gateway {
                 bad_reply(&route.upstream)
             })
     }
+}
+
+/// An upstream's error status as the caller sees it. A tonic server ends a
+/// call whose `grpc-timeout` ran out with CANCELLED ("Timeout expired"),
+/// and that answer can arrive before the edge's own timer fires. Past the
+/// deadline, CANCELLED means the deadline (504), not a caller that went
+/// away (499); grpc-dotnet's client reads it the same way.
+fn upstream_error(
+    status: &tonic::Status,
+    upstream: &str,
+    until: Instant,
+    pool: &DescriptorPool,
+    shape: &JsonShape,
+) -> ApiError {
+    if status.code() == Code::Cancelled && Instant::now() >= until {
+        return ApiError::upstream_timeout(upstream);
+    }
+    ApiError::from_status(status, upstream, pool, shape)
 }
 
 /// The service answered something that does not fit its contract.

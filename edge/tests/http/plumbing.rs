@@ -90,6 +90,30 @@ async fn an_upstream_that_never_answers_gives_504() {
     reply.expect_error(504, Code::DeadlineExceeded);
 }
 
+/// tonic servers end a call whose `grpc-timeout` ran out with CANCELLED
+/// ("Timeout expired"), and with a short deadline that answer can arrive
+/// before the edge's own timer fires. The caller cancelled nothing: past
+/// the deadline it is a 504. Before it, CANCELLED stays a 499.
+#[tokio::test]
+async fn cancelled_past_the_deadline_is_a_504_not_a_499() {
+    let echo = start_echo_upstream().await;
+    let edge = Edge::start_echo(vec![upstream("echo", echo.url())]).await;
+    for timeout in ["1n", "1u", "100u"] {
+        let reply = edge
+            .get("/v1/echo/timeout-expired")
+            .header("grpc-timeout", timeout)
+            .send()
+            .await;
+        let body = reply.expect_error(504, Code::DeadlineExceeded);
+        assert_eq!(
+            body["message"],
+            "the echo service did not answer before the deadline"
+        );
+    }
+    let reply = edge.get("/v1/echo/timeout-expired").send().await;
+    reply.expect_error(499, Code::Cancelled);
+}
+
 #[tokio::test]
 async fn a_reply_that_does_not_fit_the_contract_gives_502_not_500() {
     let echo = start_echo_upstream().await;

@@ -362,6 +362,8 @@ async fn echo(request: tonic::Request<Bytes>) -> Result<Bytes, Status> {
                 details,
             ));
         }
+        // What a tonic server answers when a call's grpc-timeout runs out.
+        "timeout-expired" => return Err(Status::cancelled("Timeout expired")),
         _ => {}
     }
     let mut out = bytes.to_vec();
