@@ -139,7 +139,8 @@ pub fn router(config: &EdgeConfig, descriptor_set: &[u8]) -> Result<Router, Edge
 }
 
 async fn own_route_method(method: Method, request: Request) -> Response {
-    ApiError::method_not_allowed(&method, request.uri().path(), &[Method::GET]).into_response()
+    ApiError::method_not_allowed(&method, request.uri().path(), &[Method::GET, Method::HEAD])
+        .into_response()
 }
 
 /// A bug in the edge answers JSON instead of dropping the connection.

@@ -144,14 +144,21 @@ impl RouteTable {
     pub fn lookup<'a>(&'a self, method: &Method, path: &'a RequestPath<'a>) -> Lookup<'a> {
         let mut best: Option<(&Route, Captures<'a>)> = None;
         let mut allowed: Vec<Method> = Vec::new();
+        // HEAD is GET without the content (RFC 9110 §9.3.2), wherever GET is;
+        // hyper leaves the content out and keeps its length.
+        let serves =
+            |bound: &Method| bound == method || (*method == Method::HEAD && *bound == Method::GET);
         for route in &self.routes {
             let Some(captures) = route.template.match_path(path) else {
                 continue;
             };
             match &route.http_method {
-                Some(m) if m != method => {
-                    if !allowed.contains(m) {
-                        allowed.push(m.clone());
+                Some(bound) if !serves(bound) => {
+                    let head = (*bound == Method::GET).then_some(Method::HEAD);
+                    for m in std::iter::once(bound.clone()).chain(head) {
+                        if !allowed.contains(&m) {
+                            allowed.push(m);
+                        }
                     }
                 }
                 _ => {
@@ -355,7 +362,16 @@ mod tests {
         let me = RequestPath::new("/api/me");
         assert!(matches!(
             table.lookup(&Method::DELETE, &me),
-            Lookup::MethodNotAllowed(allowed) if allowed == [Method::GET]
+            Lookup::MethodNotAllowed(allowed) if allowed == [Method::GET, Method::HEAD]
+        ));
+        assert_eq!(
+            found(&table, Method::HEAD, "/api/me").as_deref(),
+            Some("kursi.auth.v1.AuthService.GetMe")
+        );
+        let token = RequestPath::new("/api/token");
+        assert!(matches!(
+            table.lookup(&Method::HEAD, &token),
+            Lookup::MethodNotAllowed(allowed) if allowed == [Method::POST]
         ));
         let nowhere = RequestPath::new("/api/nowhere");
         assert!(matches!(

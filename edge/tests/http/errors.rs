@@ -122,14 +122,18 @@ async fn unknown_paths_are_404_and_wrong_methods_405_as_json() {
 
     let reply = edge.call(http::Method::DELETE, "/api/me").send().await;
     reply.expect_error(405, Code::Unimplemented);
-    assert_eq!(reply.header("allow"), Some("GET"));
+    assert_eq!(reply.header("allow"), Some("GET, HEAD"));
 
     let reply = edge.get("/api/token").send().await;
     reply.expect_error(405, Code::Unimplemented);
     assert_eq!(reply.header("allow"), Some("POST"));
+    let reply = edge.call(http::Method::HEAD, "/api/token").send().await;
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.header("allow"), Some("POST"));
 
     let reply = edge.post("/healthz").send().await;
     reply.expect_error(405, Code::Unimplemented);
+    assert_eq!(reply.header("allow"), Some("GET, HEAD"));
 }
 
 #[tokio::test]

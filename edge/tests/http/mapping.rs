@@ -188,6 +188,45 @@ async fn server_streams_are_newline_delimited_json() {
     }
 }
 
+/// HEAD is GET without the content (RFC 9110 §9.3.2): the same status and
+/// headers, the length the content would have had, and no content.
+#[tokio::test]
+async fn head_answers_as_get_without_the_content() {
+    let (_echo, edge) = echo_edge().await;
+    let get = edge
+        .get("/v1/echo/h?big=5")
+        .header("x-request-id", "head-test")
+        .send()
+        .await;
+    assert_eq!(get.status, 200, "{}", get.text());
+    let length = get.body.len().to_string();
+    for http2 in [false, true] {
+        let mut call = edge
+            .call(http::Method::HEAD, "/v1/echo/h?big=5")
+            .header("x-request-id", "head-test");
+        if http2 {
+            call = call.http2();
+        }
+        let head = call.send().await;
+        assert_eq!(head.status, 200, "over HTTP/2: {http2}");
+        assert!(head.body.is_empty(), "{}", head.text());
+        assert_eq!(head.header("content-type"), Some("application/json"));
+        assert_eq!(head.header("content-length"), Some(length.as_str()));
+        assert_eq!(head.header("x-request-id"), Some("head-test"));
+    }
+    // An error keeps its status: a bad argument is still a 400.
+    let head = edge
+        .call(http::Method::HEAD, "/v1/echo/h?big=x")
+        .send()
+        .await;
+    assert_eq!(head.status, 400);
+    assert!(head.body.is_empty());
+    // Only GET routes answer HEAD.
+    let head = edge.call(http::Method::HEAD, "/v1/echo").send().await;
+    assert_eq!(head.status, 405);
+    assert_eq!(head.header("allow"), Some("POST"));
+}
+
 #[tokio::test]
 async fn http2_without_tls_is_served_too() {
     let (_echo, edge) = echo_edge().await;
