@@ -15,4 +15,5 @@ mod openapi;
 mod render;
 mod request;
 pub mod routes;
+mod strict_json;
 mod upstream;

@@ -132,8 +132,10 @@ fn read_body(
 }
 
 fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|err| {
-        ApiError::invalid_field("body", format!("the body is not valid JSON: {err}"))
+    crate::strict_json::from_slice(body).map_err(|err| match err.classify() {
+        // Valid JSON that names a key twice.
+        serde_json::error::Category::Data => ApiError::invalid_field("body", err.to_string()),
+        _ => ApiError::invalid_field("body", format!("the body is not valid JSON: {err}")),
     })
 }
 

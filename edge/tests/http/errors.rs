@@ -46,6 +46,27 @@ async fn bad_bodies_are_400_naming_the_field() {
     let body = reply.expect_error(400, Code::InvalidArgument);
     assert_eq!(violated_field(&body), "body");
 
+    // A key given twice is not guessed at (serde_json alone keeps the last),
+    // and nothing is registered.
+    let reply = edge
+        .post("/api/register")
+        .header("content-type", "application/json")
+        .body(
+            r#"{"email": "first@example.com", "email": "second@example.com",
+                "password": "long enough password", "display_name": "Twice"}"#,
+        )
+        .send()
+        .await;
+    let body = reply.expect_error(400, Code::InvalidArgument);
+    assert_eq!(violated_field(&body), "body");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(message.contains("\"email\" is given twice"), "{message}");
+    edge.post("/api/register")
+        .json(&json!({"email": "second@example.com", "password": "long enough password", "display_name": "Once"}))
+        .send()
+        .await
+        .expect(200);
+
     let reply = edge.get("/api/users?page_size=lots").send().await;
     // Auth comes first: no token, no look at the parameters.
     reply.expect_error(401, Code::Unauthenticated);
