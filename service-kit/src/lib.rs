@@ -11,5 +11,6 @@ pub mod db;
 pub mod error;
 pub mod server;
 pub mod telemetry;
+pub mod undecodable;
 
 pub use error::{FieldViolation, ServiceError};

@@ -129,6 +129,7 @@ impl Host {
                 self.options.max_concurrent_requests,
             ))
             .layer(self.admission)
+            .map_response(crate::undecodable::reclassify)
             .into_inner();
         let server = Server::builder()
             .timeout(self.options.request_timeout)

@@ -10,6 +10,7 @@
 
 mod auth;
 mod db;
+pub mod raw;
 mod spawn;
 
 pub use auth::{ADMIN_EMAIL, ADMIN_PASSWORD, SignedIn, TestAuth, auth_config, service_config};

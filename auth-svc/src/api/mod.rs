@@ -49,6 +49,13 @@ impl AuthService for AuthApi {
                 "username",
                 "is required (an email or a username)",
             ));
+        } else if login.username.trim().chars().any(char::is_control) {
+            // No email or username can hold one, and PostgreSQL cannot even
+            // compare text with a NUL in it: refuse before the lookup.
+            violations.push(FieldViolation::new(
+                "username",
+                "must not contain control characters",
+            ));
         }
         if login.password.is_empty() {
             violations.push(FieldViolation::new("password", "is required"));

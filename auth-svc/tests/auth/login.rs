@@ -150,3 +150,40 @@ async fn login_answers_like_an_oauth2_token_endpoint() {
         ["username", "password", "grant_type"]
     );
 }
+
+#[tokio::test]
+async fn control_characters_in_the_username_are_invalid_not_internal() {
+    let auth = TestAuth::start().await;
+    customer(&auth, "dewi@example.com", "right password").await;
+    for username in ["dewi@example.com\0", "de\0wi", "dewi\u{7}@example.com"] {
+        let err = auth
+            .login(username, "right password")
+            .await
+            .expect_err("a control character");
+        assert_eq!(err.code(), Code::InvalidArgument, "{username:?}: {err:?}");
+        assert_eq!(violated_fields(&err), ["username"]);
+    }
+    // Surrounding whitespace is still trimmed, as before.
+    auth.login(" dewi@example.com\n", "right password")
+        .await
+        .expect("trimmed");
+}
+
+#[tokio::test]
+async fn a_username_that_is_not_utf8_is_invalid_not_internal() {
+    let auth = TestAuth::start().await;
+    // LoginRequest{username (1): 0xFF, password (2): "x"}: prost refuses the
+    // string before the service sees it.
+    let message = [0x0a, 0x01, 0xff, 0x12, 0x01, b'x'];
+    let channel = testkit::channel(auth.addr()).await;
+    let err = testkit::raw::unary(
+        channel,
+        "/kursi.auth.v1.AuthService/Login",
+        &message,
+        None,
+    )
+    .await
+    .expect_err("not UTF-8");
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert_eq!(violated_fields(&err), ["username"]);
+}

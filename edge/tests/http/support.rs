@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use bytes::{BufMut, Bytes};
+use bytes::Bytes;
 use edge::config::{EdgeConfig, Upstream};
 use http::{HeaderMap, Method, Request};
 use http_body_util::{BodyExt, Full};
@@ -15,7 +15,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use prost::Message;
 use serde_json::Value;
 use testkit::Spawned;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use testkit::raw::RawCodec;
 use tonic::codegen::{BoxFuture, Service};
 use tonic::{Code, Status};
 
@@ -397,43 +397,5 @@ impl tonic::server::ServerStreamingService<Bytes> for EchoStream {
             let stream: Self::ResponseStream = Box::pin(futures_util::stream::iter(items));
             Ok(tonic::Response::new(stream))
         })
-    }
-}
-
-#[derive(Clone, Copy)]
-struct RawCodec;
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = Bytes;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        RawCodec
-    }
-}
-
-impl Encoder for RawCodec {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put(item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawCodec {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
-        use bytes::Buf;
-        Ok(Some(src.copy_to_bytes(src.remaining())))
     }
 }

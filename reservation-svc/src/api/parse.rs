@@ -165,9 +165,13 @@ pub fn cancel_reason(raw: i32) -> Result<CancelReason, FieldViolation> {
             "reason_code",
             "EXPIRED is set only when a reservation expires unconfirmed",
         )),
-        Ok(pb::CancellationReason::Unspecified) | Err(_) => Err(FieldViolation::new(
+        Ok(pb::CancellationReason::Unspecified) => Err(FieldViolation::new(
             "reason_code",
             "is required: CUSTOMER_REQUEST, RESTAURANT_REQUEST or OTHER",
+        )),
+        Err(_) => Err(FieldViolation::new(
+            "reason_code",
+            format!("{raw} is not a reason: CUSTOMER_REQUEST, RESTAURANT_REQUEST or OTHER"),
         )),
     }
 }
@@ -179,8 +183,18 @@ pub fn date(
     policy: &RestaurantPolicy,
     now: DateTime<Utc>,
 ) -> Result<NaiveDate, FieldViolation> {
-    let date = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .map_err(|_| FieldViolation::new("date", "must be a day as YYYY-MM-DD"))?;
+    let raw = raw.trim();
+    // chrono also reads "+2026-12-01" and "2026-12-1"; the contract promises
+    // exactly four, two and two digits.
+    let canonical = raw.len() == 10
+        && raw
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .filter(|_| canonical)
+        .ok_or_else(|| FieldViolation::new("date", "must be a day as YYYY-MM-DD"))?;
     let today = policy.today(now);
     let last = policy.today(now + policy.booking_window);
     if date < today {
@@ -247,5 +261,27 @@ mod tests {
         assert!(cancel_reason(pb::CancellationReason::Expired as i32).is_err());
         assert!(cancel_reason(0).is_err());
         assert_eq!(cancel_reason(1), Ok(CancelReason::CustomerRequest));
+    }
+
+    #[test]
+    fn an_unknown_reason_number_is_named_not_called_missing() {
+        let unknown = cancel_reason(123).unwrap_err();
+        assert_eq!(unknown.field, "reason_code");
+        assert!(unknown.description.starts_with("123 is not a reason"), "{unknown:?}");
+        assert!(cancel_reason(0).unwrap_err().description.starts_with("is required"));
+    }
+
+    #[test]
+    fn days_are_exactly_yyyy_mm_dd() {
+        let policy = RestaurantPolicy::default();
+        // Noon UTC is the same day on any restaurant clock the policy allows.
+        let now = "2030-03-04T12:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let tomorrow = NaiveDate::from_ymd_opt(2030, 3, 5).unwrap();
+        assert_eq!(date("2030-03-05", &policy, now), Ok(tomorrow));
+        assert_eq!(date(" 2030-03-05\n", &policy, now), Ok(tomorrow));
+        for odd in ["+2030-03-05", "2030-3-5", "2030-03-5", "02030-03-05", "2030-03-05T00:00"] {
+            let refused = date(odd, &policy, now).unwrap_err();
+            assert_eq!(refused.field, "date", "{odd}");
+        }
     }
 }

@@ -337,3 +337,42 @@ async fn other_bad_requests_are_invalid_arguments_never_internal() {
         1
     );
 }
+
+#[tokio::test]
+async fn bytes_that_are_not_a_valid_request_are_invalid_naming_the_field() {
+    let env = Env::start().await;
+    let channel = testkit::channel(env.server.addr).await;
+    // CreateReservationRequest{contact_info (2): {name (1): 0xFF}}.
+    let not_utf8 = [0x12, 0x03, 0x0a, 0x01, 0xff];
+    let err = testkit::raw::unary(
+        channel.clone(),
+        "/kursi.reservation.v1.ReservationService/CreateReservation",
+        &not_utf8,
+        Some(&env.customer.access_token),
+    )
+    .await
+    .expect_err("not UTF-8");
+    assert_eq!(violated_fields(&err), ["contact_info.name"]);
+
+    // A length that runs past the end of the message.
+    let cut_short = [0x12, 0x09, 0x0a, 0x01];
+    let err = testkit::raw::unary(
+        channel,
+        "/kursi.reservation.v1.ReservationService/CreateReservation",
+        &cut_short,
+        Some(&env.customer.access_token),
+    )
+    .await
+    .expect_err("cut short");
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    let mut client = env.client().await;
+    let listed = client
+        .list_reservations(bearer(
+            &env.staff.access_token,
+            ListReservationsRequest::default(),
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(listed.reservations.is_empty(), "nothing is stored");
+}
