@@ -127,6 +127,16 @@ impl ApiError {
         error
     }
 
+    /// A body compressed in a way the edge does not undo (RFC 9110 §12.5.3).
+    pub fn unsupported_content_encoding(coding: &str) -> Self {
+        let mut error = Self::new(
+            Code::InvalidArgument,
+            format!("content encoding {coding:?} is not supported; send the body uncompressed"),
+        );
+        error.status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        error
+    }
+
     /// 401 with the `WWW-Authenticate: Bearer` challenge (RFC 6750); `bad`
     /// when a token came and was refused.
     pub fn unauthenticated(message: impl Into<String>, bad: bool) -> Self {

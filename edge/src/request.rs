@@ -8,7 +8,7 @@
 
 use bytes::Bytes;
 use http::HeaderMap;
-use http::header::CONTENT_TYPE;
+use http::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value};
 
@@ -95,6 +95,13 @@ fn read_body(
             Some(_) => Value::Object(Map::new()),
             None => Value::Null,
         });
+    }
+    // Read as it came, a gzip body would be a 400 about bad JSON at best.
+    if let Some(coding) = headers.get(CONTENT_ENCODING) {
+        let coding = String::from_utf8_lossy(coding.as_bytes());
+        if !coding.trim().eq_ignore_ascii_case("identity") {
+            return Err(ApiError::unsupported_content_encoding(&coding));
+        }
     }
     let content_type = headers
         .get(CONTENT_TYPE)

@@ -78,6 +78,22 @@ async fn bad_bodies_are_400_naming_the_field() {
         .send()
         .await;
     reply.expect_error(415, Code::InvalidArgument);
+
+    // A compressed body is refused, not read as JSON.
+    let reply = edge
+        .post("/api/register")
+        .header("content-encoding", "gzip")
+        .json(&json!({"email": "gzip@example.com", "password": "long enough password", "display_name": "Zip"}))
+        .send()
+        .await;
+    let body = reply.expect_error(415, Code::InvalidArgument);
+    assert!(body["message"].as_str().unwrap_or_default().contains("gzip"), "{body}");
+    edge.post("/api/register")
+        .header("content-encoding", "identity")
+        .json(&json!({"email": "gzip@example.com", "password": "long enough password", "display_name": "Zip"}))
+        .send()
+        .await
+        .expect(200);
 }
 
 #[tokio::test]
