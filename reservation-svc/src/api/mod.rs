@@ -99,16 +99,13 @@ impl ReservationService for ReservationApi {
 
     async fn list_tables(&self, request: Request<ListTablesRequest>) -> Reply<ListTablesResponse> {
         let r = request.get_ref();
+        // AIP-158, as ListUsers: larger sizes are read as the largest.
         let size = match r.page_size {
             0 => 50,
-            1..=200 => i64::from(r.page_size),
-            _ => {
-                return Err(ServiceError::invalid(
-                    "page_size",
-                    "must be between 1 and 200 (0 means 50)",
-                )
-                .into());
+            n if n < 0 => {
+                return Err(ServiceError::invalid("page_size", "must not be negative").into());
             }
+            n => i64::from(n.min(200)),
         };
         let after = match r.page_token.trim() {
             "" => None,

@@ -127,11 +127,24 @@ async fn tables_are_created_listed_updated_and_deactivated() {
         .into_inner();
     assert_eq!(everything.tables.len(), 1);
 
+    // AIP-158: too large a page is the largest page, a negative one an error.
+    let capped = client
+        .list_tables(bearer(
+            staff,
+            ListTablesRequest {
+                page_size: i32::MAX,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(capped.tables.len(), active.tables.len());
     let err = client
         .list_tables(bearer(
             staff,
             ListTablesRequest {
-                page_size: 201,
+                page_size: -1,
                 ..Default::default()
             },
         ))
