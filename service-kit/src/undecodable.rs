@@ -59,11 +59,7 @@ fn invalid_request(reason: &str) -> Status {
         );
     }
     fields.reverse();
-    ServiceError::invalid(
-        fields.join("."),
-        format!("is not valid protobuf: {rest}"),
-    )
-    .into()
+    ServiceError::invalid(fields.join("."), format!("is not valid protobuf: {rest}")).into()
 }
 
 fn is_ident(word: &str) -> bool {
@@ -109,8 +105,7 @@ mod tests {
             violations(&status),
             [(
                 "contact_info.name".to_owned(),
-                "is not valid protobuf: invalid string value: data is not UTF-8 encoded"
-                    .to_owned()
+                "is not valid protobuf: invalid string value: data is not UTF-8 encoded".to_owned()
             )]
         );
         assert!(status.message().contains("contact_info.name"), "{status:?}");

@@ -176,14 +176,9 @@ async fn a_username_that_is_not_utf8_is_invalid_not_internal() {
     // string before the service sees it.
     let message = [0x0a, 0x01, 0xff, 0x12, 0x01, b'x'];
     let channel = testkit::channel(auth.addr()).await;
-    let err = testkit::raw::unary(
-        channel,
-        "/kursi.auth.v1.AuthService/Login",
-        &message,
-        None,
-    )
-    .await
-    .expect_err("not UTF-8");
+    let err = testkit::raw::unary(channel, "/kursi.auth.v1.AuthService/Login", &message, None)
+        .await
+        .expect_err("not UTF-8");
     assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
     assert_eq!(violated_fields(&err), ["username"]);
 }

@@ -87,7 +87,13 @@ async fn bad_bodies_are_400_naming_the_field() {
         .send()
         .await;
     let body = reply.expect_error(415, Code::InvalidArgument);
-    assert!(body["message"].as_str().unwrap_or_default().contains("gzip"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("gzip"),
+        "{body}"
+    );
     edge.post("/api/register")
         .header("content-encoding", "identity")
         .json(&json!({"email": "gzip@example.com", "password": "long enough password", "display_name": "Zip"}))

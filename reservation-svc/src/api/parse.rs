@@ -187,10 +187,13 @@ pub fn date(
     // chrono also reads "+2026-12-01" and "2026-12-1"; the contract promises
     // exactly four, two and two digits.
     let canonical = raw.len() == 10
-        && raw
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        && raw.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
         .ok()
         .filter(|_| canonical)
@@ -267,8 +270,16 @@ mod tests {
     fn an_unknown_reason_number_is_named_not_called_missing() {
         let unknown = cancel_reason(123).unwrap_err();
         assert_eq!(unknown.field, "reason_code");
-        assert!(unknown.description.starts_with("123 is not a reason"), "{unknown:?}");
-        assert!(cancel_reason(0).unwrap_err().description.starts_with("is required"));
+        assert!(
+            unknown.description.starts_with("123 is not a reason"),
+            "{unknown:?}"
+        );
+        assert!(
+            cancel_reason(0)
+                .unwrap_err()
+                .description
+                .starts_with("is required")
+        );
     }
 
     #[test]
@@ -279,7 +290,13 @@ mod tests {
         let tomorrow = NaiveDate::from_ymd_opt(2030, 3, 5).unwrap();
         assert_eq!(date("2030-03-05", &policy, now), Ok(tomorrow));
         assert_eq!(date(" 2030-03-05\n", &policy, now), Ok(tomorrow));
-        for odd in ["+2030-03-05", "2030-3-5", "2030-03-5", "02030-03-05", "2030-03-05T00:00"] {
+        for odd in [
+            "+2030-03-05",
+            "2030-3-5",
+            "2030-03-5",
+            "02030-03-05",
+            "2030-03-05T00:00",
+        ] {
             let refused = date(odd, &policy, now).unwrap_err();
             assert_eq!(refused.field, "date", "{odd}");
         }
