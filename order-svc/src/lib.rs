@@ -7,7 +7,13 @@
 
 pub mod app;
 
-pub static MIGRATIONS: diesel_migrations::EmbeddedMigrations =
+/// The shared outbox, then the service's own tables.
+pub static MIGRATIONS: service_kit::db::Migrations = service_kit::db::Migrations::new(&[
+    ("outbox", &service_kit::outbox::MIGRATIONS),
+    ("order", &OWN_MIGRATIONS),
+]);
+
+static OWN_MIGRATIONS: diesel_migrations::EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../migrations/order");
 
 /// Where the service listens unless `LISTEN_ADDR` says otherwise.

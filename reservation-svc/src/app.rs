@@ -6,15 +6,15 @@ use std::future::Future;
 use kursi_proto::reservation::v1::reservation_service_server::ReservationServiceServer;
 use service_kit::ServiceError;
 use service_kit::db;
+use service_kit::outbox::Outbox;
 use service_kit::server::{Host, ServeError};
+use service_kit::shutdown;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tonic::server::NamedService;
 use tonic::service::Routes;
 
 use crate::api::ReservationApi;
 use crate::config::ReservationConfig;
-use crate::events::EventSignal;
 use crate::floor::Floor;
 use crate::reservations::Reservations;
 use crate::sweeper::Sweeper;
@@ -31,32 +31,30 @@ pub async fn run(
     .await?;
     let database_url = config.common.database_url.expose().to_owned();
     let pool = db::pool(&database_url, config.common.database_pool_size);
-    let signal = EventSignal::default();
+    let outbox = Outbox::new(pool.clone());
 
-    // Event streams and the sweeper end when shutdown starts, so that the
-    // server's graceful drain is not held open by a follower's stream.
-    let (stopping_tx, stopping) = watch::channel(false);
-    let shutdown = async move {
-        shutdown.await;
-        let _ = stopping_tx.send(true);
-    };
+    // Event streams and background tasks end when shutdown starts, so that
+    // the server's graceful drain is not held open by a follower's stream.
+    let (shutdown, stopping) = shutdown::watched(shutdown);
 
-    let reservations = Reservations::new(pool.clone(), config.policy.clone(), signal.clone());
+    let reservations = Reservations::new(outbox.clone(), config.policy.clone());
     let api = ReservationApi::new(
         reservations,
-        Floor::new(pool.clone()),
-        signal.clone(),
+        Floor::new(pool),
+        outbox.clone(),
         stopping.clone(),
         config.event_poll_interval,
     );
     let routes = Routes::new(ReservationServiceServer::new(api));
 
-    let sweeper = Sweeper::new(pool, config.policy.clone(), signal);
+    let sweeper = Sweeper::new(outbox.clone(), config.policy.clone());
     let interval = config.sweeper_interval;
+    let poll = config.event_poll_interval;
     let setup = async move {
         db::prepare_when_reachable(&database_url, &crate::MIGRATIONS)
             .await
             .map_err(|err| ServiceError::Unavailable(err.to_string()))?;
+        tokio::spawn(outbox.sequencer().run(poll, stopping.clone()));
         tokio::spawn(sweeper.run(interval, stopping));
         Ok::<_, ServiceError>(())
     };

@@ -3,7 +3,7 @@
 //!
 //! [`app::run`] starts the server. `api` holds the gRPC handlers; `domain`
 //! the rules (value objects, the state machine, the aggregate, the policy);
-//! `reservations`, `floor`, `sweeper` and `events` run those rules in
+//! `reservations`, `floor` and `sweeper` run those rules in
 //! transactions; `db` holds the SQL.
 
 pub mod api;
@@ -11,13 +11,18 @@ pub mod app;
 pub mod config;
 pub mod db;
 pub mod domain;
-pub mod events;
 pub mod floor;
 pub mod render;
 pub mod reservations;
 pub mod sweeper;
 
-pub static MIGRATIONS: diesel_migrations::EmbeddedMigrations =
+/// The shared outbox, then the service's own tables.
+pub static MIGRATIONS: service_kit::db::Migrations = service_kit::db::Migrations::new(&[
+    ("outbox", &service_kit::outbox::MIGRATIONS),
+    ("reservation", &OWN_MIGRATIONS),
+]);
+
+static OWN_MIGRATIONS: diesel_migrations::EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../migrations/reservation");
 
 /// Where the service listens unless `LISTEN_ADDR` says otherwise.

@@ -13,12 +13,7 @@ use crate::domain::{Status, Step};
 
 pub const CURRENCY: &str = "IDR";
 
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: at.timestamp_subsec_nanos() as i32,
-    }
-}
+pub use service_kit::values::timestamp;
 
 /// A stored status name (`CHECKED_IN`) as the contract's enum value.
 pub fn status(stored: &str) -> i32 {
@@ -184,20 +179,5 @@ pub fn envelope(
         status: Status::parse(&after.status).map_or(0, |s| status(s.as_str())),
         version: after.version,
         event: Some(event),
-    }
-}
-
-/// The name stored beside an event's payload, for reading the outbox by eye.
-pub fn event_type(event: &Event) -> &'static str {
-    match event {
-        Event::Created(_) => "ReservationCreated",
-        Event::Confirmed(_) => "ReservationConfirmed",
-        Event::TableAssigned(_) => "TableAssigned",
-        Event::CheckedIn(_) => "ReservationCheckedIn",
-        Event::Completed(_) => "ReservationCompleted",
-        Event::Cancelled(_) => "ReservationCancelled",
-        Event::NoShow(_) => "ReservationNoShow",
-        Event::DepositPaid(_) => "DepositPaid",
-        Event::DepositRefunded(_) => "DepositRefunded",
     }
 }

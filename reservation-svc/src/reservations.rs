@@ -7,12 +7,11 @@
 use chrono::{DateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use prost::Message;
 use service_kit::ServiceError;
 use service_kit::db::Pool;
+use service_kit::outbox::{self, NewEvent, Outbox};
 use uuid::Uuid;
 
-use crate::db::events::{self as outbox, NewEvent};
 use crate::db::history::{self, HistoryRow, NewEntry};
 use crate::db::reservations::{self, Filter, NewReservation, ReservationRow, RowChanges, Stats};
 use crate::db::{self, tables};
@@ -22,7 +21,6 @@ use crate::domain::values::{
 use crate::domain::{
     CancelReason, Change, DepositStatus, Outcome, Reservation, RestaurantPolicy, Status, TableOffer,
 };
-use crate::events::EventSignal;
 use crate::render;
 use kursi_proto::reservation::v1::reservation_event::Event;
 
@@ -81,7 +79,7 @@ pub enum Action {
 pub struct Reservations {
     pool: Pool,
     policy: RestaurantPolicy,
-    signal: EventSignal,
+    outbox: Outbox,
 }
 
 const IDEMPOTENCY_INDEX: &str = "reservations_idempotency_key";
@@ -91,11 +89,11 @@ fn not_found(id: Uuid) -> ServiceError {
 }
 
 impl Reservations {
-    pub fn new(pool: Pool, policy: RestaurantPolicy, signal: EventSignal) -> Self {
+    pub fn new(outbox: Outbox, policy: RestaurantPolicy) -> Self {
         Self {
-            pool,
+            pool: outbox.pool().clone(),
             policy,
-            signal,
+            outbox,
         }
     }
 
@@ -187,7 +185,7 @@ impl Reservations {
                     })
             }
             (Ok(row), _) => {
-                self.signal.notify();
+                self.outbox.committed();
                 tracing::info!(reservation_id = %row.id, "reservation created");
                 Ok(row)
             }
@@ -276,7 +274,7 @@ impl Reservations {
             })
             .await?;
         if changed {
-            self.signal.notify();
+            self.outbox.committed();
         }
         Ok(row)
     }
@@ -423,13 +421,12 @@ async fn append_events(
 ) -> Result<(), ServiceError> {
     let rows = events
         .into_iter()
-        .map(|event| NewEvent {
-            reservation_id: after.id,
-            event_type: render::event_type(&event),
-            payload: render::envelope(after, actor.user_id, now, event).encode_to_vec(),
-            created_at: now,
+        .map(|event| {
+            let envelope = render::envelope(after, actor.user_id, now, event);
+            NewEvent::new(after.id, &envelope, now)
+                .ok_or_else(|| ServiceError::internal("an event envelope without an event"))
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     outbox::append(conn, rows).await?;
     Ok(())
 }

@@ -14,12 +14,13 @@ use chrono::Utc;
 use diesel_async::AsyncConnection;
 use service_kit::ServiceError;
 use service_kit::db::Pool;
+use service_kit::outbox::Outbox;
+use service_kit::shutdown;
 use tokio::sync::watch;
 
 use crate::db::{reservations, tables};
 use crate::domain::values::Note;
 use crate::domain::{CancelReason, RestaurantPolicy, Status};
-use crate::events::{EventSignal, stopped};
 use crate::reservations::{Actor, aggregate, write_change};
 
 /// How many rows one transaction handles.
@@ -36,15 +37,15 @@ pub struct Swept {
 pub struct Sweeper {
     pool: Pool,
     policy: RestaurantPolicy,
-    signal: EventSignal,
+    outbox: Outbox,
 }
 
 impl Sweeper {
-    pub fn new(pool: Pool, policy: RestaurantPolicy, signal: EventSignal) -> Self {
+    pub fn new(outbox: Outbox, policy: RestaurantPolicy) -> Self {
         Self {
-            pool,
+            pool: outbox.pool().clone(),
             policy,
-            signal,
+            outbox,
         }
     }
 
@@ -56,7 +57,7 @@ impl Sweeper {
             total.no_shows += batch.no_shows;
             total.expired += batch.expired;
             if batch != Swept::default() {
-                self.signal.notify();
+                self.outbox.committed();
             }
             if seen < BATCH as usize {
                 return Ok(total);
@@ -105,14 +106,8 @@ impl Sweeper {
     }
 
     /// Sweeps every `interval` until `shutdown` turns true.
-    pub async fn run(self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
-        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                () = stopped(&mut shutdown) => return,
-            }
+    pub async fn run(self, interval: Duration, shutdown: watch::Receiver<bool>) {
+        shutdown::every(interval, shutdown, || async {
             match self.sweep().await {
                 Ok(swept) if swept != Swept::default() => {
                     tracing::info!(
@@ -126,6 +121,7 @@ impl Sweeper {
                     tracing::warn!(error = %err, "sweeper failed; it tries again next interval")
                 }
             }
-        }
+        })
+        .await;
     }
 }

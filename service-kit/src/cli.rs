@@ -8,7 +8,6 @@ use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use diesel_migrations::EmbeddedMigrations;
 use tokio::net::TcpListener;
 
 use tonic_health::pb::HealthCheckRequest;
@@ -48,7 +47,7 @@ impl Command {
 pub struct Binary {
     pub name: &'static str,
     pub default_listen_addr: &'static str,
-    pub migrations: &'static EmbeddedMigrations,
+    pub migrations: &'static crate::db::Migrations,
 }
 
 /// A shutdown signal handed to a service's `run`.

@@ -75,6 +75,54 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A service's schema: sets of embedded migrations applied in order, each
+/// from its folder under `migrations/` (the shared outbox's first, then the
+/// service's own).
+///
+/// They share one `__diesel_schema_migrations` table, so a version that
+/// appears in two sets would be taken as applied by the second: such a set
+/// is refused before anything runs.
+#[derive(Clone, Copy)]
+pub struct Migrations {
+    parts: &'static [(&'static str, &'static EmbeddedMigrations)],
+}
+
+impl Migrations {
+    /// `parts` are `(folder under migrations/, its embedded migrations)`.
+    pub const fn new(parts: &'static [(&'static str, &'static EmbeddedMigrations)]) -> Self {
+        Self { parts }
+    }
+
+    /// The folders under `migrations/` this schema is built from, in order.
+    pub fn folders(&self) -> impl Iterator<Item = &'static str> {
+        self.parts.iter().map(|(folder, _)| *folder)
+    }
+
+    /// Fails when two sets hold the same version.
+    pub fn check(&self) -> Result<(), SetupError> {
+        let mut seen = std::collections::HashMap::new();
+        for (folder, set) in self.parts {
+            let list = MigrationSource::<diesel::pg::Pg>::migrations(*set)
+                .map_err(|err| SetupError::Migrations(err.to_string()))?;
+            for migration in list {
+                let version = migration.name().version().to_string();
+                if let Some(other) = seen.insert(version.clone(), *folder) {
+                    return Err(SetupError::Migrations(format!(
+                        "migration version {version} appears in both migrations/{other} and migrations/{folder}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Migrations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.folders()).finish()
+    }
+}
+
 /// Lets a `static` set of embedded migrations be run more than once.
 struct Embedded(&'static EmbeddedMigrations);
 
@@ -120,10 +168,9 @@ pub async fn ensure_database(url: &str) -> Result<(), SetupError> {
 /// diesel's migration harness is synchronous, so it runs on a blocking thread
 /// over diesel-async's connection wrapper. A session-level advisory lock keeps
 /// replicas starting together from racing through the same migration.
-pub async fn run_migrations(
-    url: &str,
-    migrations: &'static EmbeddedMigrations,
-) -> Result<(), SetupError> {
+pub async fn run_migrations(url: &str, migrations: &Migrations) -> Result<(), SetupError> {
+    migrations.check()?;
+    let migrations = *migrations;
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || -> Result<(), SetupError> {
         use diesel::RunQueryDsl;
@@ -133,11 +180,13 @@ pub async fn run_migrations(
         diesel::sql_query(lock)
             .execute(&mut conn)
             .map_err(|err| SetupError::Migrations(err.to_string()))?;
-        let applied = conn
-            .run_pending_migrations(Embedded(migrations))
-            .map_err(|err| SetupError::Migrations(err.to_string()))?;
-        for version in applied {
-            tracing::info!(%version, "applied migration");
+        for (folder, set) in migrations.parts {
+            let applied = conn
+                .run_pending_migrations(Embedded(set))
+                .map_err(|err| SetupError::Migrations(format!("migrations/{folder}: {err}")))?;
+            for version in applied {
+                tracing::info!(%version, folder, "applied migration");
+            }
         }
         // Closing the connection releases the advisory lock.
         Ok(())
@@ -147,7 +196,7 @@ pub async fn run_migrations(
 }
 
 /// Creates the database if needed and brings its schema up to date.
-pub async fn prepare(url: &str, migrations: &'static EmbeddedMigrations) -> Result<(), SetupError> {
+pub async fn prepare(url: &str, migrations: &Migrations) -> Result<(), SetupError> {
     ensure_database(url).await?;
     run_migrations(url, migrations).await
 }
@@ -183,10 +232,7 @@ pub fn pool(url: &str, size: u32) -> Pool {
 
 /// [`prepare`], waiting for a database server that is still starting (as in
 /// a fresh `docker compose up`) instead of failing at once.
-pub async fn prepare_when_reachable(
-    url: &str,
-    migrations: &'static EmbeddedMigrations,
-) -> Result<(), SetupError> {
+pub async fn prepare_when_reachable(url: &str, migrations: &Migrations) -> Result<(), SetupError> {
     const ATTEMPTS: u32 = 30;
     let mut attempt = 1;
     loop {

@@ -46,6 +46,10 @@ pub enum ServiceError {
     ResourceExhausted(String),
     #[error("{0}")]
     Unavailable(String),
+    /// Something this service waits on (another service, TheMovieDB) did
+    /// not answer in time.
+    #[error("{0}")]
+    DeadlineExceeded(String),
     /// A bug or an unexpected failure: logged in full, reported generically.
     #[error("internal error: {0}")]
     Internal(String),
@@ -89,6 +93,7 @@ impl From<ServiceError> for Status {
             ServiceError::PermissionDenied(m) => Status::permission_denied(m),
             ServiceError::ResourceExhausted(m) => Status::resource_exhausted(m),
             ServiceError::Unavailable(m) => Status::unavailable(m),
+            ServiceError::DeadlineExceeded(m) => Status::deadline_exceeded(m),
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 Status::internal("internal error; the details are in the service's log")

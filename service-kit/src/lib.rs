@@ -9,8 +9,12 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod outbox;
+pub mod pages;
 pub mod server;
+pub mod shutdown;
 pub mod telemetry;
 pub mod undecodable;
+pub mod values;
 
 pub use error::{FieldViolation, ServiceError};

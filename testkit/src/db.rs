@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use diesel_migrations::EmbeddedMigrations;
+use service_kit::db::Migrations;
 use service_kit::db::quote_ident;
 use sha2::{Digest, Sha256};
 use tokio_postgres::error::SqlState;
@@ -57,9 +57,9 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    /// A fresh, migrated database for `service` (the folder name under
-    /// `migrations/`).
-    pub async fn new(service: &str, migrations: &'static EmbeddedMigrations) -> Self {
+    /// A fresh, migrated database for `service`, named in the template's
+    /// name; `migrations` is the service's schema.
+    pub async fn new(service: &str, migrations: &Migrations) -> Self {
         let admin_url = admin_url();
         let admin = connect(&admin_url).await;
         let template = ensure_template(&admin, &admin_url, service, migrations).await;
@@ -122,9 +122,9 @@ async fn ensure_template(
     admin: &Client,
     admin_url: &str,
     service: &str,
-    migrations: &'static EmbeddedMigrations,
+    migrations: &Migrations,
 ) -> String {
-    let template = format!("kursi_tmpl_{service}_{}", migrations_hash(service));
+    let template = format!("kursi_tmpl_{service}_{}", migrations_hash(migrations));
     if database_exists(admin, &template).await {
         return template;
     }
@@ -207,23 +207,24 @@ async fn retry_while_in_use(admin: &Client, sql: &str) {
     panic!("{sql}: the source database stayed in use");
 }
 
-/// A short hash of the service's migration files, names and contents.
-fn migrations_hash(service: &str) -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../migrations")
-        .join(service);
-    let mut files = Vec::new();
-    collect(&dir, &mut files);
-    files.sort();
+/// A short hash of the schema's migration files, names and contents.
+fn migrations_hash(migrations: &Migrations) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
     let mut hasher = Sha256::new();
-    for file in files {
-        hasher.update(
-            file.strip_prefix(&dir)
-                .unwrap_or(&file)
-                .to_string_lossy()
-                .as_bytes(),
-        );
-        hasher.update(std::fs::read(&file).unwrap_or_default());
+    for folder in migrations.folders() {
+        let dir = root.join(folder);
+        let mut files = Vec::new();
+        collect(&dir, &mut files);
+        files.sort();
+        for file in files {
+            hasher.update(
+                file.strip_prefix(&root)
+                    .unwrap_or(&file)
+                    .to_string_lossy()
+                    .as_bytes(),
+            );
+            hasher.update(std::fs::read(&file).unwrap_or_default());
+        }
     }
     hasher.finalize()[..6]
         .iter()

@@ -6,5 +6,9 @@ pub mod schema;
 pub mod signing_keys;
 pub mod users;
 
-pub static MIGRATIONS: diesel_migrations::EmbeddedMigrations =
+/// auth-svc's tables (it has no domain events, so no outbox).
+pub static MIGRATIONS: service_kit::db::Migrations =
+    service_kit::db::Migrations::new(&[("auth", &OWN_MIGRATIONS)]);
+
+static OWN_MIGRATIONS: diesel_migrations::EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../migrations/auth");

@@ -17,17 +17,19 @@ use crate::db::reservations::Filter;
 use crate::domain::values::{
     Area, Capacity, DurationMinutes, PartySize, PaymentReference, TableLabel, parse_id,
 };
-use crate::events::{self, EventSignal};
 use crate::floor::{Floor, TableUpdate};
 use crate::render;
 use crate::reservations::{Action, Actor, Reservations};
-use parse::Violations;
+use service_kit::outbox::Outbox;
+use service_kit::pages::PageSizes;
+use service_kit::values::Violations;
+use tokio_stream::StreamExt;
 use tonic::codegen::BoxStream;
 
 pub struct ReservationApi {
     reservations: Reservations,
     floor: Floor,
-    signal: EventSignal,
+    outbox: Outbox,
     shutdown: watch::Receiver<bool>,
     event_poll: Duration,
 }
@@ -36,14 +38,14 @@ impl ReservationApi {
     pub fn new(
         reservations: Reservations,
         floor: Floor,
-        signal: EventSignal,
+        outbox: Outbox,
         shutdown: watch::Receiver<bool>,
         event_poll: Duration,
     ) -> Self {
         Self {
             reservations,
             floor,
-            signal,
+            outbox,
             shutdown,
             event_poll,
         }
@@ -72,6 +74,12 @@ fn area_filter(raw: &str) -> Result<Option<Area>, service_kit::FieldViolation> {
     }
 }
 
+/// AIP-158, as ListUsers: larger sizes are read as the largest.
+const TABLE_PAGES: PageSizes = PageSizes {
+    default: 50,
+    max: 200,
+};
+
 type Reply<T> = Result<Response<T>, Status>;
 
 fn reply<T>(message: T) -> Reply<T> {
@@ -99,14 +107,7 @@ impl ReservationService for ReservationApi {
 
     async fn list_tables(&self, request: Request<ListTablesRequest>) -> Reply<ListTablesResponse> {
         let r = request.get_ref();
-        // AIP-158, as ListUsers: larger sizes are read as the largest.
-        let size = match r.page_size {
-            0 => 50,
-            n if n < 0 => {
-                return Err(ServiceError::invalid("page_size", "must not be negative").into());
-            }
-            n => i64::from(n.min(200)),
-        };
+        let size = TABLE_PAGES.get(r.page_size)?;
         let after = match r.page_token.trim() {
             "" => None,
             token => Some(parse_id("page_token", token).map_err(|_| {
@@ -173,17 +174,8 @@ impl ReservationService for ReservationApi {
         request: Request<CreateReservationRequest>,
     ) -> Reply<CreateReservationResponse> {
         let me = caller(&request)?;
-        let metadata_key = match request.metadata().get("idempotency-key") {
-            None => None,
-            Some(value) => Some(value.to_str().map_err(|_| {
-                ServiceError::invalid(
-                    "idempotency_key",
-                    "the idempotency-key metadata must be visible ASCII",
-                )
-            })?),
-        };
         let policy = self.reservations.policy();
-        let booking = parse::booking(request.get_ref(), metadata_key, me, policy, Utc::now())?;
+        let booking = parse::booking(&request, me, policy, Utc::now())?;
         let row = self.reservations.create(actor(me), booking).await?;
         reply(CreateReservationResponse {
             reservation: Some(render::reservation(&row)),
@@ -406,8 +398,8 @@ impl ReservationService for ReservationApi {
             slots: slots
                 .iter()
                 .map(|slot| AvailabilitySlot {
-                    start_time: Some(render::timestamp(slot.start)),
-                    end_time: Some(render::timestamp(slot.end)),
+                    start_time: Some(service_kit::values::timestamp(slot.start)),
+                    end_time: Some(service_kit::values::timestamp(slot.end)),
                     is_peak_hour: slot.is_peak_hour,
                     deposit_amount: slot.deposit,
                     tables: slot.tables.iter().map(render::table).collect(),
@@ -430,7 +422,7 @@ impl ReservationService for ReservationApi {
             completed_count: stats.completed_count,
             cancelled_count: stats.cancelled_count,
             total_revenue: stats.total_revenue,
-            generated_at: Some(render::timestamp(stats.generated_at)),
+            generated_at: Some(service_kit::values::timestamp(stats.generated_at)),
             no_show_count: stats.no_show_count,
             covers: stats.covers,
             currency: render::CURRENCY.into(),
@@ -451,13 +443,14 @@ impl ReservationService for ReservationApi {
             raw => v.check(parse_id("reservation_id", raw)).map(Some),
         };
         let reservation_id = v.finish(reservation_id)?;
-        reply(Box::pin(events::follow(
-            self.reservations.pool().clone(),
-            self.signal.clone(),
-            self.shutdown.clone(),
-            self.event_poll,
+        let events = self.outbox.follow::<ReservationEvent>(
             r.start_position,
             reservation_id,
-        )))
+            self.shutdown.clone(),
+            self.event_poll,
+        );
+        reply(Box::pin(events.map(|event| {
+            event.map(|event| WatchReservationEventsResponse { event: Some(event) })
+        })))
     }
 }

@@ -5,8 +5,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use kursi_proto::reservation::v1 as pb;
 use service_kit::auth::Caller;
+pub use service_kit::values::id;
+use service_kit::values::{Violations, parse_day};
 use service_kit::{FieldViolation, ServiceError};
-use uuid::Uuid;
 
 use crate::domain::values::{
     ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize, parse_id, parse_timestamp,
@@ -14,53 +15,19 @@ use crate::domain::values::{
 use crate::domain::{CancelReason, RestaurantPolicy, Status};
 use crate::reservations::Booking;
 
-/// Collects violations while a request is parsed.
-#[derive(Debug, Default)]
-pub struct Violations(Vec<FieldViolation>);
-
-impl Violations {
-    pub fn check<T>(&mut self, result: Result<T, FieldViolation>) -> Option<T> {
-        result.map_err(|v| self.0.push(v)).ok()
-    }
-
-    pub fn check_all<T>(&mut self, result: Result<T, Vec<FieldViolation>>) -> Option<T> {
-        result.map_err(|v| self.0.extend(v)).ok()
-    }
-
-    pub fn push(&mut self, field: &str, why: impl Into<String>) {
-        self.0.push(FieldViolation::new(field, why));
-    }
-
-    /// `Ok(value)` when nothing was wrong, else every violation.
-    pub fn finish<T>(self, value: Option<T>) -> Result<T, ServiceError> {
-        match value {
-            Some(value) if self.0.is_empty() => Ok(value),
-            _ if self.0.is_empty() => Err(ServiceError::internal(
-                "a parse produced nothing and no reason",
-            )),
-            _ => Err(ServiceError::InvalidArgument(self.0)),
-        }
-    }
-}
-
-pub fn id(field: &str, raw: &str) -> Result<Uuid, ServiceError> {
-    parse_id(field, raw).map_err(|v| ServiceError::InvalidArgument(vec![v]))
-}
-
 pub fn note(field: &str, raw: &str) -> Result<Note, ServiceError> {
     Note::parse(field, raw).map_err(|v| ServiceError::InvalidArgument(vec![v]))
 }
 
 /// A CreateReservationRequest, for `caller`, judged at `now`.
-/// `metadata_key` is the `idempotency-key` request metadata, used when the
-/// field is empty.
+/// The idempotency key is the field's, else the `idempotency-key` metadata's.
 pub fn booking(
-    request: &pb::CreateReservationRequest,
-    metadata_key: Option<&str>,
+    call: &tonic::Request<pb::CreateReservationRequest>,
     caller: &Caller,
     policy: &RestaurantPolicy,
     now: DateTime<Utc>,
 ) -> Result<Booking, ServiceError> {
+    let request = call.get_ref();
     let mut v = Violations::default();
     let customer_id = match request.customer_id.trim() {
         "" => Some(caller.user_id),
@@ -90,11 +57,7 @@ pub fn booking(
         None => party.map(|party| policy.turn_times.for_party(party)),
     };
     let note = v.check(Note::parse("note", &request.note));
-    let key = match request.idempotency_key.trim() {
-        "" => metadata_key.unwrap_or_default(),
-        field => field,
-    };
-    let idempotency_key = v.check(IdempotencyKey::parse(key));
+    let idempotency_key = v.check(IdempotencyKey::from_request(&request.idempotency_key, call));
     let booking = (|| {
         Some(Booking {
             customer_id: customer_id?,
@@ -183,21 +146,7 @@ pub fn date(
     policy: &RestaurantPolicy,
     now: DateTime<Utc>,
 ) -> Result<NaiveDate, FieldViolation> {
-    let raw = raw.trim();
-    // chrono also reads "+2026-12-01" and "2026-12-1"; the contract promises
-    // exactly four, two and two digits.
-    let canonical = raw.len() == 10
-        && raw.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        });
-    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
-        .filter(|_| canonical)
-        .ok_or_else(|| FieldViolation::new("date", "must be a day as YYYY-MM-DD"))?;
+    let date = parse_day("date", raw)?;
     let today = policy.today(now);
     let last = policy.today(now + policy.booking_window);
     if date < today {
@@ -255,7 +204,7 @@ mod tests {
         assert_eq!(skip_limit(&mut v, 0, 0), Some((0, 10)));
         assert_eq!(skip_limit(&mut v, 5, 100), Some((5, 100)));
         assert_eq!(skip_limit(&mut v, -1, 101), None);
-        let fields: Vec<_> = v.0.iter().map(|x| x.field.as_str()).collect();
+        let fields: Vec<_> = v.fields().collect();
         assert_eq!(fields, ["skip", "limit"]);
     }
 

@@ -1,8 +1,7 @@
 //! reservation-svc's SQL, one module per table. Handlers never write
-//! queries; the service layer (`floor`, `reservations`, `sweeper`, `events`)
+//! queries; the service layer (`floor`, `reservations`, `sweeper`)
 //! calls these inside its transactions.
 
-pub mod events;
 pub mod history;
 pub mod reservations;
 pub mod schema;

@@ -60,22 +60,6 @@ diesel::table! {
     }
 }
 
-diesel::table! {
-    reservation_events (position) {
-        position -> Int8,
-        reservation_id -> Uuid,
-        event_type -> Text,
-        payload -> Bytea,
-        created_at -> Timestamptz,
-    }
-}
-
 diesel::joinable!(reservations -> restaurant_tables (table_id));
 diesel::joinable!(reservation_history -> reservations (reservation_id));
-diesel::joinable!(reservation_events -> reservations (reservation_id));
-diesel::allow_tables_to_appear_in_same_query!(
-    restaurant_tables,
-    reservations,
-    reservation_history,
-    reservation_events
-);
+diesel::allow_tables_to_appear_in_same_query!(restaurant_tables, reservations, reservation_history);

@@ -2,18 +2,9 @@
 //! bad input. Each parse error is a [`FieldViolation`] naming the request
 //! field it came from.
 
-use chrono::{DateTime, Utc};
 use service_kit::FieldViolation;
-use uuid::Uuid;
 
-/// Parses a UUID given in a request field.
-pub fn parse_id(field: &str, raw: &str) -> Result<Uuid, FieldViolation> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Err(FieldViolation::new(field, "is required"));
-    }
-    Uuid::parse_str(raw).map_err(|_| FieldViolation::new(field, "must be a UUID"))
-}
+pub use service_kit::values::{IdempotencyKey, parse_id, parse_timestamp};
 
 /// Who to reach about a booking: a name, a phone number and an email.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,32 +199,6 @@ impl Note {
     }
 }
 
-/// A client-chosen key that makes a create safe to retry: 1 to 100 visible
-/// ASCII characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey(String);
-
-impl IdempotencyKey {
-    /// Empty is "no key".
-    pub fn parse(raw: &str) -> Result<Option<Self>, FieldViolation> {
-        let key = raw.trim();
-        if key.is_empty() {
-            return Ok(None);
-        }
-        if key.len() > 100 || !key.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(FieldViolation::new(
-                "idempotency_key",
-                "must be 1 to 100 visible ASCII characters",
-            ));
-        }
-        Ok(Some(Self(key.to_owned())))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 /// A payment's reference (till receipt, provider id): 1 to 100 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentReference(String);
@@ -319,31 +284,6 @@ impl Area {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// A protobuf timestamp as an instant, to microseconds (PostgreSQL's
-/// precision), or a violation naming `field`.
-pub fn parse_timestamp(
-    field: &str,
-    raw: Option<&prost_types::Timestamp>,
-) -> Result<Option<DateTime<Utc>>, FieldViolation> {
-    let Some(ts) = raw else {
-        return Ok(None);
-    };
-    if !(0..1_000_000_000).contains(&ts.nanos) {
-        return Err(FieldViolation::new(field, "is not a valid timestamp"));
-    }
-    // 0001-01-01 to 9999-12-31, the range protobuf timestamps allow.
-    if !(-62_135_596_800..=253_402_300_799).contains(&ts.seconds) {
-        return Err(FieldViolation::new(
-            field,
-            "must be between years 0001 and 9999",
-        ));
-    }
-    let micros = (ts.nanos / 1_000) * 1_000;
-    DateTime::from_timestamp(ts.seconds, micros as u32)
-        .map(Some)
-        .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))
 }
 
 #[cfg(test)]
@@ -448,9 +388,6 @@ mod tests {
         );
         assert!(Note::parse("note", "two\nlines\tand a tab").is_ok());
         assert!(Note::parse("note", "nul\u{0}byte").is_err());
-        assert_eq!(IdempotencyKey::parse("  "), Ok(None));
-        assert!(IdempotencyKey::parse(&"k".repeat(101)).is_err());
-        assert!(IdempotencyKey::parse("has space").is_err());
         assert!(PaymentReference::parse("").is_err());
         assert!(PaymentReference::parse("TILL-0001").is_ok());
     }
@@ -465,27 +402,5 @@ mod tests {
         assert!(Capacity::parse(50).is_ok());
         assert!(Area::parse("VIP").is_ok());
         assert!(Area::parse(" ").is_err());
-    }
-
-    #[test]
-    fn timestamps_are_checked_and_kept_to_microseconds() {
-        let ts = prost_types::Timestamp {
-            seconds: 1_700_000_000,
-            nanos: 123_456_789,
-        };
-        let at = parse_timestamp("start_time", Some(&ts)).unwrap().unwrap();
-        assert_eq!(at.timestamp_subsec_nanos(), 123_456_000);
-        let bad_nanos = prost_types::Timestamp {
-            seconds: 0,
-            nanos: -1,
-        };
-        assert!(parse_timestamp("start_time", Some(&bad_nanos)).is_err());
-        let too_late = prost_types::Timestamp {
-            seconds: 253_402_300_800,
-            nanos: 0,
-        };
-        assert!(parse_timestamp("start_time", Some(&too_late)).is_err());
-        assert_eq!(parse_timestamp("start_time", None), Ok(None));
-        assert!(parse_id("table_id", "nope").is_err());
     }
 }

@@ -46,10 +46,7 @@ async fn a_retry_with_the_same_key_returns_the_first_reservation() {
     assert_ne!(theirs.reservation_id, first.reservation_id);
 
     assert_eq!(env.count("SELECT count(*) FROM reservations").await, 3);
-    assert_eq!(
-        env.count("SELECT count(*) FROM reservation_events").await,
-        3
-    );
+    assert_eq!(env.count("SELECT count(*) FROM outbox").await, 3);
 }
 
 #[tokio::test]

@@ -312,10 +312,7 @@ async fn transitions_the_state_machine_forbids_name_the_current_state() {
         .entries;
     assert_eq!(history.len(), 2);
     assert_eq!(history[1].note, "kitchen closed");
-    assert_eq!(
-        env.count("SELECT count(*) FROM reservation_events").await,
-        2
-    );
+    assert_eq!(env.count("SELECT count(*) FROM outbox").await, 2);
 }
 
 #[tokio::test]

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use kursi_proto::reservation::v1::*;
-use reservation_svc::events::EventSignal;
 use reservation_svc::sweeper::{Sweeper, Swept};
+use service_kit::outbox::Outbox;
 use testkit::bearer;
 
 use crate::{Env, booking, local};
@@ -75,8 +75,8 @@ async fn two_sweepers_at_once_mark_each_overdue_reservation_exactly_once() {
         .unwrap();
 
     let policy = env.config.policy.clone();
-    let one = Sweeper::new(env.pool(), policy.clone(), EventSignal::default());
-    let two = Sweeper::new(env.pool(), policy, EventSignal::default());
+    let one = Sweeper::new(Outbox::new(env.pool()), policy.clone());
+    let two = Sweeper::new(Outbox::new(env.pool()), policy);
     let (a, b) = tokio::join!(one.sweep(), two.sweep());
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(
@@ -101,8 +101,8 @@ async fn two_sweepers_at_once_mark_each_overdue_reservation_exactly_once() {
             "SELECT r.id::text, r.status, r.cancel_reason, \
                (SELECT count(*) FROM reservation_history h WHERE h.reservation_id = r.id \
                   AND h.action IN ('NO_SHOW', 'CANCELLED')), \
-               (SELECT count(*) FROM reservation_events e WHERE e.reservation_id = r.id \
-                  AND e.event_type IN ('ReservationNoShow', 'ReservationCancelled')) \
+               (SELECT count(*) FROM outbox e WHERE e.aggregate_id = r.id \
+                  AND e.event_type IN ('no_show', 'cancelled')) \
              FROM reservations r",
             &[],
         )

@@ -114,10 +114,7 @@ async fn bad_bookings_are_refused_naming_the_field_and_nothing_is_stored() {
         assert_eq!(violated_fields(&err), fields, "{shown}");
     }
     assert_eq!(env.count("SELECT count(*) FROM reservations").await, 0);
-    assert_eq!(
-        env.count("SELECT count(*) FROM reservation_events").await,
-        0
-    );
+    assert_eq!(env.count("SELECT count(*) FROM outbox").await, 0);
 }
 
 #[tokio::test]

@@ -1,0 +1,85 @@
+//! The outbox's SQL: what writers append, what followers read.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::Envelope;
+use super::schema::outbox;
+
+/// A numbered event.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox, check_for_backend(diesel::pg::Pg))]
+pub struct EventRow {
+    #[diesel(select_expression = outbox::position.assume_not_null())]
+    pub position: i64,
+    pub aggregate_id: Uuid,
+    pub event_type: String,
+    pub payload: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl EventRow {
+    /// The envelope as stored, with its position filled in.
+    pub fn envelope<E: Envelope>(&self) -> Result<E, prost::DecodeError> {
+        let mut event = E::decode(self.payload.as_slice())?;
+        event.set_position(self.position);
+        Ok(event)
+    }
+}
+
+/// An event to append.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct NewEvent {
+    aggregate_id: Uuid,
+    event_type: &'static str,
+    payload: Vec<u8>,
+    created_at: DateTime<Utc>,
+}
+
+impl NewEvent {
+    /// `envelope` about `aggregate_id`, its position left 0 (the row's is
+    /// the truth). `None` when the envelope says no event, a bug upstream.
+    pub fn new<E: Envelope>(aggregate_id: Uuid, envelope: &E, at: DateTime<Utc>) -> Option<Self> {
+        Some(Self {
+            aggregate_id,
+            event_type: envelope.event_name()?,
+            payload: envelope.encode_to_vec(),
+            created_at: at,
+        })
+    }
+}
+
+/// Appends events, in order, in the caller's transaction. Takes no lock:
+/// concurrent writers do not wait for each other here.
+pub async fn append(conn: &mut AsyncPgConnection, events: Vec<NewEvent>) -> QueryResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    diesel::insert_into(outbox::table)
+        .values(events)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Up to `limit` numbered events after `position`, in order.
+pub async fn after(
+    conn: &mut AsyncPgConnection,
+    position: i64,
+    aggregate: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<EventRow>> {
+    let mut query = outbox::table
+        .filter(outbox::position.gt(position))
+        .order(outbox::position.asc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .into_boxed();
+    if let Some(id) = aggregate {
+        query = query.filter(outbox::aggregate_id.eq(id));
+    }
+    query.load(conn).await
+}
