@@ -1,29 +1,69 @@
-//! Wires catalog-svc together and serves it; used by `main` and by tests.
+//! Wires catalog-svc together and serves it: used by `main` and by tests,
+//! which pass a listener on port 0 and their own shutdown signal.
 
 use std::future::Future;
 
-use kursi_proto::catalog::v1::catalog_service_server::{CatalogService, CatalogServiceServer};
-use service_kit::config::CommonConfig;
+use kursi_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
+use service_kit::ServiceError;
 use service_kit::db;
+use service_kit::outbox::Outbox;
 use service_kit::server::{Host, ServeError};
+use service_kit::shutdown;
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
 use tonic::service::Routes;
 
-/// The gRPC handlers; every RPC still answers UNIMPLEMENTED.
-pub struct CatalogServiceApi;
-
-impl CatalogService for CatalogServiceApi {}
+use crate::api::CatalogApi;
+use crate::config::CatalogConfig;
+use crate::import::Importer;
+use crate::movies::Movies;
+use crate::showtimes::Showtimes;
+use crate::tmdb::TmdbClient;
 
 pub async fn run(
-    config: CommonConfig,
+    config: CatalogConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let host =
-        Host::with_remote_keys(&config, &[CatalogServiceServer::<CatalogServiceApi>::NAME]).await?;
-    let routes = Routes::new(CatalogServiceServer::new(CatalogServiceApi));
-    let database_url = config.database_url.expose().to_owned();
-    let setup = async move { db::prepare_when_reachable(&database_url, &crate::MIGRATIONS).await };
+        Host::with_remote_keys(&config.common, &[CatalogServiceServer::<CatalogApi>::NAME]).await?;
+    let database_url = config.common.database_url.expose().to_owned();
+    let pool = db::pool(&database_url, config.common.database_pool_size);
+    let outbox = Outbox::new(pool);
+    let client = TmdbClient::new(&config.tmdb).map_err(ServeError::Setup)?;
+
+    // Event streams and background tasks end when shutdown starts, so that
+    // the server's graceful drain is not held open by a follower's stream.
+    let (shutdown, stopping) = shutdown::watched(shutdown);
+
+    let importer = Importer::new(outbox.clone(), client);
+    let api = CatalogApi::new(
+        Movies::new(outbox.clone()),
+        Showtimes::new(outbox.clone(), config.schedule.clone()),
+        importer.clone(),
+        outbox.clone(),
+        stopping.clone(),
+        config.event_poll_interval,
+    );
+    let routes = Routes::new(CatalogServiceServer::new(api));
+
+    let poll = config.event_poll_interval;
+    let import = config.import;
+    let setup = async move {
+        db::prepare_when_reachable(&database_url, &crate::MIGRATIONS)
+            .await
+            .map_err(|err| ServiceError::Unavailable(err.to_string()))?;
+        tokio::spawn(outbox.sequencer().run(poll, stopping.clone()));
+        if import.on_start || import.interval.is_some() {
+            tokio::spawn(importer.run_periodically(
+                import.on_start,
+                import.interval,
+                import.pages,
+                stopping,
+            ));
+        }
+        Ok::<_, ServiceError>(())
+    };
+    tracing::info!(addr = %listener.local_addr().map_err(|e| ServeError::Setup(e.to_string()))?, "catalog-svc listening");
     host.serve(listener, routes, setup, shutdown).await
 }

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
+use catalog_svc::config::CatalogConfig;
 use service_kit::cli::Binary;
-use service_kit::config::CommonConfig;
 
 const BINARY: Binary = Binary {
     name: "catalog-svc",
@@ -15,8 +15,8 @@ const BINARY: Binary = Binary {
 async fn main() -> ExitCode {
     BINARY
         .main(
-            || CommonConfig::from_env(catalog_svc::DEFAULT_LISTEN_ADDR),
-            |config| config.listen_addr,
+            CatalogConfig::from_env,
+            |config| config.common.listen_addr,
             catalog_svc::app::run,
             |_, _| None,
         )

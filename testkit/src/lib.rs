@@ -12,6 +12,7 @@ mod auth;
 mod db;
 pub mod raw;
 mod spawn;
+pub mod tmdb;
 
 pub use auth::{ADMIN_EMAIL, ADMIN_PASSWORD, SignedIn, TestAuth, auth_config, service_config};
 pub use db::TestDb;

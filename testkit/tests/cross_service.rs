@@ -45,7 +45,10 @@ async fn every_service_applies_the_declared_policy_with_auth_svc_keys() {
     let reservation_config = reservation_svc::config::ReservationConfig::with_defaults(
         service_config(reservation_db.url(), &auth.url()),
     );
-    let catalog_config = service_config(catalog_db.url(), &auth.url());
+    let catalog_config = catalog_svc::config::CatalogConfig::with_defaults(service_config(
+        catalog_db.url(),
+        &auth.url(),
+    ));
     let order_config = service_config(order_db.url(), &auth.url());
     let reservation = spawn(move |l, s| reservation_svc::app::run(reservation_config, l, s)).await;
     let catalog = spawn(move |l, s| catalog_svc::app::run(catalog_config, l, s)).await;
@@ -104,15 +107,16 @@ async fn every_service_applies_the_declared_policy_with_auth_svc_keys() {
         Code::PermissionDenied
     );
 
-    // Let through: reservation-svc answers; the skeletons answer
-    // UNIMPLEMENTED, never made-up data.
+    // Let through: the services answer (an empty CreateMovie is refused
+    // for its fields); order-svc's skeleton answers UNIMPLEMENTED, never
+    // made-up data.
     assert_eq!(
         code(reservations.get_stats(stats(&staff.access_token)).await),
         Code::Ok
     );
     assert_eq!(
         code(movies.create_movie(create_movie(&admin.access_token)).await),
-        Code::Unimplemented
+        Code::InvalidArgument
     );
     assert_eq!(
         code(

@@ -1,6 +1,7 @@
 //! The event envelopes of the contracts: what the outbox stores, the Watch
 //! streams send and the relay publishes, one message type per service.
 
+use kursi_proto::catalog::v1 as catalog;
 use kursi_proto::reservation::v1 as reservation;
 
 /// A service's event envelope message (`kursi.<service>.v1.<Service>Event`):
@@ -39,6 +40,26 @@ impl Envelope for reservation::ReservationEvent {
             Event::NoShow(_) => "no_show",
             Event::DepositPaid(_) => "deposit_paid",
             Event::DepositRefunded(_) => "deposit_refunded",
+        })
+    }
+}
+
+impl Envelope for catalog::CatalogEvent {
+    const SERVICE: &'static str = "catalog";
+    const FULL_NAME: &'static str = "kursi.catalog.v1.CatalogEvent";
+
+    fn set_position(&mut self, position: i64) {
+        self.position = position;
+    }
+
+    fn event_name(&self) -> Option<&'static str> {
+        use catalog::catalog_event::Event;
+        Some(match self.event.as_ref()? {
+            Event::MovieCreated(_) => "movie_created",
+            Event::MovieUpdated(_) => "movie_updated",
+            Event::MovieDeleted(_) => "movie_deleted",
+            Event::ShowtimeScheduled(_) => "showtime_scheduled",
+            Event::ShowtimeCancelled(_) => "showtime_cancelled",
         })
     }
 }
@@ -97,6 +118,25 @@ pub(crate) mod tests {
         ]
         .into_iter()
         .map(|event| reservation::ReservationEvent {
+            event: Some(event),
+            ..Default::default()
+        })
+        .collect();
+        names_match_the_contract(&samples);
+    }
+
+    #[test]
+    fn catalog_event_names_are_the_oneof_fields() {
+        use catalog::catalog_event::Event;
+        let samples: Vec<_> = [
+            Event::MovieCreated(Default::default()),
+            Event::MovieUpdated(Default::default()),
+            Event::MovieDeleted(Default::default()),
+            Event::ShowtimeScheduled(Default::default()),
+            Event::ShowtimeCancelled(Default::default()),
+        ]
+        .into_iter()
+        .map(|event| catalog::CatalogEvent {
             event: Some(event),
             ..Default::default()
         })

@@ -1,0 +1,226 @@
+//! The gRPC face of catalog-svc: parse each request into domain values,
+//! call the service layer, render the answer. No SQL and no rules live here.
+
+mod parse;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use kursi_proto::catalog::v1::catalog_service_server::CatalogService;
+use kursi_proto::catalog::v1::*;
+use service_kit::ServiceError;
+use service_kit::auth::caller;
+use service_kit::outbox::Outbox;
+use service_kit::pages::{self, PageSizes};
+use service_kit::values::{id, timestamp};
+use tokio::sync::watch;
+use tokio_stream::StreamExt;
+use tonic::codegen::BoxStream;
+use tonic::{Request, Response, Status};
+
+use crate::import::{Importer, Trigger};
+use crate::movies::Movies;
+use crate::render;
+use crate::showtimes::Showtimes;
+
+const MOVIE_PAGES: PageSizes = PageSizes {
+    default: 20,
+    max: 100,
+};
+const SHOWTIME_PAGES: PageSizes = PageSizes {
+    default: 50,
+    max: 200,
+};
+
+pub struct CatalogApi {
+    movies: Movies,
+    showtimes: Showtimes,
+    importer: Importer,
+    outbox: Outbox,
+    shutdown: watch::Receiver<bool>,
+    event_poll: Duration,
+}
+
+impl CatalogApi {
+    pub fn new(
+        movies: Movies,
+        showtimes: Showtimes,
+        importer: Importer,
+        outbox: Outbox,
+        shutdown: watch::Receiver<bool>,
+        event_poll: Duration,
+    ) -> Self {
+        Self {
+            movies,
+            showtimes,
+            importer,
+            outbox,
+            shutdown,
+            event_poll,
+        }
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+fn reply<T>(message: T) -> Reply<T> {
+    Ok(Response::new(message))
+}
+
+#[tonic::async_trait]
+impl CatalogService for CatalogApi {
+    async fn create_movie(
+        &self,
+        request: Request<CreateMovieRequest>,
+    ) -> Reply<CreateMovieResponse> {
+        let me = caller(&request)?;
+        let content = parse::new_movie(request.get_ref())?;
+        let row = self.movies.create(Some(me.user_id), content).await?;
+        reply(CreateMovieResponse {
+            movie: Some(render::movie(&row)),
+        })
+    }
+
+    async fn get_movie(&self, request: Request<GetMovieRequest>) -> Reply<GetMovieResponse> {
+        let movie_id = id("movie_id", &request.get_ref().movie_id)?;
+        let row = self.movies.get(movie_id).await?;
+        reply(GetMovieResponse {
+            movie: Some(render::movie(&row)),
+        })
+    }
+
+    async fn list_movies(&self, request: Request<ListMoviesRequest>) -> Reply<ListMoviesResponse> {
+        let r = request.get_ref();
+        let size = MOVIE_PAGES.get(r.page_size)?;
+        let after = parse::movie_token(&r.page_token)?;
+        let filter = parse::movie_filter(r)?;
+        let (rows, total_size, more) = self.movies.list(&filter, after, size).await?;
+        reply(ListMoviesResponse {
+            next_page_token: pages::next_token(&rows, more, parse::movie_token_of),
+            movies: rows.iter().map(render::movie).collect(),
+            total_size,
+        })
+    }
+
+    async fn update_movie(
+        &self,
+        request: Request<UpdateMovieRequest>,
+    ) -> Reply<UpdateMovieResponse> {
+        let me = caller(&request)?;
+        let (movie_id, edit) = parse::movie_edit(request.get_ref())?;
+        let row = self.movies.update(Some(me.user_id), movie_id, edit).await?;
+        reply(UpdateMovieResponse {
+            movie: Some(render::movie(&row)),
+        })
+    }
+
+    async fn delete_movie(
+        &self,
+        request: Request<DeleteMovieRequest>,
+    ) -> Reply<DeleteMovieResponse> {
+        let me = caller(&request)?;
+        let movie_id = id("movie_id", &request.get_ref().movie_id)?;
+        self.movies.delete(Some(me.user_id), movie_id).await?;
+        reply(DeleteMovieResponse {})
+    }
+
+    async fn import_movies(
+        &self,
+        request: Request<ImportMoviesRequest>,
+    ) -> Reply<ImportMoviesResponse> {
+        let me = caller(&request)?;
+        let pages = parse::import_pages(request.get_ref().page_count)?;
+        let summary = self
+            .importer
+            .run(Trigger::Request(me.user_id), pages)
+            .await?
+            .ok_or_else(|| ServiceError::internal("an import on request did not run"))?;
+        reply(ImportMoviesResponse {
+            created_count: summary.created,
+            updated_count: summary.updated,
+            complete_time: Some(timestamp(summary.completed_at)),
+            unchanged_count: summary.unchanged,
+            skipped: summary
+                .skipped
+                .into_iter()
+                .map(|s| SkippedMovie {
+                    tmdb_id: s.tmdb_id,
+                    title: s.title,
+                    reason: s.reason,
+                })
+                .collect(),
+        })
+    }
+
+    async fn create_showtime(
+        &self,
+        request: Request<CreateShowtimeRequest>,
+    ) -> Reply<CreateShowtimeResponse> {
+        let me = caller(&request)?;
+        let draft = parse::new_showtime(request.get_ref(), self.showtimes.rules(), Utc::now())?;
+        let view = self.showtimes.create(Some(me.user_id), draft).await?;
+        reply(CreateShowtimeResponse {
+            showtime: Some(render::showtime(&view)),
+        })
+    }
+
+    async fn get_showtime(
+        &self,
+        request: Request<GetShowtimeRequest>,
+    ) -> Reply<GetShowtimeResponse> {
+        let showtime_id = id("showtime_id", &request.get_ref().showtime_id)?;
+        let view = self.showtimes.get(showtime_id).await?;
+        reply(GetShowtimeResponse {
+            showtime: Some(render::showtime(&view)),
+        })
+    }
+
+    async fn list_showtimes(
+        &self,
+        request: Request<ListShowtimesRequest>,
+    ) -> Reply<ListShowtimesResponse> {
+        let r = request.get_ref();
+        let size = SHOWTIME_PAGES.get(r.page_size)?;
+        let after = parse::showtime_token(&r.page_token)?;
+        let filter = parse::showtime_filter(r, self.showtimes.rules(), Utc::now())?;
+        let (rows, total_size, more) = self.showtimes.list(&filter, after, size).await?;
+        reply(ListShowtimesResponse {
+            next_page_token: pages::next_token(&rows, more, parse::showtime_token_of),
+            showtimes: rows.iter().map(render::showtime).collect(),
+            total_size,
+        })
+    }
+
+    async fn cancel_showtime(
+        &self,
+        request: Request<CancelShowtimeRequest>,
+    ) -> Reply<CancelShowtimeResponse> {
+        let me = caller(&request)?;
+        let r = request.get_ref();
+        let showtime_id = id("showtime_id", &r.showtime_id)?;
+        let reason = parse::cancel_reason(&r.reason)?;
+        let view = self
+            .showtimes
+            .cancel(Some(me.user_id), showtime_id, reason)
+            .await?;
+        reply(CancelShowtimeResponse {
+            showtime: Some(render::showtime(&view)),
+        })
+    }
+
+    async fn watch_catalog_events(
+        &self,
+        request: Request<WatchCatalogEventsRequest>,
+    ) -> Reply<BoxStream<WatchCatalogEventsResponse>> {
+        let start = request.get_ref().start_position;
+        if start < 0 {
+            return Err(ServiceError::invalid("start_position", "must be 0 or more").into());
+        }
+        let events =
+            self.outbox
+                .follow::<CatalogEvent>(start, None, self.shutdown.clone(), self.event_poll);
+        reply(Box::pin(events.map(|event| {
+            event.map(|event| WatchCatalogEventsResponse { event: Some(event) })
+        })))
+    }
+}

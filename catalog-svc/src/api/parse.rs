@@ -1,0 +1,261 @@
+//! Requests into domain values. Every field is checked and every problem
+//! reported at once, each naming its field; nothing reaches the database
+//! until the whole request is valid.
+
+use chrono::{DateTime, Utc};
+use kursi_proto::catalog::v1 as pb;
+use service_kit::ServiceError;
+use service_kit::pages;
+use service_kit::values::{Violations, parse_id, parse_optional_id, parse_text, parse_timestamp};
+use uuid::Uuid;
+
+use crate::db::{movies, showtimes};
+use crate::domain::values::{
+    Duration, Genres, Overview, Title, parse_poster_url, parse_release_date, parse_tmdb_id,
+};
+use crate::domain::{
+    Auditorium, FieldValue, MovieContent, MovieEdit, MovieField, Price, ScheduleRules, SeatLayout,
+};
+use crate::showtimes::ShowtimeDraft;
+
+/// The seven fields of a movie, as CreateMovie and UpdateMovie carry them.
+struct MovieFields<'a> {
+    title: &'a str,
+    genres: &'a [String],
+    duration_minutes: i32,
+    overview: &'a str,
+    release_date: &'a str,
+    poster_url: &'a str,
+    tmdb_id: i64,
+}
+
+impl MovieFields<'_> {
+    /// The new value of `field`, checked.
+    fn value(&self, field: MovieField, v: &mut Violations) -> Option<FieldValue> {
+        match field {
+            MovieField::Title => v.check(Title::parse(self.title)).map(FieldValue::Title),
+            MovieField::Genres => v.check(Genres::parse(self.genres)).map(FieldValue::Genres),
+            MovieField::DurationMinutes => v
+                .check(Duration::parse(self.duration_minutes))
+                .map(FieldValue::DurationMinutes),
+            MovieField::Overview => v
+                .check(Overview::parse(self.overview))
+                .map(FieldValue::Overview),
+            MovieField::ReleaseDate => v
+                .check(parse_release_date(self.release_date))
+                .map(FieldValue::ReleaseDate),
+            MovieField::PosterUrl => v
+                .check(parse_poster_url(self.poster_url))
+                .map(FieldValue::PosterUrl),
+            MovieField::TmdbId => v.check(parse_tmdb_id(self.tmdb_id)).map(FieldValue::TmdbId),
+        }
+    }
+
+    fn values(&self, fields: &[MovieField], v: &mut Violations) -> Option<Vec<FieldValue>> {
+        let values: Vec<Option<FieldValue>> = fields.iter().map(|f| self.value(*f, v)).collect();
+        values.into_iter().collect()
+    }
+}
+
+pub fn new_movie(r: &pb::CreateMovieRequest) -> Result<MovieContent, ServiceError> {
+    let fields = MovieFields {
+        title: &r.title,
+        genres: &r.genres,
+        duration_minutes: r.duration_minutes,
+        overview: &r.overview,
+        release_date: &r.release_date,
+        poster_url: &r.poster_url,
+        tmdb_id: r.tmdb_id,
+    };
+    let mut v = Violations::default();
+    let values = fields.values(&MovieField::ALL, &mut v);
+    let values = v.finish(values)?;
+    let blank = MovieContent {
+        title: String::new(),
+        genres: Vec::new(),
+        duration_minutes: 0,
+        overview: String::new(),
+        release_date: None,
+        poster_url: None,
+        tmdb_id: None,
+    };
+    Ok(MovieEdit(values).apply(&blank, &[]).content)
+}
+
+/// The movie and the change: the fields the mask names, or all of them.
+pub fn movie_edit(r: &pb::UpdateMovieRequest) -> Result<(Uuid, MovieEdit), ServiceError> {
+    let mut v = Violations::default();
+    let id = v.check(parse_id("movie_id", &r.movie_id));
+    let paths: Vec<&str> = r
+        .update_mask
+        .as_ref()
+        .map(|mask| mask.paths.iter().map(|p| p.trim()).collect())
+        .unwrap_or_default();
+    let named = if paths.is_empty() {
+        Some(MovieField::ALL.to_vec())
+    } else {
+        let unknown: Vec<&str> = paths
+            .iter()
+            .copied()
+            .filter(|p| MovieField::parse(p).is_none())
+            .collect();
+        if unknown.is_empty() {
+            let mut fields: Vec<MovieField> =
+                paths.iter().filter_map(|p| MovieField::parse(p)).collect();
+            fields.sort();
+            fields.dedup();
+            Some(fields)
+        } else {
+            let known: Vec<&str> = MovieField::ALL.iter().map(|f| f.name()).collect();
+            v.push(
+                "update_mask",
+                format!(
+                    "unknown field(s) {}; a movie's fields are {}",
+                    unknown.join(", "),
+                    known.join(", ")
+                ),
+            );
+            None
+        }
+    };
+    let fields = MovieFields {
+        title: &r.title,
+        genres: &r.genres,
+        duration_minutes: r.duration_minutes,
+        overview: &r.overview,
+        release_date: &r.release_date,
+        poster_url: &r.poster_url,
+        tmdb_id: r.tmdb_id,
+    };
+    let values = named.and_then(|named| fields.values(&named, &mut v));
+    let (id, values) = v.finish(id.zip(values))?;
+    Ok((id, MovieEdit(values)))
+}
+
+/// ListMovies' filter: the title text and genre, both optional.
+pub fn movie_filter(r: &pb::ListMoviesRequest) -> Result<movies::Filter, ServiceError> {
+    let mut v = Violations::default();
+    let query = v.check(parse_text("query", &r.query, Title::MAX, false));
+    let genre = v.check(parse_text("genre", &r.genre, Genres::MAX_NAME, false));
+    let (query, genre) = v.finish(query.zip(genre))?;
+    Ok(movies::Filter {
+        query: Some(query).filter(|q| !q.is_empty()),
+        genre: Some(genre).filter(|g| !g.is_empty()),
+    })
+}
+
+/// A ListMovies page token: the last movie's title and id.
+pub fn movie_token(token: &str) -> Result<Option<(String, Uuid)>, ServiceError> {
+    let Some(key) = pages::decode(token, 2)? else {
+        return Ok(None);
+    };
+    let id = Uuid::parse_str(&key[1]).map_err(|_| invalid_token())?;
+    Ok(Some((key[0].clone(), id)))
+}
+
+pub fn movie_token_of(row: &movies::MovieRow) -> String {
+    pages::encode(&[&row.title, &row.id.to_string()])
+}
+
+fn invalid_token() -> ServiceError {
+    ServiceError::invalid("page_token", "is not a token this API returned")
+}
+
+pub fn new_showtime(
+    r: &pb::CreateShowtimeRequest,
+    rules: &ScheduleRules,
+    now: DateTime<Utc>,
+) -> Result<ShowtimeDraft, ServiceError> {
+    let mut v = Violations::default();
+    let movie_id = v.check(parse_id("movie_id", &r.movie_id));
+    let auditorium = v.check(Auditorium::parse(&r.auditorium));
+    let start = match v.check(parse_timestamp("start_time", r.start_time.as_ref())) {
+        Some(Some(start)) => v.check(rules.check_start(start, now).map(|()| start)),
+        Some(None) => {
+            v.push(
+                "start_time",
+                "is required (RFC 3339 with an offset over REST)",
+            );
+            None
+        }
+        None => None,
+    };
+    let price = v.check(Price::parse(r.price));
+    let layout = match &r.seat_layout {
+        Some(layout) => v.check_all(SeatLayout::parse(layout.rows, layout.seats_per_row)),
+        None => {
+            v.push("seat_layout", "is required: rows and seats_per_row");
+            None
+        }
+    };
+    let draft = (|| {
+        Some(ShowtimeDraft {
+            movie_id: movie_id?,
+            auditorium: auditorium?,
+            start: start?,
+            price: price?,
+            layout: layout?,
+        })
+    })();
+    v.finish(draft)
+}
+
+/// ListShowtimes' filter; without a day, the showtimes still to end at `now`.
+pub fn showtime_filter(
+    r: &pb::ListShowtimesRequest,
+    rules: &ScheduleRules,
+    now: DateTime<Utc>,
+) -> Result<showtimes::Filter, ServiceError> {
+    let mut v = Violations::default();
+    let movie_id = v.check(parse_optional_id("movie_id", &r.movie_id));
+    let day = match r.date.trim() {
+        "" => Some(None),
+        raw => v
+            .check(service_kit::values::parse_day("date", raw))
+            .map(Some),
+    };
+    let (movie_id, day) = v.finish(movie_id.zip(day))?;
+    Ok(showtimes::Filter {
+        movie_id,
+        starts: day.map(|day| rules.day(day)),
+        not_ended_at: day.is_none().then_some(now),
+        include_cancelled: r.include_cancelled,
+    })
+}
+
+/// A ListShowtimes page token: the last showtime's start and id.
+pub fn showtime_token(token: &str) -> Result<Option<(DateTime<Utc>, Uuid)>, ServiceError> {
+    let Some(key) = pages::decode(token, 2)? else {
+        return Ok(None);
+    };
+    let micros: i64 = key[0].parse().map_err(|_| invalid_token())?;
+    let start = DateTime::from_timestamp_micros(micros).ok_or_else(invalid_token)?;
+    let id = Uuid::parse_str(&key[1]).map_err(|_| invalid_token())?;
+    Ok(Some((start, id)))
+}
+
+pub fn showtime_token_of(view: &showtimes::ShowtimeView) -> String {
+    pages::encode(&[
+        &view.row.start_time.timestamp_micros().to_string(),
+        &view.row.id.to_string(),
+    ])
+}
+
+/// ImportMovies' page count: 1 to 10, 0 meaning 1.
+pub fn import_pages(requested: i32) -> Result<u32, ServiceError> {
+    match requested {
+        0 => Ok(1),
+        1..=10 => Ok(requested as u32),
+        _ => Err(ServiceError::invalid(
+            "page_count",
+            "must be between 1 and 10 (20 movies a page); 0 means 1",
+        )),
+    }
+}
+
+/// A cancellation's optional reason, at most 500 characters.
+pub fn cancel_reason(raw: &str) -> Result<Option<String>, ServiceError> {
+    let reason =
+        parse_text("reason", raw, 500, true).map_err(|v| ServiceError::InvalidArgument(vec![v]))?;
+    Ok(Some(reason).filter(|r| !r.is_empty()))
+}

@@ -1,0 +1,219 @@
+//! The `showtimes` table, read with the current title of its movie.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::movies::lower;
+use super::schema::{movies, showtimes};
+use crate::domain::ShowtimeStatus;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = showtimes, check_for_backend(diesel::pg::Pg))]
+pub struct ShowtimeRow {
+    pub id: Uuid,
+    pub movie_id: Uuid,
+    pub auditorium: String,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub free_at: DateTime<Utc>,
+    pub price: i64,
+    pub seat_rows: i32,
+    pub seats_per_row: i32,
+    pub status: String,
+    pub cancel_reason: Option<String>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ShowtimeRow {
+    pub fn status(&self) -> Option<ShowtimeStatus> {
+        ShowtimeStatus::parse(&self.status)
+    }
+}
+
+/// A showtime as callers see it: with its movie's title.
+#[derive(Debug, Clone)]
+pub struct ShowtimeView {
+    pub row: ShowtimeRow,
+    pub movie_title: String,
+}
+
+impl From<(ShowtimeRow, String)> for ShowtimeView {
+    fn from((row, movie_title): (ShowtimeRow, String)) -> Self {
+        Self { row, movie_title }
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = showtimes)]
+pub struct NewShowtime<'a> {
+    pub id: Uuid,
+    pub movie_id: Uuid,
+    pub auditorium: &'a str,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub free_at: DateTime<Utc>,
+    pub price: i64,
+    pub seat_rows: i32,
+    pub seats_per_row: i32,
+    pub status: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    showtime: NewShowtime<'_>,
+) -> QueryResult<ShowtimeRow> {
+    diesel::insert_into(showtimes::table)
+        .values(showtime)
+        .returning(ShowtimeRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ShowtimeView>> {
+    showtimes::table
+        .inner_join(movies::table)
+        .filter(showtimes::id.eq(id))
+        .select((ShowtimeRow::as_select(), movies::title))
+        .first::<(ShowtimeRow, String)>(conn)
+        .await
+        .optional()
+        .map(|found| found.map(ShowtimeView::from))
+}
+
+/// The showtime, locked against concurrent cancellation.
+pub async fn find_for_update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<ShowtimeRow>> {
+    showtimes::table
+        .find(id)
+        .select(ShowtimeRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn cancel(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> QueryResult<ShowtimeRow> {
+    diesel::update(showtimes::table.find(id))
+        .set((
+            showtimes::status.eq(ShowtimeStatus::Cancelled.as_str()),
+            showtimes::cancel_reason.eq(reason),
+            showtimes::cancelled_at.eq(now),
+            showtimes::updated_at.eq(now),
+        ))
+        .returning(ShowtimeRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// A SCHEDULED showtime in `auditorium` (any case) busy at some time of
+/// `[start, free_at)`: what is in the way of a new one.
+pub async fn in_the_way(
+    conn: &mut AsyncPgConnection,
+    auditorium: &str,
+    start: DateTime<Utc>,
+    free_at: DateTime<Utc>,
+) -> QueryResult<Option<ShowtimeView>> {
+    showtimes::table
+        .inner_join(movies::table)
+        .filter(showtimes::auditorium_key.eq(lower(auditorium.to_owned().into_sql::<Text>())))
+        .filter(showtimes::status.eq(ShowtimeStatus::Scheduled.as_str()))
+        .filter(showtimes::start_time.lt(free_at))
+        .filter(showtimes::free_at.gt(start))
+        .order(showtimes::start_time)
+        .select((ShowtimeRow::as_select(), movies::title))
+        .first::<(ShowtimeRow, String)>(conn)
+        .await
+        .optional()
+        .map(|found| found.map(ShowtimeView::from))
+}
+
+/// How many of the movie's SCHEDULED showtimes have not ended at `now`.
+pub async fn count_upcoming(
+    conn: &mut AsyncPgConnection,
+    movie_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<i64> {
+    showtimes::table
+        .filter(showtimes::movie_id.eq(movie_id))
+        .filter(showtimes::status.eq(ShowtimeStatus::Scheduled.as_str()))
+        .filter(showtimes::end_time.gt(now))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+/// What ListShowtimes asks for.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub movie_id: Option<Uuid>,
+    /// Starts in `[from, to)`.
+    pub starts: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Not ended at this time (when no day is asked for).
+    pub not_ended_at: Option<DateTime<Utc>>,
+    pub include_cancelled: bool,
+}
+
+type Boxed<'a> = diesel::helper_types::IntoBoxed<
+    'a,
+    diesel::helper_types::InnerJoin<showtimes::table, movies::table>,
+    diesel::pg::Pg,
+>;
+
+fn filtered(filter: &Filter) -> Boxed<'static> {
+    let mut query = showtimes::table.inner_join(movies::table).into_boxed();
+    if let Some(movie) = filter.movie_id {
+        query = query.filter(showtimes::movie_id.eq(movie));
+    }
+    if let Some((from, to)) = filter.starts {
+        query = query
+            .filter(showtimes::start_time.ge(from))
+            .filter(showtimes::start_time.lt(to));
+    }
+    if let Some(at) = filter.not_ended_at {
+        query = query.filter(showtimes::end_time.gt(at));
+    }
+    if !filter.include_cancelled {
+        query = query.filter(showtimes::status.eq(ShowtimeStatus::Scheduled.as_str()));
+    }
+    query
+}
+
+/// Showtimes by start, then id, after the position `after`.
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    filter: &Filter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<ShowtimeView>> {
+    let mut query = filtered(filter)
+        .select((ShowtimeRow::as_select(), movies::title))
+        .order((showtimes::start_time.asc(), showtimes::id.asc()))
+        .limit(limit);
+    if let Some((start, id)) = after {
+        query = query.filter(
+            showtimes::start_time
+                .gt(start)
+                .or(showtimes::start_time.eq(start).and(showtimes::id.gt(id))),
+        );
+    }
+    let rows: Vec<(ShowtimeRow, String)> = query.load(conn).await?;
+    Ok(rows.into_iter().map(ShowtimeView::from).collect())
+}
+
+pub async fn count(conn: &mut AsyncPgConnection, filter: &Filter) -> QueryResult<i64> {
+    filtered(filter).count().get_result(conn).await
+}

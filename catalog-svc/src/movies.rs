@@ -1,0 +1,172 @@
+//! The movie rules at work: each command runs in one transaction that
+//! writes the movie and its outbox event together.
+
+use chrono::Utc;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::AsyncConnection;
+use kursi_proto::catalog::v1 as pb;
+use pb::catalog_event::Event;
+use service_kit::ServiceError;
+use service_kit::db::Pool;
+use service_kit::outbox::Outbox;
+use uuid::Uuid;
+
+use crate::db::movies::{self, Filter, MovieRow};
+use crate::db::{self, showtimes};
+use crate::domain::{MovieContent, MovieEdit};
+use crate::events::{self, Actor, CatalogChange};
+use crate::render;
+
+#[derive(Clone)]
+pub struct Movies {
+    pool: Pool,
+    outbox: Outbox,
+}
+
+fn not_found(id: Uuid) -> ServiceError {
+    ServiceError::NotFound(format!("no movie with id {id}"))
+}
+
+/// A statement that broke the TheMovieDB id's uniqueness, said plainly.
+pub(crate) fn tmdb_taken(err: DieselError, tmdb_id: Option<i64>) -> ServiceError {
+    match (&err, db::violated(&err)) {
+        (_, Some((DatabaseErrorKind::UniqueViolation, db::TMDB_ID_UNIQUE))) => {
+            ServiceError::AlreadyExists(format!(
+                "another movie already has tmdb_id {}",
+                tmdb_id.unwrap_or_default()
+            ))
+        }
+        _ => ServiceError::from(err),
+    }
+}
+
+impl Movies {
+    pub fn new(outbox: Outbox) -> Self {
+        Self {
+            pool: outbox.pool().clone(),
+            outbox,
+        }
+    }
+
+    pub async fn create(
+        &self,
+        actor: Actor,
+        content: MovieContent,
+    ) -> Result<MovieRow, ServiceError> {
+        let mut conn = self.pool.get().await?;
+        let now = Utc::now();
+        let row = conn
+            .transaction(async |conn| {
+                let row = movies::insert(conn, Uuid::now_v7(), &content, now)
+                    .await
+                    .map_err(|err| tmdb_taken(err, content.tmdb_id))?;
+                let event = Event::MovieCreated(pb::MovieCreated {
+                    movie: Some(render::movie(&row)),
+                });
+                events::append(conn, actor, now, vec![movie_change(&row, event)]).await?;
+                Ok::<_, ServiceError>(row)
+            })
+            .await?;
+        self.outbox.committed();
+        tracing::info!(movie_id = %row.id, title = %row.title, "movie created");
+        Ok(row)
+    }
+
+    pub async fn get(&self, id: Uuid) -> Result<MovieRow, ServiceError> {
+        let mut conn = self.pool.get().await?;
+        movies::find(&mut conn, id)
+            .await?
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// One page after `after`, the number of matches, and whether more follow.
+    pub async fn list(
+        &self,
+        filter: &Filter,
+        after: Option<(String, Uuid)>,
+        size: i64,
+    ) -> Result<(Vec<MovieRow>, i64, bool), ServiceError> {
+        let mut conn = self.pool.get().await?;
+        let mut rows = movies::page(&mut conn, filter, after, size + 1).await?;
+        let more = rows.len() as i64 > size;
+        rows.truncate(size as usize);
+        let total = movies::count(&mut conn, filter).await?;
+        Ok((rows, total, more))
+    }
+
+    /// Applies a change by hand; a change that changes nothing writes
+    /// nothing.
+    pub async fn update(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        edit: MovieEdit,
+    ) -> Result<MovieRow, ServiceError> {
+        let mut conn = self.pool.get().await?;
+        let now = Utc::now();
+        let (row, changed) = conn
+            .transaction(async |conn| {
+                let current = movies::find_for_update(conn, id)
+                    .await?
+                    .ok_or_else(|| not_found(id))?;
+                let revision = edit.apply(&current.content(), &current.edited());
+                if revision.changed.is_empty() {
+                    return Ok::<_, ServiceError>((current, false));
+                }
+                let row = movies::update(conn, id, &revision.content, &revision.edited, now)
+                    .await
+                    .map_err(|err| tmdb_taken(err, revision.content.tmdb_id))?;
+                let event = Event::MovieUpdated(pb::MovieUpdated {
+                    movie: Some(render::movie(&row)),
+                    changed_fields: revision.changed.iter().map(|f| f.name().into()).collect(),
+                });
+                events::append(conn, actor, now, vec![movie_change(&row, event)]).await?;
+                Ok((row, true))
+            })
+            .await?;
+        if changed {
+            self.outbox.committed();
+        }
+        Ok(row)
+    }
+
+    /// Deletes the movie and its showtimes, unless one of them is SCHEDULED
+    /// and still to end. The movie's row lock keeps a showtime from being
+    /// scheduled meanwhile (its foreign key waits for the lock).
+    pub async fn delete(&self, actor: Actor, id: Uuid) -> Result<(), ServiceError> {
+        let mut conn = self.pool.get().await?;
+        let now = Utc::now();
+        conn.transaction(async |conn| {
+            let row = movies::find_for_update(conn, id)
+                .await?
+                .ok_or_else(|| not_found(id))?;
+            let upcoming = showtimes::count_upcoming(conn, id, now).await?;
+            if upcoming > 0 {
+                return Err(ServiceError::FailedPrecondition(format!(
+                    "{} has {upcoming} scheduled showtime(s) still to end; cancel them first",
+                    row.title
+                )));
+            }
+            movies::delete(conn, id).await?;
+            let event = Event::MovieDeleted(pb::MovieDeleted {
+                movie_id: row.id.to_string(),
+                title: row.title.clone(),
+                tmdb_id: row.tmdb_id.unwrap_or_default(),
+            });
+            events::append(conn, actor, now, vec![movie_change(&row, event)]).await?;
+            Ok(())
+        })
+        .await?;
+        self.outbox.committed();
+        tracing::info!(movie_id = %id, "movie deleted");
+        Ok(())
+    }
+}
+
+pub(crate) fn movie_change(row: &MovieRow, event: Event) -> CatalogChange {
+    CatalogChange {
+        movie_id: row.id,
+        showtime_id: None,
+        event,
+    }
+}

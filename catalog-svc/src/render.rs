@@ -1,0 +1,81 @@
+//! Rows to contract messages: what callers see and what the outbox stores.
+
+use chrono::{DateTime, Utc};
+use kursi_proto::catalog::v1 as pb;
+use pb::catalog_event::Event;
+use service_kit::values::timestamp;
+use uuid::Uuid;
+
+use crate::db::movies::MovieRow;
+use crate::db::showtimes::ShowtimeView;
+use crate::domain::ShowtimeStatus;
+
+pub const CURRENCY: &str = "IDR";
+
+pub fn movie(row: &MovieRow) -> pb::Movie {
+    pb::Movie {
+        movie_id: row.id.to_string(),
+        title: row.title.clone(),
+        genres: row.genres.clone(),
+        duration_minutes: row.duration_minutes,
+        overview: row.overview.clone(),
+        release_date: row
+            .release_date
+            .map(|day| day.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        poster_url: row.poster_url.clone().unwrap_or_default(),
+        tmdb_id: row.tmdb_id.unwrap_or_default(),
+        create_time: Some(timestamp(row.created_at)),
+        update_time: Some(timestamp(row.updated_at)),
+    }
+}
+
+fn status(row: &crate::db::showtimes::ShowtimeRow) -> i32 {
+    match row.status() {
+        Some(ShowtimeStatus::Scheduled) => pb::ShowtimeStatus::Scheduled as i32,
+        Some(ShowtimeStatus::Cancelled) => pb::ShowtimeStatus::Cancelled as i32,
+        None => pb::ShowtimeStatus::Unspecified as i32,
+    }
+}
+
+pub fn showtime(view: &ShowtimeView) -> pb::Showtime {
+    let row = &view.row;
+    pb::Showtime {
+        showtime_id: row.id.to_string(),
+        movie_id: row.movie_id.to_string(),
+        movie_title: view.movie_title.clone(),
+        auditorium: row.auditorium.clone(),
+        start_time: Some(timestamp(row.start_time)),
+        end_time: Some(timestamp(row.end_time)),
+        price: row.price,
+        currency: CURRENCY.into(),
+        seat_layout: Some(pb::SeatLayout {
+            rows: row.seat_rows,
+            seats_per_row: row.seats_per_row,
+        }),
+        seat_capacity: row.seat_rows * row.seats_per_row,
+        status: status(row),
+        create_time: Some(timestamp(row.created_at)),
+        update_time: Some(timestamp(row.updated_at)),
+        cancel_reason: row.cancel_reason.clone().unwrap_or_default(),
+        cancel_time: row.cancelled_at.map(timestamp),
+    }
+}
+
+/// An event's envelope, its position left 0 until it is read back.
+pub fn envelope(
+    movie_id: Uuid,
+    showtime_id: Option<Uuid>,
+    actor: Option<Uuid>,
+    at: DateTime<Utc>,
+    event: Event,
+) -> pb::CatalogEvent {
+    pb::CatalogEvent {
+        position: 0,
+        movie_id: movie_id.to_string(),
+        showtime_id: showtime_id.map(|id| id.to_string()).unwrap_or_default(),
+        event_time: Some(timestamp(at)),
+        actor_id: actor.map(|id| id.to_string()).unwrap_or_default(),
+        event: Some(event),
+    }
+}

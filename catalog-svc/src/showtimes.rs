@@ -1,0 +1,258 @@
+//! The showtime rules at work: scheduling (the exclusion constraint decides
+//! a clash), reading, and cancelling, each in one transaction with its
+//! outbox event.
+
+use chrono::{DateTime, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::AsyncConnection;
+use kursi_proto::catalog::v1 as pb;
+use pb::catalog_event::Event;
+use service_kit::ServiceError;
+use service_kit::db::Pool;
+use service_kit::outbox::Outbox;
+use uuid::Uuid;
+
+use crate::db::showtimes::{self, Filter, NewShowtime, ShowtimeView};
+use crate::db::{self, movies};
+use crate::domain::{Auditorium, Cancellation, Price, ScheduleRules, SeatLayout, ShowtimeStatus};
+use crate::events::{self, Actor, CatalogChange};
+use crate::render;
+
+/// A validated CreateShowtime.
+#[derive(Debug, Clone)]
+pub struct ShowtimeDraft {
+    pub movie_id: Uuid,
+    pub auditorium: Auditorium,
+    pub start: DateTime<Utc>,
+    pub price: Price,
+    pub layout: SeatLayout,
+}
+
+#[derive(Clone)]
+pub struct Showtimes {
+    pool: Pool,
+    outbox: Outbox,
+    rules: ScheduleRules,
+}
+
+fn not_found(id: Uuid) -> ServiceError {
+    ServiceError::NotFound(format!("no showtime with id {id}"))
+}
+
+enum Refused {
+    Service(ServiceError),
+    /// The exclusion constraint said no: someone else got the room for
+    /// some of `[start, free_at)` first.
+    Clash {
+        start: DateTime<Utc>,
+        free_at: DateTime<Utc>,
+    },
+}
+
+impl From<ServiceError> for Refused {
+    fn from(err: ServiceError) -> Self {
+        Refused::Service(err)
+    }
+}
+
+impl From<DieselError> for Refused {
+    fn from(err: DieselError) -> Self {
+        Refused::Service(ServiceError::from(err))
+    }
+}
+
+impl Showtimes {
+    pub fn new(outbox: Outbox, rules: ScheduleRules) -> Self {
+        Self {
+            pool: outbox.pool().clone(),
+            outbox,
+            rules,
+        }
+    }
+
+    pub fn rules(&self) -> &ScheduleRules {
+        &self.rules
+    }
+
+    /// Schedules a showing. A clash with another SCHEDULED showtime in the
+    /// room is FAILED_PRECONDITION naming it; the exclusion constraint
+    /// decides, so two racing requests for overlapping times cannot both win.
+    pub async fn create(
+        &self,
+        actor: Actor,
+        draft: ShowtimeDraft,
+    ) -> Result<ShowtimeView, ServiceError> {
+        let mut conn = self.pool.get().await?;
+        let now = Utc::now();
+        let rules = &self.rules;
+        let result = conn
+            .transaction(async |conn| {
+                // Shared: concurrent showtimes of one movie do not wait for
+                // each other, but a change or deletion of the movie does.
+                let movie = movies::find_for_share(conn, draft.movie_id)
+                    .await
+                    .map_err(Refused::from)?
+                    .ok_or_else(|| {
+                        ServiceError::NotFound(format!("no movie with id {}", draft.movie_id))
+                    })?;
+                let end = draft.start + chrono::Duration::minutes(movie.duration_minutes.into());
+                let free_at = end + rules.turnaround;
+                if let Some(other) =
+                    showtimes::in_the_way(conn, draft.auditorium.as_str(), draft.start, free_at)
+                        .await
+                        .map_err(Refused::from)?
+                {
+                    return Err(Refused::Service(self.clash(&other)));
+                }
+                let row = showtimes::insert(
+                    conn,
+                    NewShowtime {
+                        id: Uuid::now_v7(),
+                        movie_id: movie.id,
+                        auditorium: draft.auditorium.as_str(),
+                        start_time: draft.start,
+                        end_time: end,
+                        free_at,
+                        price: draft.price.rupiah(),
+                        seat_rows: draft.layout.rows(),
+                        seats_per_row: draft.layout.seats_per_row(),
+                        status: ShowtimeStatus::Scheduled.as_str(),
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )
+                .await
+                .map_err(|err| match db::violated(&err) {
+                    Some((DatabaseErrorKind::ExclusionViolation, db::NO_OVERLAP)) => {
+                        Refused::Clash {
+                            start: draft.start,
+                            free_at,
+                        }
+                    }
+                    Some((DatabaseErrorKind::ForeignKeyViolation, db::SHOWTIME_MOVIE)) => {
+                        Refused::Service(ServiceError::NotFound(format!(
+                            "no movie with id {}",
+                            draft.movie_id
+                        )))
+                    }
+                    _ => Refused::from(err),
+                })?;
+                let view = ShowtimeView {
+                    row,
+                    movie_title: movie.title,
+                };
+                let event = Event::ShowtimeScheduled(pb::ShowtimeScheduled {
+                    showtime: Some(render::showtime(&view)),
+                });
+                events::append(conn, actor, now, vec![showtime_change(&view, event)]).await?;
+                Ok(view)
+            })
+            .await;
+        match result {
+            Ok(view) => {
+                self.outbox.committed();
+                tracing::info!(showtime_id = %view.row.id, "showtime scheduled");
+                Ok(view)
+            }
+            Err(Refused::Service(err)) => Err(err),
+            Err(Refused::Clash { start, free_at }) => {
+                // The winner of the race has committed; name it.
+                match showtimes::in_the_way(&mut conn, draft.auditorium.as_str(), start, free_at)
+                    .await?
+                {
+                    Some(other) => Err(self.clash(&other)),
+                    None => Err(ServiceError::Aborted(
+                        "a concurrent change took the auditorium and released it again; retry"
+                            .into(),
+                    )),
+                }
+            }
+        }
+    }
+
+    fn clash(&self, other: &ShowtimeView) -> ServiceError {
+        ServiceError::FailedPrecondition(format!(
+            "{} is taken from {} to {} ({}, turnaround of {} minutes included) by {} (showtime {})",
+            other.row.auditorium,
+            self.rules.local(other.row.start_time),
+            self.rules.local(other.row.free_at),
+            self.rules.time_zone.name(),
+            self.rules.turnaround.num_minutes(),
+            other.movie_title,
+            other.row.id
+        ))
+    }
+
+    pub async fn get(&self, id: Uuid) -> Result<ShowtimeView, ServiceError> {
+        let mut conn = self.pool.get().await?;
+        showtimes::find(&mut conn, id)
+            .await?
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// One page after `after`, the number of matches, and whether more follow.
+    pub async fn list(
+        &self,
+        filter: &Filter,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        size: i64,
+    ) -> Result<(Vec<ShowtimeView>, i64, bool), ServiceError> {
+        let mut conn = self.pool.get().await?;
+        let mut rows = showtimes::page(&mut conn, filter, after, size + 1).await?;
+        let more = rows.len() as i64 > size;
+        rows.truncate(size as usize);
+        let total = showtimes::count(&mut conn, filter).await?;
+        Ok((rows, total, more))
+    }
+
+    /// SCHEDULED → CANCELLED; a CANCELLED showtime is answered as it is.
+    pub async fn cancel(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        reason: Option<String>,
+    ) -> Result<ShowtimeView, ServiceError> {
+        let mut conn = self.pool.get().await?;
+        let now = Utc::now();
+        let changed = conn
+            .transaction(async |conn| {
+                let row = showtimes::find_for_update(conn, id)
+                    .await?
+                    .ok_or_else(|| not_found(id))?;
+                let status = row.status().ok_or_else(|| {
+                    ServiceError::internal(format!("showtime {id} has status {}", row.status))
+                })?;
+                match crate::domain::showtime::cancel(status, row.end_time, now)
+                    .map_err(ServiceError::FailedPrecondition)?
+                {
+                    Cancellation::AlreadyCancelled => Ok::<_, ServiceError>(false),
+                    Cancellation::Cancel => {
+                        showtimes::cancel(conn, id, reason.as_deref(), now).await?;
+                        let view = showtimes::find(conn, id)
+                            .await?
+                            .ok_or_else(|| not_found(id))?;
+                        let event = Event::ShowtimeCancelled(pb::ShowtimeCancelled {
+                            showtime: Some(render::showtime(&view)),
+                        });
+                        events::append(conn, actor, now, vec![showtime_change(&view, event)])
+                            .await?;
+                        Ok(true)
+                    }
+                }
+            })
+            .await?;
+        if changed {
+            self.outbox.committed();
+            tracing::info!(showtime_id = %id, "showtime cancelled");
+        }
+        self.get(id).await
+    }
+}
+
+fn showtime_change(view: &ShowtimeView, event: Event) -> CatalogChange {
+    CatalogChange {
+        movie_id: view.row.movie_id,
+        showtime_id: Some(view.row.id),
+        event,
+    }
+}
