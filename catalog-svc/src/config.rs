@@ -11,12 +11,15 @@
 //! - `TMDB_IMPORT_ON_START` (false): import once when the service starts.
 //! - `TMDB_IMPORT_INTERVAL_SECONDS` (0 = never): import this often; a
 //!   replica skips when any replica imported less than an interval ago.
-//! - `EVENT_POLL_INTERVAL_MILLIS` (1000): how often event streams look for
-//!   events of other replicas.
+//! - `EVENT_POLL_INTERVAL_MILLIS` (1000): how often event streams and the
+//!   relay look for events of other replicas.
+//! - `NATS_URL` and `EVENT_RELAY_*`: the relay to NATS JetStream
+//!   ([`service_kit::outbox::relay::RelayConfig`]).
 
 use std::time::Duration;
 
 use service_kit::config::{self, CommonConfig, ConfigError};
+use service_kit::outbox::relay::RelayConfig;
 
 use crate::domain::ScheduleRules;
 use crate::tmdb::TmdbSettings;
@@ -30,6 +33,8 @@ pub struct CatalogConfig {
     pub tmdb: TmdbSettings,
     pub import: ImportSchedule,
     pub event_poll_interval: Duration,
+    /// `None`: no relay (NATS_URL unset).
+    pub relay: Option<RelayConfig>,
 }
 
 /// When catalog-svc imports by itself.
@@ -77,6 +82,7 @@ impl CatalogConfig {
                 1000,
                 10..=60_000,
             )?),
+            relay: RelayConfig::from_env()?,
         })
     }
 
@@ -92,6 +98,7 @@ impl CatalogConfig {
                 interval: None,
             },
             event_poll_interval: Duration::from_secs(1),
+            relay: None,
         }
     }
 }

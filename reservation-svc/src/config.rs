@@ -11,12 +11,15 @@
 //! - `AUTO_CANCEL_MINUTES` (15): grace after the start before a CONFIRMED
 //!   reservation becomes NO_SHOW.
 //! - `SWEEPER_INTERVAL_SECONDS` (30): how often the sweeper runs.
-//! - `EVENT_POLL_INTERVAL_MILLIS` (1000): how often event streams look for
-//!   events committed by other replicas.
+//! - `EVENT_POLL_INTERVAL_MILLIS` (1000): how often event streams and the
+//!   relay look for events committed by other replicas.
+//! - `NATS_URL` and `EVENT_RELAY_*`: the relay to NATS JetStream
+//!   ([`service_kit::outbox::relay::RelayConfig`]).
 
 use std::time::Duration;
 
 use service_kit::config::{self, CommonConfig, ConfigError};
+use service_kit::outbox::relay::RelayConfig;
 
 use crate::domain::{DailyWindow, DepositPolicy, RestaurantPolicy, TurnTimes};
 
@@ -28,6 +31,8 @@ pub struct ReservationConfig {
     pub policy: RestaurantPolicy,
     pub sweeper_interval: Duration,
     pub event_poll_interval: Duration,
+    /// `None`: no relay (NATS_URL unset).
+    pub relay: Option<RelayConfig>,
 }
 
 impl ReservationConfig {
@@ -41,6 +46,7 @@ impl ReservationConfig {
                 1000,
                 10..=60_000,
             )?),
+            relay: RelayConfig::from_env()?,
         })
     }
 
@@ -51,6 +57,7 @@ impl ReservationConfig {
             policy: RestaurantPolicy::default(),
             sweeper_interval: Duration::from_secs(30),
             event_poll_interval: Duration::from_secs(1),
+            relay: None,
         }
     }
 }

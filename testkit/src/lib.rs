@@ -10,12 +10,14 @@
 
 mod auth;
 mod db;
+pub mod nats;
 pub mod raw;
 mod spawn;
 pub mod tmdb;
 
 pub use auth::{ADMIN_EMAIL, ADMIN_PASSWORD, SignedIn, TestAuth, auth_config, service_config};
 pub use db::TestDb;
+pub use nats::TestNats;
 pub use spawn::{Spawned, channel, spawn, spawn_on};
 
 /// Attaches `authorization: Bearer <token>` to a request.

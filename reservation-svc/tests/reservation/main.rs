@@ -9,6 +9,7 @@ mod deposits;
 mod events;
 mod idempotency;
 mod lifecycle;
+mod nats;
 mod ownership;
 mod stats;
 mod sweeper;

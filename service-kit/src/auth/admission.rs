@@ -39,6 +39,12 @@ impl Readiness {
         readiness
     }
 
+    /// The server's health, for parts with a health of their own (the
+    /// event relay) that must not change the service's.
+    pub fn reporter(&self) -> HealthReporter {
+        self.health.clone()
+    }
+
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
     }

@@ -12,6 +12,7 @@
 
 mod envelope;
 mod follow;
+pub mod relay;
 mod schema;
 mod sequencer;
 mod signal;
