@@ -2,6 +2,7 @@
 //! queries; the service layer (`floor`, `reservations`, `sweeper`)
 //! calls these inside its transactions.
 
+pub mod created;
 pub mod history;
 pub mod reservations;
 pub mod schema;

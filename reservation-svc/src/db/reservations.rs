@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::schema::reservations;
 use crate::domain::{Change, DepositStatus, HOLDING, Reservation, Status, Step};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = reservations, check_for_backend(diesel::pg::Pg))]
 pub struct ReservationRow {
     pub id: Uuid,
@@ -145,15 +145,43 @@ impl RowChanges {
     }
 }
 
-pub async fn insert(
-    conn: &mut AsyncPgConnection,
-    reservation: NewReservation<'_>,
-) -> QueryResult<ReservationRow> {
-    diesel::insert_into(reservations::table)
-        .values(reservation)
-        .returning(ReservationRow::as_returning())
-        .get_result(conn)
-        .await
+impl NewReservation<'_> {
+    /// The row this insert makes, as the database will return it (the
+    /// columns it does not set take their defaults: version 1, no table,
+    /// no cancellation, no payment), for rendering its event beforehand.
+    pub fn as_row(&self) -> ReservationRow {
+        ReservationRow {
+            id: self.id,
+            customer_id: self.customer_id,
+            contact_name: self.contact_name.to_owned(),
+            contact_phone: self.contact_phone.to_owned(),
+            contact_email: self.contact_email.to_owned(),
+            party_size: self.party_size,
+            start_time: self.start_time,
+            duration_minutes: self.duration_minutes,
+            end_time: self.end_time,
+            is_peak_hour: self.is_peak_hour,
+            status: self.status.to_owned(),
+            note: self.note.to_owned(),
+            table_id: None,
+            table_label: None,
+            table_capacity: None,
+            table_area: None,
+            table_assigned_at: None,
+            cancel_reason: None,
+            cancel_description: None,
+            cancelled_at: None,
+            deposit_amount: self.deposit_amount,
+            deposit_status: self.deposit_status.to_owned(),
+            payment_reference: None,
+            paid_at: None,
+            refunded_at: None,
+            idempotency_key: self.idempotency_key.map(str::to_owned),
+            version: 1,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ReservationRow>> {

@@ -46,7 +46,16 @@ async fn followers_get_new_events_as_they_commit_and_resume_from_a_position() {
     for _ in 0..3 {
         let event = live.message().await.unwrap().unwrap().event.unwrap();
         let kind = match event.event.as_ref().unwrap() {
-            Event::Created(_) => "created",
+            Event::Created(created) => {
+                // Rendered before the insert, it must be the row as stored.
+                let booked = if event.reservation_id == first.reservation_id {
+                    &first
+                } else {
+                    &second
+                };
+                assert_eq!(created.reservation.as_ref(), Some(booked));
+                "created"
+            }
             Event::Confirmed(_) => "confirmed",
             other => panic!("unexpected {other:?}"),
         };

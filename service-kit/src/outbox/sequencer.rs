@@ -54,6 +54,11 @@ use crate::shutdown::stopped;
 const SEQUENCER_LOCK: i64 = 0x6b75_7273_6f62_7371;
 /// Events numbered in one transaction.
 const BATCH: i64 = 1000;
+/// The least time between two runs while events keep coming: under load,
+/// events then arrive in batches of many instead of one run per commit,
+/// each run costing PostgreSQL three statements. It bounds how much later
+/// than its commit an event reaches followers.
+const PAUSE_UNDER_LOAD: Duration = Duration::from_millis(5);
 
 /// Numbers committed events; one runs in every replica, and they take turns.
 #[derive(Clone)]
@@ -74,12 +79,14 @@ impl Sequencer {
 
     /// Numbers every committed event that has no position yet; how many.
     pub async fn run_once(&self) -> Result<usize, ServiceError> {
+        let mut conn = self.pool.get().await?;
+        self.number_all(&mut conn).await
+    }
+
+    async fn number_all(&self, conn: &mut AsyncPgConnection) -> Result<usize, ServiceError> {
         let mut total = 0;
         loop {
-            let mut conn = self.pool.get().await?;
-            let numbered = conn
-                .transaction(async |conn| number_batch(conn).await)
-                .await?;
+            let numbered = number_batch(conn).await?;
             total += numbered;
             if numbered > 0 {
                 self.sequenced.notify();
@@ -92,13 +99,35 @@ impl Sequencer {
 
     /// Numbers events whenever this process commits some, and every `poll`
     /// for those of replicas that died before numbering theirs, until
-    /// `shutdown` turns true.
+    /// `shutdown` turns true. It keeps a connection of its own, outside the
+    /// pool, so that writers never wait for it.
     pub async fn run(self, poll: Duration, mut shutdown: watch::Receiver<bool>) {
         let mut rung = self.committed.subscribe();
+        let mut conn: Option<AsyncPgConnection> = None;
         loop {
             rung.borrow_and_update();
-            if let Err(err) = self.run_once().await {
-                tracing::warn!(error = %err, "outbox sequencer failed; it tries again");
+            if conn.is_none() {
+                conn = self.pool.dedicated_connection().await.ok();
+            }
+            let numbered = match conn.as_mut() {
+                Some(c) => self.number_all(c).await,
+                None => Err(ServiceError::Unavailable("no database connection".into())),
+            };
+            let pause = match numbered {
+                Ok(0) => Duration::ZERO,
+                Ok(_) => PAUSE_UNDER_LOAD,
+                Err(err) => {
+                    tracing::warn!(error = %err, "outbox sequencer failed; it tries again");
+                    // Whatever state the connection is in, start afresh.
+                    conn = None;
+                    poll
+                }
+            };
+            if !pause.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    () = stopped(&mut shutdown) => return,
+                }
             }
             tokio::select! {
                 _ = rung.changed() => {}
@@ -115,29 +144,35 @@ struct Numbered {
     count: i64,
 }
 
+/// One batch, in a transaction: the lock, the numbering, the commit. The
+/// lock and the numbering are sent together (pipelined): PostgreSQL runs
+/// them in order, and the numbering's snapshot is taken when it starts,
+/// after the lock is granted, so it sees the positions the previous holder
+/// committed.
 async fn number_batch(conn: &mut AsyncPgConnection) -> Result<usize, ServiceError> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-        .bind::<Int8, _>(SEQUENCER_LOCK)
-        .execute(conn)
-        .await?;
-    // The statement's snapshot is taken after the lock is granted, so it
-    // sees the positions the previous holder committed.
-    let numbered: Numbered = diesel::sql_query(
-        "WITH last AS (SELECT coalesce(max(position), 0) AS position FROM outbox),
-              batch AS (
-                  SELECT id, row_number() OVER (ORDER BY id) AS n
-                  FROM (SELECT id FROM outbox WHERE position IS NULL ORDER BY id LIMIT $1) unnumbered
-              ),
-              done AS (
-                  UPDATE outbox SET position = last.position + batch.n
-                  FROM batch, last
-                  WHERE outbox.id = batch.id
-                  RETURNING 1
-              )
-         SELECT count(*) AS count FROM done",
-    )
-    .bind::<Int8, _>(BATCH)
-    .get_result(conn)
-    .await?;
-    Ok(numbered.count as usize)
+    conn.transaction(async |conn| {
+        let shared: &AsyncPgConnection = conn;
+        let lock = diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<Int8, _>(SEQUENCER_LOCK)
+            .execute(&mut &*shared);
+        let number = diesel::sql_query(
+            "WITH last AS (SELECT coalesce(max(position), 0) AS position FROM outbox),
+                  batch AS (
+                      SELECT id, row_number() OVER (ORDER BY id) AS n
+                      FROM (SELECT id FROM outbox WHERE position IS NULL ORDER BY id LIMIT $1) unnumbered
+                  ),
+                  done AS (
+                      UPDATE outbox SET position = last.position + batch.n
+                      FROM batch, last
+                      WHERE outbox.id = batch.id
+                      RETURNING 1
+                  )
+             SELECT count(*) AS count FROM done",
+        )
+        .bind::<Int8, _>(BATCH)
+        .get_result::<Numbered>(&mut &*shared);
+        let (_, numbered) = futures_util::future::try_join(lock, number).await?;
+        Ok::<_, ServiceError>(numbered.count as usize)
+    })
+    .await
 }

@@ -52,6 +52,19 @@ impl NewEvent {
     }
 }
 
+impl NewEvent {
+    /// The event's name, for a service that writes the row in a statement
+    /// of its own (the `outbox` columns are the same in every service).
+    pub fn event_type(&self) -> &'static str {
+        self.event_type
+    }
+
+    /// The encoded envelope.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+}
+
 /// Appends events, in order, in the caller's transaction. Takes no lock:
 /// concurrent writers do not wait for each other here.
 pub async fn append(conn: &mut AsyncPgConnection, events: Vec<NewEvent>) -> QueryResult<()> {

@@ -105,9 +105,13 @@ impl<E: Envelope> Relay<E> {
         let mut rung = self.outbox.sequenced().subscribe();
         let mut backoff = Backoff::default();
         let mut last_report = Instant::now();
+        let mut held = None;
         loop {
             rung.borrow_and_update();
-            let wait = match self.round(&mut publisher, &mut last_report).await {
+            let wait = match self
+                .round(&mut publisher, &mut last_report, &mut held)
+                .await
+            {
                 Ok(Round::Busy) => {
                     backoff.reset();
                     Duration::ZERO
@@ -137,22 +141,32 @@ impl<E: Envelope> Relay<E> {
         }
     }
 
-    /// One round: take or renew the lease, publish what waits (up to a
-    /// batch), record how far it got.
+    /// One round: take or renew the lease (unless it was renewed a moment
+    /// ago: `held` is when, and the position then), publish what waits (up
+    /// to a batch), record how far it got.
     async fn round(
         &self,
         publisher: &mut Publisher,
         last_report: &mut Instant,
+        held: &mut Option<(Instant, i64)>,
     ) -> Result<Round, String> {
         let mut conn = self.outbox.pool().get().await.map_err(|e| e.to_string())?;
-        let Some(mut position) = lease::acquire(&mut conn, RELAY, self.holder, self.config.lease)
-            .await
-            .map_err(|e| e.to_string())?
-        else {
-            self.set(RelayState::Standby).await;
-            return Ok(Round::Standby);
+        let fresh = held.filter(|(at, _)| at.elapsed() < self.config.lease / 3);
+        let (taken, mut position) = match fresh {
+            Some(lease) => lease,
+            None => match lease::acquire(&mut conn, RELAY, self.holder, self.config.lease)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                Some(position) => (Instant::now(), position),
+                None => {
+                    *held = None;
+                    self.set(RelayState::Standby).await;
+                    return Ok(Round::Standby);
+                }
+            },
         };
-        let taken = Instant::now();
+        *held = Some((taken, position));
         let rows = store::after(&mut conn, position, None, self.config.batch)
             .await
             .map_err(|e| e.to_string())?;
@@ -184,14 +198,17 @@ impl<E: Envelope> Relay<E> {
                 }
             }
         }
-        let held = lease::advance(&mut conn, RELAY, self.holder, self.config.lease, position)
+        let renewed = Instant::now();
+        let still_ours = lease::advance(&mut conn, RELAY, self.holder, self.config.lease, position)
             .await
             .map_err(|e| e.to_string())?;
-        if !held {
+        if !still_ours {
             tracing::warn!("event relay: the lease passed to another replica");
+            *held = None;
             self.set(RelayState::Standby).await;
             return Ok(Round::Standby);
         }
+        *held = Some((renewed, position));
         if last_report.elapsed() >= LAG_REPORT || failure.is_some() {
             if let Ok(lag) = lease::lag(&mut conn, position).await
                 && lag.events > 0
