@@ -22,6 +22,7 @@ use service_kit::ServiceError;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use tokio::sync::watch;
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::db::imports::{self, NewImport};
@@ -169,22 +170,52 @@ impl Importer {
     /// Imports at start-up when asked, then every `interval` (if any), until
     /// `shutdown` turns true. Failures are logged; the next interval tries
     /// again.
+    ///
+    /// Not on a fixed tick (`service_kit::shutdown::every`): a tick finds
+    /// this replica's own last import, committed a moment after the previous
+    /// tick, a moment less than an interval old, skips, and so imports only
+    /// every other interval. Instead the next import is due one interval
+    /// after the last one that committed in any replica; one interval from
+    /// now at first, and after a failure.
     pub async fn run_periodically(
         self,
         on_start: bool,
         interval: Option<Duration>,
         pages: u32,
-        shutdown: watch::Receiver<bool>,
+        mut shutdown: watch::Receiver<bool>,
     ) {
         if on_start {
             self.log(self.run(Trigger::StartUp, pages).await);
         }
-        if let Some(every) = interval {
-            service_kit::shutdown::every(every, shutdown, || async {
-                self.log(self.run(Trigger::Interval { every }, pages).await);
-            })
-            .await;
+        let Some(every) = interval else {
+            return;
+        };
+        let mut not_before = Instant::now() + every;
+        loop {
+            let due = match self.last_completed().await {
+                Some(last) => not_before.max(instant_at(last) + every),
+                None => not_before,
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(due) => {}
+                () = service_kit::shutdown::stopped(&mut shutdown) => return,
+            }
+            let result = self.run(Trigger::Interval { every }, pages).await;
+            // After an import or a skip, the last import decides when the
+            // next is due (a skip means another replica imported lately).
+            not_before = match &result {
+                Ok(_) => Instant::now(),
+                Err(_) => Instant::now() + every,
+            };
+            self.log(result);
         }
+    }
+
+    /// When the last import committed, in any replica; `None` also when the
+    /// database cannot say.
+    async fn last_completed(&self) -> Option<DateTime<Utc>> {
+        let mut conn = self.pool.get().await.ok()?;
+        imports::last_completed(&mut conn).await.ok().flatten()
     }
 
     fn log(&self, result: Result<Option<Summary>, ServiceError>) {
@@ -215,8 +246,15 @@ async fn upsert(
     let mut changes = Vec::new();
     for movie in fetched {
         let existing = known.iter().find(|row| row.tmdb_id == Some(movie.tmdb_id));
+        let minutes = runtime(movie);
         let imported = match content_of(movie) {
-            Ok(content) => content,
+            // With TheMovieDB's running time when it has a usable one: a
+            // refresh takes it from here (and a 0 would break the table's
+            // check); without one, a known movie keeps its own.
+            Ok(content) => MovieContent {
+                duration_minutes: minutes.clone().unwrap_or_default(),
+                ..content
+            },
             Err(reason) => {
                 if existing.is_some() {
                     summary.unchanged += 1;
@@ -227,21 +265,17 @@ async fn upsert(
             }
         };
         match existing {
-            Some(row) => match refresh_known(conn, row, &imported, movie, now).await? {
+            Some(row) => match refresh_known(conn, row, &imported, minutes.is_ok(), now).await? {
                 Some(change) => {
                     summary.updated += 1;
                     changes.push(change);
                 }
                 None => summary.unchanged += 1,
             },
-            None => match runtime(movie) {
+            None => match minutes {
                 Err(reason) => summary.skipped.push(skipped(movie, reason)),
-                Ok(minutes) => {
-                    let content = MovieContent {
-                        duration_minutes: minutes,
-                        ..imported
-                    };
-                    let row = movies::insert(conn, Uuid::now_v7(), &content, now)
+                Ok(_) => {
+                    let row = movies::insert(conn, Uuid::now_v7(), &imported, now)
                         .await
                         .map_err(|err| match db::violated(&err) {
                             Some((DatabaseErrorKind::UniqueViolation, db::TMDB_ID_UNIQUE)) => {
@@ -269,15 +303,10 @@ async fn refresh_known(
     conn: &mut AsyncPgConnection,
     row: &MovieRow,
     imported: &MovieContent,
-    movie: &TmdbMovie,
+    has_runtime: bool,
     now: DateTime<Utc>,
 ) -> Result<Option<CatalogChange>, ServiceError> {
-    let revision = refresh(
-        &row.content(),
-        &row.edited(),
-        imported,
-        runtime(movie).is_ok(),
-    );
+    let revision = refresh(&row.content(), &row.edited(), imported, has_runtime);
     if revision.changed.is_empty() {
         return Ok(None);
     }
@@ -287,6 +316,11 @@ async fn refresh_known(
         changed_fields: revision.changed.iter().map(|f| f.name().into()).collect(),
     });
     Ok(Some(movie_change(&updated, event)))
+}
+
+/// The monotonic instant of a wall-clock time (now, for one in the past).
+fn instant_at(at: DateTime<Utc>) -> Instant {
+    Instant::now() + (at - Utc::now()).to_std().unwrap_or_default()
 }
 
 fn skipped(movie: &TmdbMovie, reason: String) -> Skipped {
@@ -309,8 +343,12 @@ fn runtime(movie: &TmdbMovie) -> Result<i32, String> {
 
 /// TheMovieDB's data made to fit the catalog's rules: text cleaned and cut
 /// to length, genres deduplicated and at most ten, a poster that is not an
-/// http(s) URL dropped. The running time is left 0 here (see [`runtime`]).
+/// http(s) URL dropped; no movie without a title or a positive id. The
+/// running time is left 0 here (see [`runtime`]).
 fn content_of(movie: &TmdbMovie) -> Result<MovieContent, String> {
+    if movie.tmdb_id <= 0 {
+        return Err(format!("{} is not a TheMovieDB id", movie.tmdb_id));
+    }
     let title = clean(&movie.title, values::Title::MAX, false);
     if title.is_empty() {
         return Err("TheMovieDB gives no title".into());
@@ -322,7 +360,7 @@ fn content_of(movie: &TmdbMovie) -> Result<MovieContent, String> {
             && genres.len() < values::Genres::MAX
             && !genres
                 .iter()
-                .any(|g| g.to_lowercase() == name.to_lowercase())
+                .any(|g| values::Genres::key(g) == values::Genres::key(&name))
         {
             genres.push(name);
         }

@@ -27,15 +27,22 @@ fn not_found(id: Uuid) -> ServiceError {
     ServiceError::NotFound(format!("no movie with id {id}"))
 }
 
-/// A statement that broke the TheMovieDB id's uniqueness, said plainly.
-pub(crate) fn tmdb_taken(err: DieselError, tmdb_id: Option<i64>) -> ServiceError {
-    match (&err, db::violated(&err)) {
-        (_, Some((DatabaseErrorKind::UniqueViolation, db::TMDB_ID_UNIQUE))) => {
+/// A write the table refused, said plainly: the TheMovieDB id is taken, or
+/// (a backstop) two genres are the same to PostgreSQL's lower(). Genres
+/// compares names as lower() does, but should their case tables ever
+/// disagree, that is still the caller's mistake, not INTERNAL.
+pub(crate) fn refused_by_table(err: DieselError, tmdb_id: Option<i64>) -> ServiceError {
+    match db::violated(&err) {
+        Some((DatabaseErrorKind::UniqueViolation, db::TMDB_ID_UNIQUE)) => {
             ServiceError::AlreadyExists(format!(
                 "another movie already has tmdb_id {}",
                 tmdb_id.unwrap_or_default()
             ))
         }
+        Some((DatabaseErrorKind::CheckViolation, db::GENRES_VALID)) => ServiceError::invalid(
+            "genres",
+            "two of them are the same genre regardless of case",
+        ),
         _ => ServiceError::from(err),
     }
 }
@@ -59,7 +66,7 @@ impl Movies {
             .transaction(async |conn| {
                 let row = movies::insert(conn, Uuid::now_v7(), &content, now)
                     .await
-                    .map_err(|err| tmdb_taken(err, content.tmdb_id))?;
+                    .map_err(|err| refused_by_table(err, content.tmdb_id))?;
                 let event = Event::MovieCreated(pb::MovieCreated {
                     movie: Some(render::movie(&row)),
                 });
@@ -115,7 +122,7 @@ impl Movies {
                 }
                 let row = movies::update(conn, id, &revision.content, &revision.edited, now)
                     .await
-                    .map_err(|err| tmdb_taken(err, revision.content.tmdb_id))?;
+                    .map_err(|err| refused_by_table(err, revision.content.tmdb_id))?;
                 let event = Event::MovieUpdated(pb::MovieUpdated {
                     movie: Some(render::movie(&row)),
                     changed_fields: revision.changed.iter().map(|f| f.name().into()).collect(),

@@ -1,6 +1,6 @@
-//! The showtime rules at work: scheduling (the exclusion constraint decides
-//! a clash), reading, and cancelling, each in one transaction with its
-//! outbox event.
+//! The showtime rules at work: scheduling (one room's schedulers take
+//! turns; an exclusion constraint guarantees that showings never overlap),
+//! reading, and cancelling, each in one transaction with its outbox event.
 
 use chrono::{DateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -75,8 +75,10 @@ impl Showtimes {
     }
 
     /// Schedules a showing. A clash with another SCHEDULED showtime in the
-    /// room is FAILED_PRECONDITION naming it; the exclusion constraint
-    /// decides, so two racing requests for overlapping times cannot both win.
+    /// room is FAILED_PRECONDITION naming it. Schedulers of one room take
+    /// turns (see [`showtimes::lock_auditorium`]), and the exclusion
+    /// constraint guarantees that two racing requests for overlapping times
+    /// cannot both win.
     pub async fn create(
         &self,
         actor: Actor,
@@ -97,6 +99,9 @@ impl Showtimes {
                     })?;
                 let end = draft.start + chrono::Duration::minutes(movie.duration_minutes.into());
                 let free_at = end + rules.turnaround;
+                showtimes::lock_auditorium(conn, draft.auditorium.as_str())
+                    .await
+                    .map_err(Refused::from)?;
                 if let Some(other) =
                     showtimes::in_the_way(conn, draft.auditorium.as_str(), draft.start, free_at)
                         .await

@@ -2,7 +2,7 @@
 //! reported at once, each naming its field; nothing reaches the database
 //! until the whole request is valid.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use kursi_proto::catalog::v1 as pb;
 use service_kit::ServiceError;
 use service_kit::pages;
@@ -150,7 +150,13 @@ pub fn movie_token(token: &str) -> Result<Option<(String, Uuid)>, ServiceError> 
         return Ok(None);
     };
     let id = Uuid::parse_str(&key[1]).map_err(|_| invalid_token())?;
-    Ok(Some((key[0].clone(), id)))
+    // Only a title a movie can have: a NUL would reach PostgreSQL, which
+    // cannot hold one, and fail the query as INTERNAL.
+    let title = &key[0];
+    if title.chars().count() > Title::MAX || title.chars().any(char::is_control) {
+        return Err(invalid_token());
+    }
+    Ok(Some((title.clone(), id)))
 }
 
 pub fn movie_token_of(row: &movies::MovieRow) -> String {
@@ -229,7 +235,12 @@ pub fn showtime_token(token: &str) -> Result<Option<(DateTime<Utc>, Uuid)>, Serv
         return Ok(None);
     };
     let micros: i64 = key[0].parse().map_err(|_| invalid_token())?;
-    let start = DateTime::from_timestamp_micros(micros).ok_or_else(invalid_token)?;
+    // Only a start a showtime can have (a contract timestamp, years 1 to
+    // 9999): chrono reaches further than PostgreSQL, which would refuse the
+    // query as INTERNAL.
+    let start = DateTime::from_timestamp_micros(micros)
+        .filter(|start| (1..=9999).contains(&start.year()))
+        .ok_or_else(invalid_token)?;
     let id = Uuid::parse_str(&key[1]).map_err(|_| invalid_token())?;
     Ok(Some((start, id)))
 }

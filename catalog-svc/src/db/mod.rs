@@ -13,6 +13,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 pub const NO_OVERLAP: &str = "showtimes_no_overlap";
 /// TheMovieDB ids are unique.
 pub const TMDB_ID_UNIQUE: &str = "movies_tmdb_id_key";
+/// Genres: at most ten, 1 to 50 characters, distinct under lower().
+pub const GENRES_VALID: &str = "movies_genres_check";
 /// A showtime's movie must exist.
 pub const SHOWTIME_MOVIE: &str = "showtimes_movie_id_fkey";
 

@@ -42,10 +42,7 @@ impl Genres {
         for (i, name) in raw.iter().enumerate() {
             let field = format!("genres[{i}]");
             let name = parse_required_text(&field, name, Self::MAX_NAME)?;
-            if genres
-                .iter()
-                .any(|g| g.to_lowercase() == name.to_lowercase())
-            {
+            if genres.iter().any(|g| Self::key(g) == Self::key(&name)) {
                 return Err(FieldViolation::new(field, format!("{name} is given twice")));
             }
             genres.push(name);
@@ -55,6 +52,16 @@ impl Genres {
 
     pub fn as_slice(&self) -> &[String] {
         &self.0
+    }
+
+    /// A name as genres are compared: lowered one character at a time, as
+    /// PostgreSQL's lower() does in the table's check. `str::to_lowercase`
+    /// differs ("İ" becomes "i̇", a final "Σ" becomes "ς", where PostgreSQL
+    /// gives "i" and "σ"), and a pair it let through would break the check.
+    pub fn key(name: &str) -> String {
+        name.chars()
+            .map(|c| c.to_lowercase().next().unwrap_or(c))
+            .collect()
     }
 }
 
@@ -121,7 +128,10 @@ pub fn parse_poster_url(raw: &str) -> Result<Option<String>, FieldViolation> {
     if !absolute {
         return Err(bad("must be an absolute http:// or https:// URL"));
     }
-    Ok(Some(url.to_owned()))
+    // Schemes are case-insensitive ("HTTPS://" is https); stored lowercase,
+    // as the table's check expects.
+    let scheme = uri.scheme_str().unwrap_or_default();
+    Ok(Some(format!("{scheme}{}", &url[scheme.len()..])))
 }
 
 /// An optional TheMovieDB id; 0 means none.
@@ -168,6 +178,9 @@ mod tests {
         let eleven: Vec<String> = (0..11).map(|i| format!("g{i}")).collect();
         assert_eq!(Genres::parse(&eleven).unwrap_err().field, "genres");
         assert!(Genres::parse(&[("x".repeat(51))]).is_err());
+        // As PostgreSQL's lower() compares them.
+        assert!(Genres::parse(&names(&["İ", "i"])).is_err());
+        assert!(Genres::parse(&names(&["ασ", "ΑΣ"])).is_err());
     }
 
     #[test]
@@ -192,6 +205,10 @@ mod tests {
             assert!(parse_poster_url(bad).is_err(), "{bad}");
         }
         assert!(parse_poster_url(&format!("https://h/{}", "x".repeat(2048))).is_err());
+        assert_eq!(
+            parse_poster_url("HTTP://Images.test/X.jpg"),
+            Ok(Some("http://Images.test/X.jpg".into()))
+        );
     }
 
     #[test]

@@ -4,8 +4,18 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod access;
+mod events;
+mod import;
+mod import_failures;
+mod import_schedule;
+mod movie_lists;
+mod movies;
+mod showtime_lists;
+mod showtimes;
 mod smoke;
 mod tmdb;
+mod validation;
 
 use catalog_svc::config::CatalogConfig;
 use chrono::{DateTime, Duration, Utc};
@@ -83,6 +93,119 @@ impl Env {
             .get::<_, i64>(0)
     }
 
+    /// Runs SQL on the test's database, behind the service's back.
+    pub async fn exec(&self, sql: &str) {
+        self.db.client().await.batch_execute(sql).await.unwrap();
+    }
+
+    /// The first column of every row, as text.
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        let rows = self.db.client().await.query(sql, &[]).await.unwrap();
+        rows.iter().map(|row| row.get::<_, String>(0)).collect()
+    }
+
+    /// Everything the catalog stores, as text: to prove that nothing changed.
+    pub async fn dump(&self) -> Vec<String> {
+        self.texts(
+            "SELECT t::text FROM (
+                 SELECT 'movie ' || m::text AS t, 1 AS k, id::text AS o FROM movies m
+                 UNION ALL SELECT 'showtime ' || s::text, 2, id::text FROM showtimes s
+                 UNION ALL SELECT 'event ' || e.id || ' ' || e.event_type, 3, lpad(e.id::text, 20, '0') FROM outbox e
+                 UNION ALL SELECT 'import ' || i::text, 4, lpad(i.id::text, 20, '0') FROM movie_imports i
+             ) rows ORDER BY k, o",
+        )
+        .await
+    }
+
+    pub async fn create_movie(&self, request: CreateMovieRequest) -> Result<Movie, Status> {
+        self.client()
+            .await
+            .create_movie(bearer(&self.admin.access_token, request))
+            .await
+            .map(|r| r.into_inner().movie.expect("movie"))
+    }
+
+    pub async fn get_movie(&self, movie_id: &str) -> Result<Movie, Status> {
+        self.client()
+            .await
+            .get_movie(bearer(
+                &self.customer.access_token,
+                GetMovieRequest {
+                    movie_id: movie_id.into(),
+                },
+            ))
+            .await
+            .map(|r| r.into_inner().movie.expect("movie"))
+    }
+
+    pub async fn update_movie(&self, request: UpdateMovieRequest) -> Result<Movie, Status> {
+        self.client()
+            .await
+            .update_movie(bearer(&self.admin.access_token, request))
+            .await
+            .map(|r| r.into_inner().movie.expect("movie"))
+    }
+
+    pub async fn list_movies(
+        &self,
+        request: ListMoviesRequest,
+    ) -> Result<ListMoviesResponse, Status> {
+        self.client()
+            .await
+            .list_movies(bearer(&self.customer.access_token, request))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn get_showtime(&self, showtime_id: &str) -> Result<Showtime, Status> {
+        self.client()
+            .await
+            .get_showtime(bearer(
+                &self.customer.access_token,
+                GetShowtimeRequest {
+                    showtime_id: showtime_id.into(),
+                },
+            ))
+            .await
+            .map(|r| r.into_inner().showtime.expect("showtime"))
+    }
+
+    pub async fn list_showtimes(
+        &self,
+        request: ListShowtimesRequest,
+    ) -> Result<ListShowtimesResponse, Status> {
+        self.client()
+            .await
+            .list_showtimes(bearer(&self.customer.access_token, request))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn cancel(&self, showtime_id: &str, reason: &str) -> Result<Showtime, Status> {
+        self.client()
+            .await
+            .cancel_showtime(bearer(
+                &self.admin.access_token,
+                CancelShowtimeRequest {
+                    showtime_id: showtime_id.into(),
+                    reason: reason.into(),
+                },
+            ))
+            .await
+            .map(|r| r.into_inner().showtime.expect("showtime"))
+    }
+
+    pub async fn import(&self, page_count: i32) -> Result<ImportMoviesResponse, Status> {
+        self.client()
+            .await
+            .import_movies(bearer(
+                &self.admin.access_token,
+                ImportMoviesRequest { page_count },
+            ))
+            .await
+            .map(|r| r.into_inner())
+    }
+
     /// A movie, created by the admin.
     pub async fn movie(&self, title: &str, minutes: i32) -> Movie {
         self.client()
@@ -142,6 +265,30 @@ pub fn new_showtime(
     }
 }
 
+/// `days` from today on the cinema's clock (Asia/Jakarta), at `hh:mm` there.
+pub fn jakarta(days: i64, hh: u32, mm: u32) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    let zone = chrono_tz::Asia::Jakarta;
+    let date = Utc::now().with_timezone(&zone).date_naive() + Duration::days(days);
+    let time = chrono::NaiveTime::from_hms_opt(hh, mm, 0).unwrap();
+    zone.from_local_datetime(&date.and_time(time))
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// The day of `at` on the cinema's clock, as "YYYY-MM-DD".
+pub fn jakarta_day(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::Asia::Jakarta)
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// A contract timestamp as an instant.
+pub fn instant(ts: &Option<prost_types::Timestamp>) -> DateTime<Utc> {
+    let ts = ts.as_ref().expect("a timestamp");
+    DateTime::from_timestamp(ts.seconds, ts.nanos as u32).unwrap()
+}
+
 /// Tomorrow at the same time, to the second: in the future, whole seconds.
 pub fn tomorrow() -> DateTime<Utc> {
     let now = Utc::now() + Duration::days(1);
@@ -163,6 +310,25 @@ pub fn violated_fields(status: &Status) -> Vec<String> {
         .get_details_bad_request()
         .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
         .unwrap_or_default()
+}
+
+/// Polls `check` until it answers `Some`, for at most 20 seconds.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 pub fn code<T>(result: &Result<T, Status>) -> Code {
