@@ -1,11 +1,26 @@
-//! order-svc: cinema ticket orders.
+//! order-svc: cinema ticket orders. A customer orders seats of a showtime
+//! (asked of catalog-svc over gRPC), holds them while the order is PENDING,
+//! pays, and gets one ticket per seat that staff admit once at the door.
 //!
-//! For now a skeleton: it starts, prepares its database, serves health and
-//! reflection, verifies tokens like every service, and answers UNIMPLEMENTED
-//! for every RPC of `kursi.order.v1.OrderService` (the generated default stubs) until
-//! its issue lands. It never returns made-up data.
+//! [`app::run`] starts the server. `api` holds the gRPC handlers; `domain`
+//! the rules (seats and how they are picked, an order's life cycle,
+//! tickets); `orders`, `transition`, `seat_map`, `door`, `sweeper` and
+//! `cancellations` run those rules in transactions; `catalog` asks
+//! catalog-svc; `db` holds the SQL.
 
+pub mod api;
 pub mod app;
+pub mod cancellations;
+pub mod catalog;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod door;
+pub mod orders;
+pub mod render;
+pub mod seat_map;
+pub mod sweeper;
+pub mod transition;
 
 /// The shared outbox, then the service's own tables.
 pub static MIGRATIONS: service_kit::db::Migrations = service_kit::db::Migrations::new(&[
@@ -17,4 +32,4 @@ static OWN_MIGRATIONS: diesel_migrations::EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../migrations/order");
 
 /// Where the service listens unless `LISTEN_ADDR` says otherwise.
-pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:50054";
+pub const DEFAULT_LISTEN_ADDR: &str = config::DEFAULT_LISTEN_ADDR;

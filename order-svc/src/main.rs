@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
+use order_svc::config::OrderConfig;
 use service_kit::cli::Binary;
-use service_kit::config::CommonConfig;
 
 const BINARY: Binary = Binary {
     name: "order-svc",
@@ -15,8 +15,8 @@ const BINARY: Binary = Binary {
 async fn main() -> ExitCode {
     BINARY
         .main(
-            || CommonConfig::from_env(order_svc::DEFAULT_LISTEN_ADDR),
-            |config| config.listen_addr,
+            OrderConfig::from_env,
+            |config| config.common.listen_addr,
             order_svc::app::run,
             |_, _| None,
         )

@@ -172,6 +172,31 @@ impl IdempotencyKey {
     }
 }
 
+/// A payment's reference (till receipt, provider id): 1 to 100 characters.
+/// A payment is recorded once per reference, which makes paying idempotent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentReference(String);
+
+impl PaymentReference {
+    pub fn parse(raw: &str) -> Result<Self, FieldViolation> {
+        let reference = raw.trim();
+        let bad = |why: &str| FieldViolation::new("payment_reference", why);
+        if reference.is_empty() {
+            return Err(bad("is required"));
+        }
+        if reference.chars().count() > 100 || reference.chars().any(char::is_control) {
+            return Err(bad(
+                "must be 1 to 100 characters without control characters",
+            ));
+        }
+        Ok(Self(reference.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Free text a person typed (a title, a note): trimmed, at most `max`
 /// characters, and no control characters but line breaks and tabs where
 /// `multiline` allows them (PostgreSQL cannot even store NUL).

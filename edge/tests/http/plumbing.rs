@@ -146,7 +146,10 @@ async fn an_upstream_that_is_down_gives_503_and_the_edge_recovers() {
 
     // The service comes up on that address: the same edge reaches it.
     let db = testkit::TestDb::new("order", &order_svc::MIGRATIONS).await;
-    let config = testkit::service_config(db.url(), &auth.url());
+    let config = order_svc::config::OrderConfig::with_defaults(
+        testkit::service_config(db.url(), &auth.url()),
+        "http://127.0.0.1:1",
+    );
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let order = testkit::spawn_on(listener, move |l, s| order_svc::app::run(config, l, s)).await;
     let reply = edge
@@ -154,14 +157,9 @@ async fn an_upstream_that_is_down_gives_503_and_the_edge_recovers() {
         .bearer(&customer.access_token)
         .send()
         .await;
-    // The skeleton answers UNIMPLEMENTED (501) until order-svc lands; either
-    // way the answer came from the service, not from the edge's 503.
-    assert!(
-        reply.status == 200 || reply.status == 501,
-        "{} {}",
-        reply.status,
-        reply.text()
-    );
+    // The answer came from the service, not from the edge's 503.
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(reply.text().contains("\"orders\""), "{}", reply.text());
 
     // Down again: 503 again, with no edge restart in between.
     order.stop().await;

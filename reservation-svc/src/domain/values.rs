@@ -4,7 +4,7 @@
 
 use service_kit::FieldViolation;
 
-pub use service_kit::values::{IdempotencyKey, parse_id, parse_timestamp};
+pub use service_kit::values::{IdempotencyKey, PaymentReference, parse_id, parse_timestamp};
 
 /// Who to reach about a booking: a name, a phone number and an email.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,30 +192,6 @@ impl Note {
             ));
         }
         Ok(Self(note.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A payment's reference (till receipt, provider id): 1 to 100 characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaymentReference(String);
-
-impl PaymentReference {
-    pub fn parse(raw: &str) -> Result<Self, FieldViolation> {
-        let reference = raw.trim();
-        let bad = |why: &str| FieldViolation::new("payment_reference", why);
-        if reference.is_empty() {
-            return Err(bad("is required"));
-        }
-        if reference.chars().count() > 100 || reference.chars().any(char::is_control) {
-            return Err(bad(
-                "must be 1 to 100 characters without control characters",
-            ));
-        }
-        Ok(Self(reference.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

@@ -2,6 +2,7 @@
 //! streams send and the relay publishes, one message type per service.
 
 use kursi_proto::catalog::v1 as catalog;
+use kursi_proto::order::v1 as order;
 use kursi_proto::reservation::v1 as reservation;
 
 /// A service's event envelope message (`kursi.<service>.v1.<Service>Event`):
@@ -60,6 +61,27 @@ impl Envelope for catalog::CatalogEvent {
             Event::MovieDeleted(_) => "movie_deleted",
             Event::ShowtimeScheduled(_) => "showtime_scheduled",
             Event::ShowtimeCancelled(_) => "showtime_cancelled",
+        })
+    }
+}
+
+impl Envelope for order::OrderEvent {
+    const SERVICE: &'static str = "order";
+    const FULL_NAME: &'static str = "kursi.order.v1.OrderEvent";
+
+    fn set_position(&mut self, position: i64) {
+        self.position = position;
+    }
+
+    fn event_name(&self) -> Option<&'static str> {
+        use order::order_event::Event;
+        Some(match self.event.as_ref()? {
+            Event::Created(_) => "created",
+            Event::Paid(_) => "paid",
+            Event::Cancelled(_) => "cancelled",
+            Event::Expired(_) => "expired",
+            Event::Refunded(_) => "refunded",
+            Event::TicketRedeemed(_) => "ticket_redeemed",
         })
     }
 }
@@ -137,6 +159,26 @@ pub(crate) mod tests {
         ]
         .into_iter()
         .map(|event| catalog::CatalogEvent {
+            event: Some(event),
+            ..Default::default()
+        })
+        .collect();
+        names_match_the_contract(&samples);
+    }
+
+    #[test]
+    fn order_event_names_are_the_oneof_fields() {
+        use order::order_event::Event;
+        let samples: Vec<_> = [
+            Event::Created(Default::default()),
+            Event::Paid(Default::default()),
+            Event::Cancelled(Default::default()),
+            Event::Expired(Default::default()),
+            Event::Refunded(Default::default()),
+            Event::TicketRedeemed(Default::default()),
+        ]
+        .into_iter()
+        .map(|event| order::OrderEvent {
             event: Some(event),
             ..Default::default()
         })

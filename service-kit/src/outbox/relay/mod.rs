@@ -20,7 +20,7 @@ mod publisher;
 
 pub use config::RelayConfig;
 pub use lease::Lag;
-pub use publisher::{PublishError, Publisher, message_id, stream_name, subject};
+pub use publisher::{PublishError, Publisher, message_id, stream_config, stream_name, subject};
 
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};

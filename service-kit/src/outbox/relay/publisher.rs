@@ -26,6 +26,20 @@ pub fn message_id<E: Envelope>(position: i64) -> String {
     format!("{}-{position}", E::SERVICE)
 }
 
+/// The stream of a service's events as its relay creates it; a follower
+/// that starts first may create it the same way.
+pub fn stream_config<E: Envelope>(config: &RelayConfig) -> stream::Config {
+    stream::Config {
+        name: stream_name::<E>(),
+        subjects: vec![format!("kursi.{}.>", E::SERVICE)],
+        storage: stream::StorageType::File,
+        duplicate_window: config.duplicate_window,
+        num_replicas: config.stream_replicas,
+        description: Some(format!("{}'s domain events ({})", E::SERVICE, E::FULL_NAME)),
+        ..Default::default()
+    }
+}
+
 /// Why an event was not published.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -71,17 +85,8 @@ impl Publisher {
         if self.stream_ready {
             return Ok(());
         }
-        let config = stream::Config {
-            name: stream_name::<E>(),
-            subjects: vec![format!("kursi.{}.>", E::SERVICE)],
-            storage: stream::StorageType::File,
-            duplicate_window: self.config.duplicate_window,
-            num_replicas: self.config.stream_replicas,
-            description: Some(format!("{}'s domain events ({})", E::SERVICE, E::FULL_NAME)),
-            ..Default::default()
-        };
         self.jetstream
-            .get_or_create_stream(config)
+            .get_or_create_stream(stream_config::<E>(&self.config))
             .await
             .map_err(|err| PublishError::Nats(format!("stream {}: {err}", stream_name::<E>())))?;
         self.stream_ready = true;

@@ -1,0 +1,216 @@
+//! Requests into domain values. Every field is checked and every problem
+//! reported at once, each naming its field; nothing reaches the database
+//! (or the catalog) until the whole request is valid.
+
+use chrono::{DateTime, Utc};
+use kursi_proto::order::v1 as pb;
+use service_kit::auth::Caller;
+use service_kit::pages;
+use service_kit::values::{IdempotencyKey, Violations, parse_id, parse_optional_id};
+use service_kit::{FieldViolation, ServiceError};
+use uuid::Uuid;
+
+use crate::db::orders::Filter;
+use crate::domain::{OrderStatus, Seat};
+use crate::orders::{OrderDraft, Wanted};
+
+/// A CreateOrderRequest, for `caller`, with at most `max` tickets.
+pub fn order(
+    call: &tonic::Request<pb::CreateOrderRequest>,
+    caller: &Caller,
+    max: i32,
+) -> Result<OrderDraft, ServiceError> {
+    let r = call.get_ref();
+    let mut v = Violations::default();
+    let showtime_id = v.check(parse_id("showtime_id", &r.showtime_id));
+    let customer_id = v
+        .check(parse_optional_id("customer_id", &r.customer_id))
+        .map(|given| given.unwrap_or(caller.user_id));
+    let wanted = wanted(&mut v, r.quantity, &r.seats, max);
+    let key = v.check(IdempotencyKey::from_request(&r.idempotency_key, call));
+    let draft = (|| {
+        Some(OrderDraft {
+            customer_id: customer_id?,
+            showtime_id: showtime_id?,
+            wanted: wanted?,
+            idempotency_key: key?,
+        })
+    })();
+    let draft = v.finish(draft)?;
+    if draft.customer_id != caller.user_id && !caller.is_staff() {
+        return Err(ServiceError::PermissionDenied(
+            "customers order for themselves: leave customer_id empty or give your own id".into(),
+        ));
+    }
+    Ok(draft)
+}
+
+/// A quantity, chosen seats, or both when they agree.
+fn wanted(v: &mut Violations, quantity: i32, labels: &[String], max: i32) -> Option<Wanted> {
+    let too_many = format!("at most {max} tickets per order (MAX_TICKETS_PER_ORDER)");
+    if labels.len() > max as usize {
+        v.push("seats", too_many);
+        return None;
+    }
+    let mut seats: Vec<Seat> = Vec::with_capacity(labels.len());
+    let mut bad = false;
+    for (i, label) in labels.iter().enumerate() {
+        let field = format!("seats[{i}]");
+        match Seat::parse(label) {
+            None => {
+                v.push(
+                    &field,
+                    "must be a seat label: a row letter and a seat number, like C5",
+                );
+                bad = true;
+            }
+            Some(seat) if seats.contains(&seat) => {
+                v.push(&field, format!("{} is given twice", seat.label()));
+                bad = true;
+            }
+            Some(seat) => seats.push(seat),
+        }
+    }
+    match (quantity, seats.is_empty() && !bad) {
+        (q, _) if q < 0 => {
+            v.push("quantity", "must not be negative");
+            None
+        }
+        (q, _) if q > max => {
+            v.push("quantity", too_many);
+            None
+        }
+        (0, true) => {
+            v.push(
+                "quantity",
+                "give a quantity (1 or more) or the seats you want",
+            );
+            None
+        }
+        (q, true) => Some(Wanted::Quantity(q)),
+        _ if bad => None,
+        (q, false) if q != 0 && q as usize != seats.len() => {
+            v.push(
+                "quantity",
+                format!("must be the number of seats given ({}), or 0", seats.len()),
+            );
+            None
+        }
+        _ => {
+            seats.sort();
+            Some(Wanted::Seats(seats))
+        }
+    }
+}
+
+/// ListOrders' filter, for `caller`: a customer's are always their own.
+pub fn filter(r: &pb::ListOrdersRequest, caller: &Caller) -> Result<Filter, ServiceError> {
+    let mut v = Violations::default();
+    let status = v.check(status_filter(r.status));
+    let showtime = v.check(parse_optional_id("showtime_id", &r.showtime_id));
+    let customer = v.check(parse_optional_id("customer_id", &r.customer_id));
+    let ((status, showtime), customer) = v.finish(status.zip(showtime).zip(customer))?;
+    let customer_id = if caller.is_staff() {
+        customer
+    } else if customer.is_none_or(|id| id == caller.user_id) {
+        Some(caller.user_id)
+    } else {
+        return Err(ServiceError::PermissionDenied(
+            "customers list only their own orders".into(),
+        ));
+    };
+    Ok(Filter {
+        customer_id,
+        status,
+        showtime_id: showtime,
+    })
+}
+
+fn status_filter(raw: i32) -> Result<Option<OrderStatus>, FieldViolation> {
+    let bad = || {
+        FieldViolation::new(
+            "status",
+            "must be one of PENDING, PAID, CANCELLED, EXPIRED, REFUNDED",
+        )
+    };
+    match pb::OrderStatus::try_from(raw) {
+        Ok(pb::OrderStatus::Unspecified) => Ok(None),
+        Ok(status) => status
+            .as_str_name()
+            .strip_prefix("ORDER_STATUS_")
+            .and_then(OrderStatus::parse)
+            .map(Some)
+            .ok_or_else(bad),
+        Err(_) => Err(bad()),
+    }
+}
+
+/// A ListOrders page token: the last order's creation time and id.
+pub fn token(raw: &str) -> Result<Option<(DateTime<Utc>, Uuid)>, ServiceError> {
+    let Some(key) = pages::decode(raw, 2)? else {
+        return Ok(None);
+    };
+    let invalid = || ServiceError::invalid("page_token", "is not a token this API returned");
+    let micros: i64 = key[0].parse().map_err(|_| invalid())?;
+    let at = DateTime::from_timestamp_micros(micros)
+        .filter(|at| (1..=9999).contains(&chrono::Datelike::year(at)))
+        .ok_or_else(invalid)?;
+    let id = Uuid::parse_str(&key[1]).map_err(|_| invalid())?;
+    Ok(Some((at, id)))
+}
+
+pub fn token_of(row: &crate::db::orders::OrderRow) -> String {
+    pages::encode(&[
+        &row.created_at.timestamp_micros().to_string(),
+        &row.id.to_string(),
+    ])
+}
+
+/// A ticket's code as printed (any case).
+pub fn code(raw: &str) -> Result<String, ServiceError> {
+    let code = raw.trim().to_ascii_uppercase();
+    if crate::domain::ticket::looks_like_code(&code) {
+        Ok(code)
+    } else {
+        Err(ServiceError::invalid(
+            "code",
+            "must be the 26 letters and digits printed on the ticket",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(quantity: i32, labels: &[&str]) -> (Option<Wanted>, Vec<String>) {
+        let mut v = Violations::default();
+        let labels: Vec<String> = labels.iter().map(|l| (*l).to_owned()).collect();
+        let wanted = wanted(&mut v, quantity, &labels, 10);
+        (wanted, v.fields().map(str::to_owned).collect())
+    }
+
+    #[test]
+    fn a_quantity_or_seats_or_both_when_they_agree() {
+        assert_eq!(parse(2, &[]).0, Some(Wanted::Quantity(2)));
+        let c5c6 = Wanted::Seats(vec![Seat { row: 3, number: 5 }, Seat { row: 3, number: 6 }]);
+        assert_eq!(parse(0, &["C6", "c5"]).0, Some(c5c6.clone()));
+        assert_eq!(parse(2, &["C5", "C6"]).0, Some(c5c6));
+        assert_eq!(parse(3, &["C5", "C6"]).1, ["quantity"]);
+        assert_eq!(parse(0, &[]).1, ["quantity"]);
+        assert_eq!(parse(11, &[]).1, ["quantity"]);
+        assert_eq!(parse(-1, &[]).1, ["quantity"]);
+        assert_eq!(parse(0, &["C5", "C5"]).1, ["seats[1]"]);
+        assert_eq!(parse(0, &["C5", "Z99x"]).1, ["seats[1]"]);
+        let eleven: Vec<String> = (1..=11).map(|n| format!("A{n}")).collect();
+        let eleven: Vec<&str> = eleven.iter().map(String::as_str).collect();
+        assert_eq!(parse(0, &eleven).1, ["seats"]);
+    }
+
+    #[test]
+    fn codes_are_read_in_any_case() {
+        let code = crate::domain::ticket::new_code().unwrap();
+        assert_eq!(super::code(&code.to_lowercase()).unwrap(), code);
+        assert!(super::code("nope").is_err());
+    }
+}

@@ -1,0 +1,237 @@
+//! The `orders` table.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::orders;
+use crate::domain::{OrderState, OrderStatus};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = orders, check_for_backend(diesel::pg::Pg))]
+pub struct OrderRow {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub showtime_id: Uuid,
+    pub movie_id: Uuid,
+    pub movie_title: String,
+    pub showtime_start: DateTime<Utc>,
+    pub auditorium: String,
+    pub seats: Vec<String>,
+    pub quantity: i32,
+    pub unit_price: i64,
+    pub total_amount: i64,
+    pub status: String,
+    pub expire_at: DateTime<Utc>,
+    pub payment_reference: Option<String>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub close_reason: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl OrderRow {
+    pub fn status(&self) -> Option<OrderStatus> {
+        OrderStatus::parse(&self.status)
+    }
+
+    /// The rules' view of this order; `None` only for a status the code
+    /// does not know, which the check constraint prevents.
+    pub fn state(&self) -> Option<OrderState<'_>> {
+        Some(OrderState {
+            status: self.status()?,
+            expire_at: self.expire_at,
+            payment_reference: self.payment_reference.as_deref(),
+        })
+    }
+}
+
+/// The columns a change sets.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = orders)]
+pub struct OrderChanges<'a> {
+    pub status: &'a str,
+    pub payment_reference: Option<&'a str>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub close_reason: Option<&'a str>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, order: &OrderRow) -> QueryResult<OrderRow> {
+    diesel::insert_into(orders::table)
+        .values(order)
+        .returning(OrderRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .find(id)
+        .select(OrderRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn find_for_update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .find(id)
+        .select(OrderRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn find_by_idempotency_key(
+    conn: &mut AsyncPgConnection,
+    customer_id: Uuid,
+    key: &str,
+) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .filter(orders::customer_id.eq(customer_id))
+        .filter(orders::idempotency_key.eq(key))
+        .select(OrderRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The order that paid with `reference`, if any.
+pub async fn find_by_payment_reference(
+    conn: &mut AsyncPgConnection,
+    reference: &str,
+) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .filter(orders::payment_reference.eq(reference))
+        .select(OrderRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Writes a change and bumps the version.
+pub async fn apply(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: OrderChanges<'_>,
+) -> QueryResult<OrderRow> {
+    diesel::update(orders::table.find(id))
+        .set((changes, orders::version.eq(orders::version + 1)))
+        .returning(OrderRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Up to `limit` PENDING orders whose hold ran out by `now`, locked; rows
+/// another transaction holds are passed over (another sweeper, or a
+/// customer paying), so any number of replicas may sweep.
+pub async fn lock_expired(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<OrderRow>> {
+    orders::table
+        .filter(orders::status.eq(OrderStatus::Pending.as_str()))
+        .filter(orders::expire_at.le(now))
+        .order(orders::expire_at)
+        .limit(limit)
+        .select(OrderRow::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await
+}
+
+/// A showtime's PENDING orders whose hold ran out by `now`, locked; those
+/// another transaction holds are passed over.
+pub async fn lock_overdue_of_showtime(
+    conn: &mut AsyncPgConnection,
+    showtime_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<OrderRow>> {
+    orders::table
+        .filter(orders::showtime_id.eq(showtime_id))
+        .filter(orders::status.eq(OrderStatus::Pending.as_str()))
+        .filter(orders::expire_at.le(now))
+        .select(OrderRow::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await
+}
+
+/// A showtime's orders in these states, locked, oldest first.
+pub async fn lock_of_showtime(
+    conn: &mut AsyncPgConnection,
+    showtime_id: Uuid,
+    statuses: &[&str],
+) -> QueryResult<Vec<OrderRow>> {
+    orders::table
+        .filter(orders::showtime_id.eq(showtime_id))
+        .filter(orders::status.eq_any(statuses))
+        .order((orders::created_at, orders::id))
+        .select(OrderRow::as_select())
+        .for_update()
+        .load(conn)
+        .await
+}
+
+/// What ListOrders asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub customer_id: Option<Uuid>,
+    pub status: Option<OrderStatus>,
+    pub showtime_id: Option<Uuid>,
+}
+
+type Boxed<'a> = orders::BoxedQuery<'a, diesel::pg::Pg>;
+
+fn filtered(filter: &Filter) -> Boxed<'static> {
+    let mut query = orders::table.into_boxed();
+    if let Some(customer) = filter.customer_id {
+        query = query.filter(orders::customer_id.eq(customer));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(orders::status.eq(status.as_str()));
+    }
+    if let Some(showtime) = filter.showtime_id {
+        query = query.filter(orders::showtime_id.eq(showtime));
+    }
+    query
+}
+
+/// Orders newest first, after the position `before` (the last order of the
+/// previous page).
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    filter: &Filter,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<OrderRow>> {
+    let mut query = filtered(filter)
+        .select(OrderRow::as_select())
+        .order((orders::created_at.desc(), orders::id.desc()))
+        .limit(limit);
+    if let Some((at, id)) = before {
+        query = query.filter(
+            orders::created_at
+                .lt(at)
+                .or(orders::created_at.eq(at).and(orders::id.lt(id))),
+        );
+    }
+    query.load(conn).await
+}
+
+pub async fn count(conn: &mut AsyncPgConnection, filter: &Filter) -> QueryResult<i64> {
+    filtered(filter).count().get_result(conn).await
+}

@@ -1,0 +1,254 @@
+//! An order's life cycle, decided in one place: what each command does to
+//! an order in each state.
+
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    Pending,
+    Paid,
+    Cancelled,
+    Expired,
+    Refunded,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "PENDING",
+            OrderStatus::Paid => "PAID",
+            OrderStatus::Cancelled => "CANCELLED",
+            OrderStatus::Expired => "EXPIRED",
+            OrderStatus::Refunded => "REFUNDED",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<Self> {
+        [
+            OrderStatus::Pending,
+            OrderStatus::Paid,
+            OrderStatus::Cancelled,
+            OrderStatus::Expired,
+            OrderStatus::Refunded,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == stored)
+    }
+
+    /// What the order's seats are in this state.
+    pub fn seat_state(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "HELD",
+            OrderStatus::Paid => "SOLD",
+            _ => "RELEASED",
+        }
+    }
+}
+
+/// What is asked of an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Pay {
+        reference: String,
+    },
+    Cancel,
+    /// The sweeper, or an order made for the same showtime, finds the hold
+    /// has run out.
+    Expire,
+    /// catalog-svc called the showtime off.
+    ShowtimeCancelled {
+        reason: String,
+    },
+}
+
+/// What happens to the order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Unchanged,
+    Change {
+        to: OrderStatus,
+        /// Why, for a cancellation or refund.
+        reason: Option<String>,
+    },
+}
+
+/// The order as the rules see it.
+#[derive(Debug, Clone)]
+pub struct OrderState<'a> {
+    pub status: OrderStatus,
+    pub expire_at: DateTime<Utc>,
+    pub payment_reference: Option<&'a str>,
+}
+
+/// Decides `command` on an order in `state` at `now`; `Err` is why it is
+/// refused (FAILED_PRECONDITION), naming the order's state.
+pub fn decide(
+    state: &OrderState<'_>,
+    command: &Command,
+    now: DateTime<Utc>,
+) -> Result<Decision, String> {
+    use OrderStatus::*;
+    let change = |to| Ok(Decision::Change { to, reason: None });
+    match (state.status, command) {
+        (Pending, Command::Pay { .. }) if now >= state.expire_at => Err(format!(
+            "the order expired at {} and its seats were released; order again",
+            state.expire_at.to_rfc3339()
+        )),
+        (Pending, Command::Pay { .. }) => change(Paid),
+        (Paid, Command::Pay { reference })
+            if state.payment_reference == Some(reference.as_str()) =>
+        {
+            Ok(Decision::Unchanged)
+        }
+        (Paid, Command::Pay { .. }) => {
+            Err("the order is PAID already, with another payment reference".into())
+        }
+        (Pending, Command::Cancel) => change(Cancelled),
+        (Cancelled, Command::Cancel) => Ok(Decision::Unchanged),
+        (Pending, Command::Expire) if now >= state.expire_at => change(Expired),
+        (_, Command::Expire) => Ok(Decision::Unchanged),
+        (Pending, Command::ShowtimeCancelled { reason }) => Ok(Decision::Change {
+            to: Cancelled,
+            reason: Some(reason.clone()),
+        }),
+        (Paid, Command::ShowtimeCancelled { reason }) => Ok(Decision::Change {
+            to: Refunded,
+            reason: Some(reason.clone()),
+        }),
+        (_, Command::ShowtimeCancelled { .. }) => Ok(Decision::Unchanged),
+        (status, Command::Pay { .. }) => Err(format!(
+            "the order is {}; only a PENDING order can be paid",
+            status.as_str()
+        )),
+        (status, Command::Cancel) => Err(format!(
+            "the order is {}; only a PENDING order can be cancelled",
+            status.as_str()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    fn state(status: OrderStatus, reference: Option<&str>) -> OrderState<'_> {
+        OrderState {
+            status,
+            expire_at: Utc::now() + Duration::minutes(10),
+            payment_reference: reference,
+        }
+    }
+
+    fn pay(reference: &str) -> Command {
+        Command::Pay {
+            reference: reference.into(),
+        }
+    }
+
+    #[test]
+    fn paying_is_idempotent_on_the_reference_and_refused_once_expired() {
+        let now = Utc::now();
+        assert_eq!(
+            decide(&state(OrderStatus::Pending, None), &pay("R1"), now),
+            Ok(Decision::Change {
+                to: OrderStatus::Paid,
+                reason: None
+            })
+        );
+        assert_eq!(
+            decide(&state(OrderStatus::Paid, Some("R1")), &pay("R1"), now),
+            Ok(Decision::Unchanged)
+        );
+        assert!(decide(&state(OrderStatus::Paid, Some("R1")), &pay("R2"), now).is_err());
+        let late = now + Duration::minutes(11);
+        let refused = decide(&state(OrderStatus::Pending, None), &pay("R1"), late).unwrap_err();
+        assert!(refused.contains("expired"), "{refused}");
+        for closed in [
+            OrderStatus::Cancelled,
+            OrderStatus::Expired,
+            OrderStatus::Refunded,
+        ] {
+            let refused = decide(&state(closed, None), &pay("R1"), now).unwrap_err();
+            assert!(refused.contains(closed.as_str()), "{refused}");
+        }
+    }
+
+    #[test]
+    fn only_pending_orders_cancel_and_cancelling_twice_is_no_change() {
+        let now = Utc::now();
+        assert!(matches!(
+            decide(&state(OrderStatus::Pending, None), &Command::Cancel, now),
+            Ok(Decision::Change {
+                to: OrderStatus::Cancelled,
+                ..
+            })
+        ));
+        assert_eq!(
+            decide(&state(OrderStatus::Cancelled, None), &Command::Cancel, now),
+            Ok(Decision::Unchanged)
+        );
+        for final_state in [
+            OrderStatus::Paid,
+            OrderStatus::Expired,
+            OrderStatus::Refunded,
+        ] {
+            assert!(decide(&state(final_state, Some("R")), &Command::Cancel, now).is_err());
+        }
+    }
+
+    #[test]
+    fn a_cancelled_showtime_cancels_the_unpaid_and_refunds_the_paid() {
+        let now = Utc::now();
+        let called_off = Command::ShowtimeCancelled {
+            reason: "flood".into(),
+        };
+        assert!(matches!(
+            decide(&state(OrderStatus::Pending, None), &called_off, now),
+            Ok(Decision::Change {
+                to: OrderStatus::Cancelled,
+                ..
+            })
+        ));
+        assert!(matches!(
+            decide(&state(OrderStatus::Paid, Some("R")), &called_off, now),
+            Ok(Decision::Change {
+                to: OrderStatus::Refunded,
+                ..
+            })
+        ));
+        assert_eq!(
+            decide(&state(OrderStatus::Expired, None), &called_off, now),
+            Ok(Decision::Unchanged)
+        );
+    }
+
+    #[test]
+    fn only_an_overdue_pending_order_expires() {
+        let now = Utc::now();
+        assert_eq!(
+            decide(&state(OrderStatus::Pending, None), &Command::Expire, now),
+            Ok(Decision::Unchanged)
+        );
+        assert!(matches!(
+            decide(
+                &state(OrderStatus::Pending, None),
+                &Command::Expire,
+                now + Duration::minutes(11)
+            ),
+            Ok(Decision::Change {
+                to: OrderStatus::Expired,
+                ..
+            })
+        ));
+        assert_eq!(
+            decide(
+                &state(OrderStatus::Paid, Some("R")),
+                &Command::Expire,
+                now + Duration::hours(1)
+            ),
+            Ok(Decision::Unchanged)
+        );
+    }
+}

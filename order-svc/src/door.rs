@@ -1,0 +1,96 @@
+//! At the door: a ticket admits once, and only to a showing that takes
+//! place.
+
+use diesel_async::AsyncConnection;
+use kursi_proto::order::v1 as pb;
+use pb::order_event::Event;
+use service_kit::ServiceError;
+use service_kit::values::timestamp;
+use uuid::Uuid;
+
+use crate::db::orders::OrderRow;
+use crate::db::tickets::{self, TicketRow};
+use crate::db::{orders, showtimes};
+use crate::domain::OrderStatus;
+use crate::orders::Orders;
+use crate::transition;
+
+fn unknown() -> ServiceError {
+    ServiceError::NotFound("no ticket with this code".into())
+}
+
+fn redeemed_at(ticket: &TicketRow) -> ServiceError {
+    ServiceError::FailedPrecondition(format!(
+        "ticket {} for seat {} was redeemed already, at {}",
+        ticket.code,
+        ticket.label,
+        ticket
+            .redeemed_at
+            .map(|at| at.to_rfc3339())
+            .unwrap_or_default()
+    ))
+}
+
+impl Orders {
+    /// Admits the ticket `code`, for staff member `by`.
+    pub async fn redeem(
+        &self,
+        by: Uuid,
+        code: &str,
+    ) -> Result<(TicketRow, OrderRow), ServiceError> {
+        let now = service_kit::values::now();
+        let mut conn = self.pool().get().await?;
+        let redeemed = conn
+            .transaction(async |conn| {
+                let ticket = tickets::find(conn, code).await?.ok_or_else(unknown)?;
+                let order = orders::find(conn, ticket.order_id)
+                    .await?
+                    .ok_or_else(unknown)?;
+                match order.status() {
+                    Some(OrderStatus::Paid) => {}
+                    Some(OrderStatus::Refunded) => {
+                        return Err(ServiceError::FailedPrecondition(format!(
+                            "the order was refunded ({}); its tickets do not admit",
+                            order.close_reason.as_deref().unwrap_or("no reason given")
+                        )));
+                    }
+                    _ => {
+                        return Err(ServiceError::FailedPrecondition(format!(
+                            "the order is {}; only a PAID order's tickets admit",
+                            order.status
+                        )));
+                    }
+                }
+                if let Some(showtime) = showtimes::find(conn, order.showtime_id).await? {
+                    if showtime.is_cancelled() {
+                        return Err(ServiceError::FailedPrecondition(
+                            "the showtime was cancelled; its tickets do not admit".into(),
+                        ));
+                    }
+                    if showtime.end_time <= now {
+                        return Err(ServiceError::FailedPrecondition(format!(
+                            "the showtime ended at {}",
+                            showtime.end_time.to_rfc3339()
+                        )));
+                    }
+                }
+                if ticket.redeemed_at.is_some() {
+                    return Err(redeemed_at(&ticket));
+                }
+                let Some(admitted) = tickets::redeem(conn, code, by, now).await? else {
+                    // Another redeem of this code won the race meanwhile.
+                    let ticket = tickets::find(conn, code).await?.ok_or_else(unknown)?;
+                    return Err(redeemed_at(&ticket));
+                };
+                let event = Event::TicketRedeemed(pb::TicketRedeemed {
+                    seat: admitted.label.clone(),
+                    redeem_time: Some(timestamp(now)),
+                });
+                transition::append(conn, &order, Some(by), now, event).await?;
+                Ok::<_, ServiceError>((admitted, order))
+            })
+            .await?;
+        self.outbox().committed();
+        Ok(redeemed)
+    }
+}

@@ -1,0 +1,108 @@
+//! Expiry: a PENDING order not paid by its `expire_time` becomes EXPIRED and
+//! releases its seats.
+//!
+//! Every replica runs a sweeper, every `ORDER_SWEEP_INTERVAL_SECONDS`. Each
+//! batch locks its orders with `FOR UPDATE SKIP LOCKED`, so two sweepers (or
+//! a sweeper and a customer paying) never act on the same order. An order
+//! made for a showtime also expires that showtime's overdue orders first,
+//! so their seats are free at once rather than at the next sweep; paying
+//! after `expire_time` is refused whether or not a sweep has run.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use service_kit::ServiceError;
+use service_kit::db::Pool;
+use service_kit::outbox::Outbox;
+use service_kit::shutdown;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::db::orders::{self, OrderRow};
+use crate::domain::Command;
+use crate::transition;
+
+/// How many orders one transaction expires.
+const BATCH: i64 = 100;
+
+#[derive(Clone)]
+pub struct Sweeper {
+    pool: Pool,
+    outbox: Outbox,
+}
+
+impl Sweeper {
+    pub fn new(outbox: Outbox) -> Self {
+        Self {
+            pool: outbox.pool().clone(),
+            outbox,
+        }
+    }
+
+    /// Expires every order overdue now, batch by batch; how many.
+    pub async fn sweep(&self) -> Result<usize, ServiceError> {
+        let mut total = 0;
+        loop {
+            let mut conn = self.pool.get().await?;
+            let now = service_kit::values::now();
+            let (expired, seen) = conn
+                .transaction(async |conn| {
+                    let rows = orders::lock_expired(conn, now, BATCH).await?;
+                    let expired = expire(conn, &rows, now).await?;
+                    Ok::<_, ServiceError>((expired, rows.len()))
+                })
+                .await?;
+            total += expired;
+            if expired > 0 {
+                self.outbox.committed();
+            }
+            if (seen as i64) < BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Sweeps every `interval` until `shutdown` turns true.
+    pub async fn run(self, interval: Duration, stop: watch::Receiver<bool>) {
+        shutdown::every(interval, stop, || async {
+            match self.sweep().await {
+                Ok(0) => {}
+                Ok(expired) => tracing::info!(expired, "sweeper expired orders"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "sweeper failed; it tries again next interval")
+                }
+            }
+        })
+        .await;
+    }
+}
+
+async fn expire(
+    conn: &mut AsyncPgConnection,
+    rows: &[OrderRow],
+    now: DateTime<Utc>,
+) -> Result<usize, ServiceError> {
+    let mut expired = 0;
+    for row in rows {
+        if transition::apply(conn, row, &Command::Expire, None, now)
+            .await?
+            .is_some()
+        {
+            expired += 1;
+        }
+    }
+    Ok(expired)
+}
+
+/// Expires the overdue orders of one showtime, in the caller's transaction
+/// (which holds the showtime's turn); orders locked by someone else (a
+/// customer paying) are left to them.
+pub async fn expire_overdue_of_showtime(
+    conn: &mut AsyncPgConnection,
+    showtime_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<usize, ServiceError> {
+    let rows = orders::lock_overdue_of_showtime(conn, showtime_id, now).await?;
+    expire(conn, &rows, now).await
+}
