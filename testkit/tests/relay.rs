@@ -231,14 +231,26 @@ async fn events_wait_while_nats_is_down_and_flow_in_order_when_it_is_back() {
         Duration::from_millis(20),
     );
     let mut state = relay.state();
+    let mut lag = relay.lag();
     let (stop, stopping) = watch::channel(false);
     tokio::spawn(relay.run(stopping));
     write_events(&s.outbox, 0, 20).await;
     s.outbox.committed();
     wait_for(&mut state, RelayState::Failing { position: 0 }).await;
+    // It says how far behind it is.
+    let waiting = tokio::time::timeout(Duration::from_secs(30), lag.wait_for(|l| l.events == 20))
+        .await
+        .expect("the lag is measured")
+        .unwrap()
+        .events;
+    assert_eq!(waiting, 20);
 
     s.nats.resume().await;
     wait_for(&mut state, RelayState::Relaying { position: 20 }).await;
     assert_eq!(relayed(&s.nats, 20).await, in_order(20));
+    tokio::time::timeout(Duration::from_secs(30), lag.wait_for(|l| l.events == 0))
+        .await
+        .expect("caught up")
+        .unwrap();
     let _ = stop.send(true);
 }

@@ -11,8 +11,10 @@
 //!
 //! NATS being down never touches a write: events wait in the outbox, and
 //! the relay publishes them, in order, once NATS answers again. Its state
-//! is reported as the gRPC health of [`HEALTH_SERVICE`] (NOT_SERVING while
-//! it cannot publish), and while it is behind a log line says how far.
+//! is reported as the gRPC health of [`HEALTH_SERVICE`]: NOT_SERVING while
+//! it cannot publish, or while its oldest unpublished event is more than a
+//! minute old; and while it is behind, a log line every ten seconds says
+//! how many events wait and how old the oldest is.
 
 mod config;
 mod lease;
@@ -23,6 +25,7 @@ pub use lease::Lag;
 pub use publisher::{PublishError, Publisher, message_id, stream_config, stream_name, subject};
 
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -39,6 +42,9 @@ pub const HEALTH_SERVICE: &str = "kursi.outbox.NatsRelay";
 const RELAY: &str = "nats";
 /// How often a relay that is behind says so.
 const LAG_REPORT: Duration = Duration::from_secs(10);
+/// A relay whose oldest unpublished event is older than this reports
+/// NOT_SERVING though it publishes: it is not keeping up.
+const TOO_FAR_BEHIND: f64 = 60.0;
 
 /// What a relay is doing, for health and for tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +69,12 @@ pub struct Relay<E: Envelope> {
     holder: Uuid,
     health: Option<HealthReporter>,
     state: watch::Sender<RelayState>,
+    /// How far behind it was when it last looked.
+    lag: watch::Sender<Lag>,
+    /// Whether the last lag measured was beyond [`TOO_FAR_BEHIND`].
+    far_behind: AtomicBool,
+    /// The health last reported: 0 none yet, 1 serving, 2 not.
+    reported: AtomicU8,
     envelope: PhantomData<fn() -> E>,
 }
 
@@ -77,6 +89,9 @@ impl<E: Envelope> Relay<E> {
             holder: Uuid::new_v4(),
             health: None,
             state: watch::channel(RelayState::Starting).0,
+            lag: watch::channel(Lag::default()).0,
+            far_behind: AtomicBool::new(false),
+            reported: AtomicU8::new(0),
             envelope: PhantomData,
         }
     }
@@ -90,6 +105,13 @@ impl<E: Envelope> Relay<E> {
     /// Follows what the relay is doing.
     pub fn state(&self) -> watch::Receiver<RelayState> {
         self.state.subscribe()
+    }
+
+    /// Follows how far behind it is: the events waiting to be published
+    /// and the age of the oldest, as last measured (after a round that did
+    /// not empty a full batch, after a failure, and every ten seconds).
+    pub fn lag(&self) -> watch::Receiver<Lag> {
+        self.lag.subscribe()
     }
 
     /// Relays until `shutdown` turns true, then hands the lease back.
@@ -209,18 +231,21 @@ impl<E: Envelope> Relay<E> {
             return Ok(Round::Standby);
         }
         *held = Some((renewed, position));
-        if last_report.elapsed() >= LAG_REPORT || failure.is_some() {
-            if let Ok(lag) = lease::lag(&mut conn, position).await
-                && lag.events > 0
-            {
-                tracing::info!(
-                    events = lag.events,
-                    oldest_seconds = lag.seconds,
-                    position,
-                    "event relay is behind"
-                );
+        if last_report.elapsed() >= LAG_REPORT || failure.is_some() || !full {
+            if let Ok(lag) = lease::lag(&mut conn, position).await {
+                if lag.events > 0 && (last_report.elapsed() >= LAG_REPORT || failure.is_some()) {
+                    tracing::info!(
+                        events = lag.events,
+                        oldest_seconds = lag.seconds,
+                        position,
+                        "event relay is behind"
+                    );
+                    *last_report = Instant::now();
+                }
+                self.far_behind
+                    .store(lag.seconds > TOO_FAR_BEHIND, Ordering::Relaxed);
+                self.lag.send_replace(lag);
             }
-            *last_report = Instant::now();
         }
         match failure {
             Some(err) => {
@@ -235,12 +260,15 @@ impl<E: Envelope> Relay<E> {
     }
 
     async fn set(&self, state: RelayState) {
-        let before = self.state.send_replace(state);
-        let healthy = |s: RelayState| !matches!(s, RelayState::Failing { .. });
+        self.state.send_replace(state);
+        let far_behind = self.far_behind.load(Ordering::Relaxed);
+        let healthy = !matches!(state, RelayState::Failing { .. }) && !far_behind;
+        // Told to the health service only when it changes.
+        let reported = self.reported.swap(health_code(healthy), Ordering::Relaxed);
         if let Some(health) = &self.health
-            && (healthy(before) != healthy(state) || before == RelayState::Starting)
+            && reported != health_code(healthy)
         {
-            let status = if healthy(state) {
+            let status = if healthy {
                 ServingStatus::Serving
             } else {
                 ServingStatus::NotServing
@@ -248,6 +276,10 @@ impl<E: Envelope> Relay<E> {
             health.set_service_status(HEALTH_SERVICE, status).await;
         }
     }
+}
+
+fn health_code(healthy: bool) -> u8 {
+    if healthy { 1 } else { 2 }
 }
 
 /// What a round found.
