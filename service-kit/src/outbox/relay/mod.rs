@@ -231,21 +231,21 @@ impl<E: Envelope> Relay<E> {
             return Ok(Round::Standby);
         }
         *held = Some((renewed, position));
-        if last_report.elapsed() >= LAG_REPORT || failure.is_some() || !full {
-            if let Ok(lag) = lease::lag(&mut conn, position).await {
-                if lag.events > 0 && (last_report.elapsed() >= LAG_REPORT || failure.is_some()) {
-                    tracing::info!(
-                        events = lag.events,
-                        oldest_seconds = lag.seconds,
-                        position,
-                        "event relay is behind"
-                    );
-                    *last_report = Instant::now();
-                }
-                self.far_behind
-                    .store(lag.seconds > TOO_FAR_BEHIND, Ordering::Relaxed);
-                self.lag.send_replace(lag);
+        if (last_report.elapsed() >= LAG_REPORT || failure.is_some() || !full)
+            && let Ok(lag) = lease::lag(&mut conn, position).await
+        {
+            if lag.events > 0 && (last_report.elapsed() >= LAG_REPORT || failure.is_some()) {
+                tracing::info!(
+                    events = lag.events,
+                    oldest_seconds = lag.seconds,
+                    position,
+                    "event relay is behind"
+                );
+                *last_report = Instant::now();
             }
+            self.far_behind
+                .store(lag.seconds > TOO_FAR_BEHIND, Ordering::Relaxed);
+            self.lag.send_replace(lag);
         }
         match failure {
             Some(err) => {
