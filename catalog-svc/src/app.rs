@@ -8,7 +8,6 @@ use kursi_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use service_kit::ServiceError;
 use service_kit::db;
 use service_kit::outbox::Outbox;
-use service_kit::outbox::relay::Relay;
 use service_kit::server::{Host, ServeError};
 use service_kit::shutdown;
 use tokio::net::TcpListener;
@@ -51,18 +50,13 @@ pub async fn run(
 
     let poll = config.event_poll_interval;
     let import = config.import;
-    let relay = config.relay.clone().map(|relay| {
-        Relay::<CatalogEvent>::new(outbox.clone(), relay, poll)
-            .with_health(host.readiness().reporter())
-    });
+    let relay = config.relay.clone();
+    let health = host.readiness().reporter();
     let setup = async move {
         db::prepare_when_reachable(&database_url, &crate::MIGRATIONS)
             .await
             .map_err(|err| ServiceError::Unavailable(err.to_string()))?;
-        tokio::spawn(outbox.sequencer().run(poll, stopping.clone()));
-        if let Some(relay) = relay {
-            tokio::spawn(relay.run(stopping.clone()));
-        }
+        outbox.start::<CatalogEvent>(poll, relay, health, stopping.clone());
         if import.on_start || import.interval.is_some() {
             tokio::spawn(importer.run_periodically(
                 import.on_start,

@@ -77,11 +77,7 @@ impl CatalogConfig {
                 on_start: flag("TMDB_IMPORT_ON_START", false)?,
                 interval: (interval > 0).then(|| Duration::from_secs(interval)),
             },
-            event_poll_interval: Duration::from_millis(config::ranged_or(
-                "EVENT_POLL_INTERVAL_MILLIS",
-                1000,
-                10..=60_000,
-            )?),
+            event_poll_interval: service_kit::outbox::poll_interval_from_env()?,
             relay: RelayConfig::from_env()?,
         })
     }

@@ -8,7 +8,6 @@ use kursi_proto::order::v1::order_service_server::OrderServiceServer;
 use service_kit::ServiceError;
 use service_kit::db;
 use service_kit::outbox::Outbox;
-use service_kit::outbox::relay::Relay;
 use service_kit::server::{Host, ServeError};
 use service_kit::shutdown;
 use tokio::net::TcpListener;
@@ -53,20 +52,15 @@ pub async fn run(
     let sweeper = Sweeper::new(outbox.clone());
     let sweep_interval = config.sweep_interval;
     let cancellations = Cancellations::new(outbox.clone());
-    let relay = config.relay.clone().map(|relay| {
-        Relay::<OrderEvent>::new(outbox.clone(), relay, poll)
-            .with_health(host.readiness().reporter())
-    });
+    let relay = config.relay.clone();
+    let health = host.readiness().reporter();
     let follow = config.relay.clone();
     let setup = async move {
         db::prepare_when_reachable(&database_url, &crate::MIGRATIONS)
             .await
             .map_err(|err| ServiceError::Unavailable(err.to_string()))?;
-        tokio::spawn(outbox.sequencer().run(poll, stopping.clone()));
+        outbox.start::<OrderEvent>(poll, relay, health, stopping.clone());
         tokio::spawn(sweeper.run(sweep_interval, stopping.clone()));
-        if let Some(relay) = relay {
-            tokio::spawn(relay.run(stopping.clone()));
-        }
         match follow {
             Some(nats) => {
                 tokio::spawn(cancellations.follow(nats, stopping));

@@ -47,11 +47,7 @@ impl OrderConfig {
             hold: config::seconds_or("ORDER_HOLD_SECONDS", 600, 30..=86_400)?,
             sweep_interval: config::seconds_or("ORDER_SWEEP_INTERVAL_SECONDS", 5, 1..=3600)?,
             max_tickets: config::ranged_or("MAX_TICKETS_PER_ORDER", 10, 1..=50)?,
-            event_poll_interval: Duration::from_millis(config::ranged_or(
-                "EVENT_POLL_INTERVAL_MILLIS",
-                1000,
-                10..=60_000,
-            )?),
+            event_poll_interval: service_kit::outbox::poll_interval_from_env()?,
             relay: RelayConfig::from_env()?,
         })
     }

@@ -8,7 +8,6 @@ use kursi_proto::reservation::v1::reservation_service_server::ReservationService
 use service_kit::ServiceError;
 use service_kit::db;
 use service_kit::outbox::Outbox;
-use service_kit::outbox::relay::Relay;
 use service_kit::server::{Host, ServeError};
 use service_kit::shutdown;
 use tokio::net::TcpListener;
@@ -51,19 +50,13 @@ pub async fn run(
 
     let sweeper = Sweeper::new(outbox.clone(), config.policy.clone());
     let interval = config.sweeper_interval;
-    let poll = config.event_poll_interval;
-    let relay = config.relay.clone().map(|relay| {
-        Relay::<ReservationEvent>::new(outbox.clone(), relay, poll)
-            .with_health(host.readiness().reporter())
-    });
+    let (poll, relay) = (config.event_poll_interval, config.relay.clone());
+    let health = host.readiness().reporter();
     let setup = async move {
         db::prepare_when_reachable(&database_url, &crate::MIGRATIONS)
             .await
             .map_err(|err| ServiceError::Unavailable(err.to_string()))?;
-        tokio::spawn(outbox.sequencer().run(poll, stopping.clone()));
-        if let Some(relay) = relay {
-            tokio::spawn(relay.run(stopping.clone()));
-        }
+        outbox.start::<ReservationEvent>(poll, relay, health, stopping.clone());
         tokio::spawn(sweeper.run(interval, stopping));
         Ok::<_, ServiceError>(())
     };

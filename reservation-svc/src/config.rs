@@ -41,11 +41,7 @@ impl ReservationConfig {
             common: CommonConfig::from_env(DEFAULT_LISTEN_ADDR)?,
             policy: policy_from_env()?,
             sweeper_interval: config::seconds_or("SWEEPER_INTERVAL_SECONDS", 30, 1..=86_400)?,
-            event_poll_interval: Duration::from_millis(config::ranged_or(
-                "EVENT_POLL_INTERVAL_MILLIS",
-                1000,
-                10..=60_000,
-            )?),
+            event_poll_interval: service_kit::outbox::poll_interval_from_env()?,
             relay: RelayConfig::from_env()?,
         })
     }

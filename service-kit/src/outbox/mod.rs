@@ -28,12 +28,24 @@ use std::time::Duration;
 
 use diesel_migrations::EmbeddedMigrations;
 use tokio::sync::watch;
+use tonic_health::server::HealthReporter;
 
+use crate::config::{self, ConfigError};
 use crate::db::Pool;
 
 /// The outbox's tables, applied before a service's own migrations.
 pub static MIGRATIONS: EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../migrations/outbox");
+
+/// `EVENT_POLL_INTERVAL_MILLIS` (1000, 10–60000): how often event streams
+/// and the relay look for events numbered by other replicas.
+pub fn poll_interval_from_env() -> Result<Duration, ConfigError> {
+    Ok(Duration::from_millis(config::ranged_or(
+        "EVENT_POLL_INTERVAL_MILLIS",
+        1000,
+        10..=60_000,
+    )?))
+}
 
 /// One service's outbox: its pool and the signals that wake the sequencer
 /// (events committed here) and the followers (events numbered). Cheap to clone.
@@ -66,6 +78,23 @@ impl Outbox {
     /// Rings whenever this process has numbered events.
     pub fn sequenced(&self) -> &Signal {
         &self.sequenced
+    }
+
+    /// Starts what every service with events runs once its database is
+    /// ready: the sequencer, and the relay to NATS when `relay` says where,
+    /// reporting its health on `health`. Both stop when `shutdown` does.
+    pub fn start<E: Envelope>(
+        &self,
+        poll: Duration,
+        relay: Option<relay::RelayConfig>,
+        health: HealthReporter,
+        shutdown: watch::Receiver<bool>,
+    ) {
+        tokio::spawn(self.sequencer().run(poll, shutdown.clone()));
+        if let Some(relay) = relay {
+            let relay = relay::Relay::<E>::new(self.clone(), relay, poll).with_health(health);
+            tokio::spawn(relay.run(shutdown));
+        }
     }
 
     /// The task that numbers committed events; run one per process.
