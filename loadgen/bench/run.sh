@@ -2,7 +2,10 @@
 # The runs behind BENCHMARKS.md, against a stack started by `scripts/stack up`:
 # each scenario at its concurrency, gRPC straight to the service and then REST
 # through the edge on the same prepared data, PASSES times; one JSON report per
-# run in OUT/, then the medians (summarize.py beside this file).
+# run in OUT/, then the medians (summarize.py beside this file). create-order
+# counts an order of 2 tickets and its cancellation as one request; seat-rush
+# runs until its fresh showtime (one per transport) is sold out, so DURATION
+# and WARMUP do not apply to it, and a failed oversold check stops the bench.
 #
 #   loadgen/bench/run.sh [OUT]        default OUT: target/bench/<date-time>
 #
@@ -12,8 +15,8 @@
 # edge's cost shows as latency rather than as CPU taken from the service. It
 # pins the whole PostgreSQL server the stack uses, so run it on a machine of
 # your own. The addresses
-# are the stack's defaults unless AUTH_GRPC_URL, RESERVATION_GRPC_URL or
-# EDGE_URL say otherwise; the pids to watch come from the stack's pid files
+# are the stack's defaults unless AUTH_GRPC_URL, RESERVATION_GRPC_URL,
+# CATALOG_GRPC_URL, ORDER_GRPC_URL or EDGE_URL say otherwise; the pids to watch come from the stack's pid files
 # (KURSI_RUN_DIR, default .kursi/run); the admin password from
 # BOOTSTRAP_ADMIN_PASSWORD or .kursi/admin-password.
 set -euo pipefail
@@ -65,7 +68,7 @@ if [[ ${PIN:-} == split ]]; then
 fi
 
 watch=()
-for svc in auth-svc reservation-svc edge; do
+for svc in auth-svc reservation-svc catalog-svc order-svc edge; do
   if [[ -r $run_dir/$svc.pid ]]; then
     watch+=(--watch-pid "$(<"$run_dir/$svc.pid")")
   else
@@ -80,13 +83,18 @@ runs=(
   "list-64 list-reservations 64"
   "create-64 create-reservation 64"
   "login-8 login 8"
+  "order-64 create-order 64"
+  "rush-64 seat-rush 64"
 )
 for pass in $(seq 1 "$passes"); do
   for spec in "${runs[@]}"; do
     read -r name scenario concurrency <<<"$spec"
     echo "bench: pass $pass, $name" >&2
-    "${loadgen_cpus[@]}" "$loadgen" "$scenario" -t both -c "$concurrency" -d "${DURATION:-10s}" \
-      -w "${WARMUP:-2s}" "${watch[@]}" --json >"$out/$name-$pass.json"
+    # A seat rush ends when it is sold out: no window, no warm-up.
+    window=(-d "${DURATION:-10s}" -w "${WARMUP:-2s}")
+    [[ $scenario == seat-rush ]] && window=()
+    "${loadgen_cpus[@]}" "$loadgen" "$scenario" -t both -c "$concurrency" "${window[@]}" \
+      "${watch[@]}" --json >"$out/$name-$pass.json"
   done
 done
 python3 "$root/loadgen/bench/summarize.py" "$out"

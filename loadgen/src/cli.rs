@@ -33,7 +33,8 @@ pub struct Args {
     pub concurrency: u16,
 
     /// How long to measure (`500ms`, `10s`, `2m`). Default 10s, or 10m as a
-    /// cap when --requests is given.
+    /// cap when --requests is given; for seat-rush, which ends when sold
+    /// out, only a cap (default 10m).
     #[arg(short, long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
@@ -41,7 +42,8 @@ pub struct Args {
     #[arg(short = 'n', long, value_parser = clap::value_parser!(u64).range(1..=MAX_REQUESTS))]
     pub requests: Option<u64>,
 
-    /// Requests sent but not measured first, so connections and caches are warm.
+    /// Requests sent but not measured first, so connections and caches are
+    /// warm (not for seat-rush: every order counts there).
     #[arg(short, long, default_value = "0s", value_parser = parse_duration)]
     pub warmup: Duration,
 
@@ -59,6 +61,17 @@ pub struct Args {
           value_parser = loopback_url)]
     pub reservation_url: String,
 
+    /// catalog-svc's gRPC address (the movie and showtimes of the order
+    /// scenarios).
+    #[arg(long, env = "CATALOG_GRPC_URL", default_value = "http://127.0.0.1:50053",
+          value_parser = loopback_url)]
+    pub catalog_url: String,
+
+    /// order-svc's gRPC address.
+    #[arg(long, env = "ORDER_GRPC_URL", default_value = "http://127.0.0.1:50054",
+          value_parser = loopback_url)]
+    pub order_url: String,
+
     /// The edge's HTTP address.
     #[arg(long, env = "EDGE_URL", default_value = "http://127.0.0.1:8080",
           value_parser = loopback_url)]
@@ -68,7 +81,8 @@ pub struct Args {
     #[arg(long)]
     pub http2: bool,
 
-    /// The bootstrap admin, who promotes the staff account that creates tables.
+    /// The bootstrap admin, who promotes the staff account that creates
+    /// tables, and schedules the showtimes of the order scenarios.
     #[arg(
         long,
         env = "BOOTSTRAP_ADMIN_EMAIL",
@@ -91,6 +105,19 @@ pub struct Args {
     /// Reservations each customer books before a read scenario.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub reservations_per_user: u16,
+
+    /// Rows of each prepared showtime ("A" to "Z").
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=26))]
+    pub rows: u32,
+
+    /// Seats in each row of a prepared showtime.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub seats_per_row: u32,
+
+    /// Tickets each seat-rush client orders at a time; default: 1, 2, 3,
+    /// 1, … by client.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub quantity: Option<u32>,
 
     /// Also report the memory and CPU of this process during the run
     /// (repeatable); the load generator always reports its own.
@@ -115,11 +142,13 @@ pub enum Transport {
 
 impl Args {
     /// The measuring window: asked for, else 10 s; with a request count and
-    /// no duration, a 10-minute cap so the run still ends by itself.
+    /// no duration, a 10-minute cap so the run still ends by itself. A seat
+    /// rush ends when the showtime is sold out, so it too has only a cap.
     pub fn measure_for(&self) -> Duration {
         match (self.duration, self.requests) {
             (Some(duration), _) => duration,
             (None, Some(_)) => Duration::from_secs(600),
+            (None, None) if self.scenario == Scenario::SeatRush => Duration::from_secs(600),
             (None, None) => Duration::from_secs(10),
         }
     }
@@ -260,6 +289,30 @@ mod tests {
         assert_eq!(args.measure_for(), Duration::from_secs(600));
         assert_eq!(args.watch_pids, vec![1, 2]);
         assert!(args.json);
+
+        let args = Args::try_parse_from([
+            "loadgen",
+            "seat-rush",
+            "--rows",
+            "2",
+            "--seats-per-row",
+            "5",
+            "--quantity",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!((args.rows, args.seats_per_row), (2, 5));
+        assert_eq!(args.quantity, Some(3));
+        assert_eq!(args.measure_for(), Duration::from_secs(600), "a cap only");
+        for refused in [
+            ["--rows", "27"],
+            ["--seats-per-row", "51"],
+            ["--quantity", "0"],
+            ["--quantity", "11"],
+        ] {
+            let argv = ["loadgen", "seat-rush", refused[0], refused[1]];
+            assert!(Args::try_parse_from(argv).is_err(), "{refused:?}");
+        }
 
         assert!(Args::try_parse_from(["loadgen", "teleport"]).is_err());
         assert!(Args::try_parse_from(["loadgen", "login", "-c", "0"]).is_err());

@@ -14,6 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use kursi_proto::auth::v1::LoginRequest;
 use kursi_proto::auth::v1::auth_service_client::AuthServiceClient;
+use kursi_proto::order::v1::order_service_client::OrderServiceClient;
 use kursi_proto::reservation::v1::reservation_service_client::ReservationServiceClient;
 use kursi_proto::reservation::v1::{GetReservationRequest, ListReservationsRequest};
 use serde_json::json;
@@ -21,7 +22,7 @@ use tonic::Code;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 use tonic::transport::Channel;
 
-use crate::fixture::{Fixture, User, booking, connect};
+use crate::fixture::{Fixture, Setup, User, booking, connect};
 use crate::scenario::{Scenario, pick, start_time};
 
 /// Reservations per page in list-reservations: the services' default.
@@ -37,7 +38,7 @@ pub struct Load {
 impl Load {
     /// The user of request `ticket`, with its index, and the reservation it
     /// reads (if the scenario reads one).
-    fn choose(&self, ticket: u64) -> Result<(usize, &User, &str), String> {
+    pub(crate) fn choose(&self, ticket: u64) -> Result<(usize, &User, &str), String> {
         let users = &self.fixture.users;
         let index = pick(users.len(), ticket);
         let user = users.get(index).ok_or("NO_PREPARED_USER")?;
@@ -68,9 +69,12 @@ impl Client {
         }
     }
 
-    /// Sends request `ticket` of the run: `Err` carries the label it is
-    /// counted under.
-    pub async fn call(&mut self, load: &Load, ticket: u64) -> Result<(), String> {
+    /// Sends request `ticket` of the run, from worker `worker`: `Err`
+    /// carries the label it is counted under.
+    pub async fn call(&mut self, load: &Load, ticket: u64, worker: usize) -> Result<(), String> {
+        if load.scenario == Scenario::CreateOrder {
+            return self.order_and_cancel(load, ticket, worker).await;
+        }
         match self {
             Self::Grpc(client) => client.call(load, ticket).await,
             Self::Rest(client) => client.call(load, ticket).await,
@@ -84,30 +88,37 @@ impl Client {
 pub struct GrpcClient {
     auth: AuthServiceClient<Channel>,
     reservation: ReservationServiceClient<Channel>,
+    pub(crate) orders: OrderServiceClient<Channel>,
     /// `Bearer <token>` per user, parsed once rather than per request.
-    bearers: Arc<Vec<AsciiMetadataValue>>,
+    pub(crate) bearers: Arc<Vec<AsciiMetadataValue>>,
 }
 
 impl GrpcClient {
-    pub async fn connect(
-        auth_url: &str,
-        reservation_url: &str,
-        load: &Load,
-    ) -> anyhow::Result<Self> {
+    /// Connects now to the services the scenario calls (so a wrong address
+    /// fails before the run), lazily to the others.
+    pub async fn connect(setup: &Setup, load: &Load) -> anyhow::Result<Self> {
         let bearers = load
             .fixture
             .users
             .iter()
             .map(|user| MetadataValue::try_from(format!("Bearer {}", user.access_token)))
             .collect::<Result<Vec<_>, _>>()?;
-        let reservation = if load.scenario.needs_reservations() {
-            connect(reservation_url).await?
-        } else {
-            Channel::from_shared(reservation_url.to_owned())?.connect_lazy()
+        let channel = async |url: &str, used: bool| -> anyhow::Result<Channel> {
+            if used {
+                connect(url).await
+            } else {
+                Ok(Channel::from_shared(url.to_owned())?.connect_lazy())
+            }
         };
+        let scenario = load.scenario;
         Ok(Self {
-            auth: AuthServiceClient::new(connect(auth_url).await?),
-            reservation: ReservationServiceClient::new(reservation),
+            auth: AuthServiceClient::new(channel(&setup.auth_url, true).await?),
+            reservation: ReservationServiceClient::new(
+                channel(&setup.reservation_url, scenario.needs_reservations()).await?,
+            ),
+            orders: OrderServiceClient::new(
+                channel(&setup.order_url, scenario.orders_tickets()).await?,
+            ),
             bearers: Arc::new(bearers),
         })
     }
@@ -147,13 +158,18 @@ impl GrpcClient {
                 let request = signed(bearer, booking(&user.email, load.fixture.now_unix, ticket));
                 self.reservation.create_reservation(request).await.map(drop)
             }
+            Scenario::CreateOrder | Scenario::SeatRush => return Err(NOT_HERE.into()),
         };
         answer.map_err(|status| code_name(status.code()).to_owned())
     }
 }
 
+/// The label of a scenario asked of a path that does not run it: seat-rush
+/// has a driver of its own (`rush`), create-order goes through `orders`.
+const NOT_HERE: &str = "SCENARIO_NOT_RUN_HERE";
+
 /// A request with the user's `authorization` metadata.
-fn signed<T>(bearer: Option<&AsciiMetadataValue>, message: T) -> tonic::Request<T> {
+pub(crate) fn signed<T>(bearer: Option<&AsciiMetadataValue>, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     if let Some(value) = bearer {
         request
@@ -168,8 +184,11 @@ fn signed<T>(bearer: Option<&AsciiMetadataValue>, message: T) -> tonic::Request<
 pub struct RestClient {
     http: HttpClient<HttpConnector, Full<Bytes>>,
     base: Arc<str>,
-    bearers: Arc<Vec<HeaderValue>>,
+    pub(crate) bearers: Arc<Vec<HeaderValue>>,
 }
+
+/// An answer through the edge: its HTTP status and its whole body.
+pub(crate) type Answer = (http::StatusCode, Bytes);
 
 impl RestClient {
     pub fn new(edge_url: &str, http2: bool, pool: usize, load: &Load) -> anyhow::Result<Self> {
@@ -212,13 +231,34 @@ impl RestClient {
                 "/api/reservations".to_owned(),
                 Some(rest_booking(user, load.fixture.now_unix, ticket)),
             ),
+            Scenario::CreateOrder | Scenario::SeatRush => return Err(NOT_HERE.into()),
         };
+        let bearer = if load.scenario.signs_in() {
+            self.bearers.get(index)
+        } else {
+            None
+        };
+        let (status, _) = self.send(method, &path, body, bearer).await?;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(format!("HTTP {}", status.as_u16()))
+        }
+    }
+
+    /// One request through the edge, its answer read whole (the transfer is
+    /// part of the latency); `Err` is a transport failure's label.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        bearer: Option<&HeaderValue>,
+    ) -> Result<Answer, String> {
         let mut request = http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
-        if load.scenario.needs_reservations()
-            && let Some(value) = self.bearers.get(index)
-        {
+        if let Some(value) = bearer {
             request = request.header(AUTHORIZATION, value.clone());
         }
         let body = match body {
@@ -237,17 +277,13 @@ impl RestClient {
             }
         })?;
         let status = response.status();
-        // The whole answer is read: its transfer is part of the latency.
-        response
+        let body = response
             .into_body()
             .collect()
             .await
-            .map_err(|_| "HTTP_BODY".to_owned())?;
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(format!("HTTP {}", status.as_u16()))
-        }
+            .map_err(|_| "HTTP_BODY".to_owned())?
+            .to_bytes();
+        Ok((status, body))
     }
 }
 
@@ -310,6 +346,7 @@ mod tests {
             fixture: Fixture {
                 users: vec![user(0), user(1)],
                 now_unix: 0,
+                cinema: None,
             },
         };
         let picked: Vec<(usize, String)> = (0..5)
@@ -327,6 +364,7 @@ mod tests {
             fixture: Fixture {
                 users: vec![],
                 now_unix: 0,
+                cinema: None,
             },
         };
         assert_eq!(empty.choose(0).unwrap_err(), "NO_PREPARED_USER");

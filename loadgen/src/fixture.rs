@@ -1,8 +1,9 @@
 //! The data a scenario needs, made through the public gRPC API as any
 //! client would make it: customer accounts registered, the bootstrap admin
 //! signed in to promote a staff account, tables created by that staff
-//! account, and reservations booked by the customers. Nothing goes through
-//! SQL, so the services' own rules apply to all of it.
+//! account, and reservations booked by the customers; for the order
+//! scenarios, a movie and showtimes scheduled by the admin (`cinema`).
+//! Nothing goes through SQL, so the services' own rules apply to all of it.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -15,6 +16,7 @@ use kursi_proto::reservation::v1::reservation_service_client::ReservationService
 use kursi_proto::reservation::v1::{ContactInfo, CreateReservationRequest, CreateTableRequest};
 use tonic::transport::{Channel, Endpoint};
 
+use crate::cinema::{Cinema, Layout};
 use crate::scenario::{Scenario, start_time};
 
 /// How many accounts are registered or signed in at once while preparing:
@@ -30,10 +32,17 @@ const PASSWORD: &str = "loadgen-password";
 pub struct Setup {
     pub auth_url: String,
     pub reservation_url: String,
+    pub catalog_url: String,
+    pub order_url: String,
     /// The bootstrap admin's email and password (not needed by login).
     pub admin: Option<(String, String)>,
     pub users: usize,
     pub reservations_per_user: usize,
+    /// The seats of every showtime the order scenarios schedule.
+    pub layout: Layout,
+    /// Showtimes scheduled up front (create-order's; a seat rush schedules
+    /// its own per transport).
+    pub showtimes: usize,
 }
 
 /// A customer account the scenarios act as.
@@ -52,6 +61,8 @@ pub struct Fixture {
     pub users: Vec<User>,
     /// When the run started, Unix seconds: start times are counted from it.
     pub now_unix: i64,
+    /// The movie and showtimes of the order scenarios.
+    pub cinema: Option<Cinema>,
 }
 
 /// A gRPC channel, connected now so a wrong address fails before the run.
@@ -80,9 +91,13 @@ pub async fn prepare(scenario: Scenario, setup: &Setup) -> anyhow::Result<Fixtur
         .buffer_unordered(AT_ONCE)
         .try_collect::<Vec<_>>()
         .await?;
-    if !scenario.needs_reservations() {
+    if !scenario.signs_in() {
         let users = emails.into_iter().map(User::new).collect();
-        return Ok(Fixture { users, now_unix });
+        return Ok(Fixture {
+            users,
+            now_unix,
+            cinema: None,
+        });
     }
 
     let (admin_email, admin_password) = setup
@@ -92,8 +107,60 @@ pub async fn prepare(scenario: Scenario, setup: &Setup) -> anyhow::Result<Fixtur
     let admin = login(auth.clone(), &admin_email, &admin_password)
         .await
         .context("signing in as the bootstrap admin (check --admin-email/--admin-password)")?;
-    let staff = staff_account(auth.clone(), &admin, &run).await?;
+    let reservations = if scenario.needs_reservations() {
+        Some(tables(setup, auth.clone(), &admin, &run).await?)
+    } else {
+        None
+    };
+    let cinema = if scenario.orders_tickets() {
+        let mut cinema =
+            Cinema::open(&setup.catalog_url, &admin, &run, setup.layout, now_unix).await?;
+        for _ in 0..setup.showtimes {
+            let id = cinema.schedule().await?;
+            cinema.showtime_ids.push(id);
+        }
+        Some(cinema)
+    } else {
+        None
+    };
 
+    let tokens: Vec<String> = futures_util::stream::iter(emails.iter().cloned())
+        .map(|email| {
+            let auth = auth.clone();
+            async move { login(auth, &email, PASSWORD).await }
+        })
+        .buffered(AT_ONCE)
+        .try_collect()
+        .await?;
+    let mut users = Vec::with_capacity(emails.len());
+    for (i, (email, token)) in emails.into_iter().zip(tokens).enumerate() {
+        let mut user = User::new(email);
+        user.access_token = token;
+        if let Some(reservations) = &reservations {
+            for n in 0..setup.reservations_per_user {
+                let ticket = (i * setup.reservations_per_user + n) as u64;
+                let id = book(reservations.clone(), &user, now_unix, ticket).await?;
+                user.reservation_ids.push(id);
+            }
+        }
+        users.push(user);
+    }
+    Ok(Fixture {
+        users,
+        now_unix,
+        cinema,
+    })
+}
+
+/// A staff account, promoted by the admin, creates the tables; the client
+/// returned books the reservations.
+async fn tables(
+    setup: &Setup,
+    auth: AuthServiceClient<Channel>,
+    admin: &str,
+    run: &str,
+) -> anyhow::Result<ReservationServiceClient<Channel>> {
+    let staff = staff_account(auth, admin, run).await?;
     let reservations = ReservationServiceClient::new(connect(&setup.reservation_url).await?);
     for (i, capacity) in TABLE_CAPACITIES.into_iter().enumerate() {
         reservations
@@ -109,27 +176,7 @@ pub async fn prepare(scenario: Scenario, setup: &Setup) -> anyhow::Result<Fixtur
             .await
             .context("creating a table as staff")?;
     }
-
-    let tokens: Vec<String> = futures_util::stream::iter(emails.iter().cloned())
-        .map(|email| {
-            let auth = auth.clone();
-            async move { login(auth, &email, PASSWORD).await }
-        })
-        .buffered(AT_ONCE)
-        .try_collect()
-        .await?;
-    let mut users = Vec::with_capacity(emails.len());
-    for (i, (email, token)) in emails.into_iter().zip(tokens).enumerate() {
-        let mut user = User::new(email);
-        user.access_token = token;
-        for n in 0..setup.reservations_per_user {
-            let ticket = (i * setup.reservations_per_user + n) as u64;
-            let id = book(reservations.clone(), &user, now_unix, ticket).await?;
-            user.reservation_ids.push(id);
-        }
-        users.push(user);
-    }
-    Ok(Fixture { users, now_unix })
+    Ok(reservations)
 }
 
 impl User {

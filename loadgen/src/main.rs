@@ -36,8 +36,17 @@ fn main() -> ExitCode {
         summary.text()
     };
     // The report is the program's output; stdout rather than the log.
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(_) => ExitCode::FAILURE,
+    if std::io::stdout().lock().write_all(text.as_bytes()).is_err() {
+        return ExitCode::FAILURE;
+    }
+    // Reported first, so the figures of a failed check are there to read.
+    let failures = summary.failures();
+    for failure in &failures {
+        eprintln!("loadgen: {failure}");
+    }
+    if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

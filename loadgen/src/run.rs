@@ -58,8 +58,8 @@ pub async fn drive(plan: &Plan, load: Arc<Load>, client: &Client) -> Measured {
         claimed: AtomicU64::new(0),
     });
     let mut workers = JoinSet::new();
-    for _ in 0..plan.concurrency.max(1) {
-        workers.spawn(worker(shared.clone(), client.clone()));
+    for index in 0..plan.concurrency.max(1) {
+        workers.spawn(worker(shared.clone(), client.clone(), index));
     }
     let mut recorder = Recorder::new();
     let mut last = measure_from;
@@ -76,7 +76,7 @@ pub async fn drive(plan: &Plan, load: Arc<Load>, client: &Client) -> Measured {
     }
 }
 
-async fn worker(shared: Arc<Shared>, mut client: Client) -> (Recorder, Instant) {
+async fn worker(shared: Arc<Shared>, mut client: Client, index: usize) -> (Recorder, Instant) {
     let mut recorder = Recorder::new();
     loop {
         let now = Instant::now();
@@ -94,7 +94,7 @@ async fn worker(shared: Arc<Shared>, mut client: Client) -> (Recorder, Instant) 
         let sent = Instant::now();
         let outcome = match tokio::time::timeout(
             shared.plan.timeout,
-            client.call(&shared.load, ticket),
+            client.call(&shared.load, ticket, index),
         )
         .await
         {

@@ -12,6 +12,13 @@ pub enum Scenario {
     ListReservations,
     /// An account signs in: bcrypt-bound by design (BCRYPT_COST, 12 by default).
     Login,
+    /// A customer orders 2 tickets by quantity and cancels the order: the
+    /// pair is one request, so seats stay free however long the run.
+    CreateOrder,
+    /// Clients race for one fresh showtime (--rows × --seats-per-row) until
+    /// it is sold out, ordering --quantity tickets each; then the seat map
+    /// is checked for seats sold twice (a failed check exits non-zero).
+    SeatRush,
 }
 
 impl Scenario {
@@ -21,14 +28,29 @@ impl Scenario {
             Self::GetReservation => "get-reservation",
             Self::ListReservations => "list-reservations",
             Self::Login => "login",
+            Self::CreateOrder => "create-order",
+            Self::SeatRush => "seat-rush",
         }
     }
 
-    /// Whether the run needs signed-in customers with reservations (and so
-    /// the admin, a staff account and tables) prepared first. Login needs
-    /// only registered accounts.
-    pub fn needs_reservations(self) -> bool {
+    /// Whether the customers sign in before the run (and the bootstrap
+    /// admin prepares data). Login only needs registered accounts: it signs
+    /// in on every request.
+    pub fn signs_in(self) -> bool {
         !matches!(self, Self::Login)
+    }
+
+    /// Whether the run needs reservations (and so a staff account and tables).
+    pub fn needs_reservations(self) -> bool {
+        matches!(
+            self,
+            Self::CreateReservation | Self::GetReservation | Self::ListReservations
+        )
+    }
+
+    /// Whether the run orders tickets (and so needs a movie and showtimes).
+    pub fn orders_tickets(self) -> bool {
+        matches!(self, Self::CreateOrder | Self::SeatRush)
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::rush::RushReport;
 use crate::watch::ProcessUsage;
 
 /// Latencies are kept in microseconds, from 1 µs to 60 s, to 3 significant
@@ -20,6 +21,9 @@ pub struct Recorder {
     latency: Histogram<u64>,
     ok: u64,
     errors: BTreeMap<String, u64>,
+    /// Answers the scenario expects to be refusals (a seat rush's orders
+    /// once seats run out): neither successes nor errors.
+    refused: BTreeMap<String, u64>,
 }
 
 impl Default for Recorder {
@@ -36,6 +40,7 @@ impl Recorder {
                 .unwrap_or_else(|_| unreachable!("valid histogram bounds")),
             ok: 0,
             errors: BTreeMap::new(),
+            refused: BTreeMap::new(),
         }
     }
 
@@ -51,6 +56,14 @@ impl Recorder {
         }
     }
 
+    /// An expected refusal, by its label; its latency counts too.
+    pub fn record_refused(&mut self, latency: Duration, label: String) {
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.latency
+            .saturating_record(micros.clamp(1, HIGHEST_MICROS));
+        *self.refused.entry(label).or_default() += 1;
+    }
+
     pub fn merge(&mut self, other: &Recorder) {
         // Same bounds on both sides, so adding cannot fail.
         let _ = self.latency.add(&other.latency);
@@ -58,10 +71,17 @@ impl Recorder {
         for (label, count) in &other.errors {
             *self.errors.entry(label.clone()).or_default() += count;
         }
+        for (label, count) in &other.refused {
+            *self.refused.entry(label.clone()).or_default() += count;
+        }
     }
 
     pub fn requests(&self) -> u64 {
-        self.ok + self.errors.values().sum::<u64>()
+        self.ok + self.errors.values().sum::<u64>() + self.refused.values().sum::<u64>()
+    }
+
+    pub fn refused(&self) -> &BTreeMap<String, u64> {
+        &self.refused
     }
 
     pub fn ok(&self) -> u64 {
@@ -107,10 +127,16 @@ pub struct Report {
     pub requests: u64,
     pub ok: u64,
     pub errors: BTreeMap<String, u64>,
+    /// Expected refusals by label (seat-rush only).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub refused: BTreeMap<String, u64>,
     pub elapsed_seconds: f64,
     pub requests_per_second: f64,
     pub latency_ms: Latency,
     pub processes: Vec<ProcessUsage>,
+    /// A seat rush's own figures and its oversold check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rush: Option<RushReport>,
 }
 
 impl Report {
@@ -133,6 +159,7 @@ impl Report {
             requests,
             ok: recorder.ok(),
             errors: recorder.errors().clone(),
+            refused: recorder.refused().clone(),
             elapsed_seconds: seconds,
             requests_per_second: if seconds > 0.0 {
                 requests as f64 / seconds
@@ -141,6 +168,7 @@ impl Report {
             },
             latency_ms: recorder.latency(),
             processes,
+            rush: None,
         }
     }
 }
@@ -172,6 +200,21 @@ impl Summary {
         }
     }
 
+    /// What makes the run a failure, whatever its figures: a seat rush
+    /// whose oversold check does not hold.
+    pub fn failures(&self) -> Vec<String> {
+        self.runs
+            .iter()
+            .filter(|run| run.rush.as_ref().is_some_and(|rush| !rush.check.holds()))
+            .map(|run| {
+                format!(
+                    "{} over {}: the oversold check does not hold",
+                    run.scenario, run.transport
+                )
+            })
+            .collect()
+    }
+
     pub fn text(&self) -> String {
         let mut out = String::new();
         for run in &self.runs {
@@ -195,14 +238,28 @@ fn write_run(out: &mut String, run: &Report) {
         "{} over {} ({}), {} concurrent, {:.2} s",
         run.scenario, run.transport, run.target, run.concurrency, run.elapsed_seconds
     );
-    let _ = writeln!(
-        out,
-        "  requests    {} (ok {}, errors {})",
-        run.requests,
-        run.ok,
-        run.requests - run.ok
-    );
+    let refused: u64 = run.refused.values().sum();
+    let errors: u64 = run.errors.values().sum();
+    if run.refused.is_empty() {
+        let _ = writeln!(
+            out,
+            "  requests    {} (ok {}, errors {errors})",
+            run.requests, run.ok
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  requests    {} (ok {}, refused {refused}, errors {errors})",
+            run.requests, run.ok
+        );
+    }
     let _ = writeln!(out, "  throughput  {:.1} req/s", run.requests_per_second);
+    if run.scenario == "create-order" {
+        let _ = writeln!(
+            out,
+            "  (a request is an order of 2 tickets and its cancellation, timed together)"
+        );
+    }
     let _ = writeln!(
         out,
         "  latency ms  p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  (mean {:.2})",
@@ -215,6 +272,17 @@ fn write_run(out: &mut String, run: &Report) {
             .map(|(label, count)| format!("{label} {count}"))
             .collect();
         let _ = writeln!(out, "  errors      {}", listed.join(", "));
+    }
+    if !run.refused.is_empty() {
+        let listed: Vec<String> = run
+            .refused
+            .iter()
+            .map(|(label, count)| format!("{label} {count}"))
+            .collect();
+        let _ = writeln!(out, "  refused     {}", listed.join(", "));
+    }
+    if let Some(rush) = &run.rush {
+        rush.write(out);
     }
     for process in &run.processes {
         let per_request = if run.requests > 0 && process.samples > 0 {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use edge::config::{EdgeConfig, Upstream};
+use loadgen::cinema::Layout;
 use loadgen::client::{Client, GrpcClient, Load, RestClient};
 use loadgen::fixture::{Setup, prepare};
 use loadgen::run::{Plan, drive};
@@ -13,7 +14,7 @@ use loadgen::scenario::Scenario;
 use testkit::TestAuth;
 
 /// Nothing listens there; the login scenario never calls it.
-const NO_RESERVATION: &str = "http://127.0.0.1:1";
+const NOWHERE: &str = "http://127.0.0.1:1";
 
 fn plan() -> Plan {
     Plan {
@@ -30,10 +31,17 @@ async fn a_login_run_counts_successes_and_errors_by_code() {
     let auth = TestAuth::start().await;
     let setup = Setup {
         auth_url: auth.url(),
-        reservation_url: NO_RESERVATION.into(),
+        reservation_url: NOWHERE.into(),
+        catalog_url: NOWHERE.into(),
+        order_url: NOWHERE.into(),
         admin: None,
         users: 2,
         reservations_per_user: 1,
+        layout: Layout {
+            rows: 1,
+            seats_per_row: 1,
+        },
+        showtimes: 0,
     };
     let mut fixture = prepare(Scenario::Login, &setup).await.unwrap();
     assert_eq!(fixture.users.len(), 2);
@@ -45,11 +53,7 @@ async fn a_login_run_counts_successes_and_errors_by_code() {
         fixture,
     });
 
-    let grpc = Client::Grpc(
-        GrpcClient::connect(&auth.url(), NO_RESERVATION, &load)
-            .await
-            .unwrap(),
-    );
+    let grpc = Client::Grpc(GrpcClient::connect(&setup, &load).await.unwrap());
     let measured = drive(&plan(), load.clone(), &grpc).await;
     let counted = &measured.recorder;
     assert_eq!(counted.requests(), 20, "{:?}", counted.errors());
