@@ -43,7 +43,10 @@ impl Orders {
         let redeemed = conn
             .transaction(async |conn| {
                 let ticket = tickets::find(conn, code).await?.ok_or_else(unknown)?;
-                let order = orders::find(conn, ticket.order_id)
+                // Locked: a refund of the order in flight is waited for
+                // (and then refuses the ticket), and none starts until this
+                // admission has committed.
+                let order = orders::find_for_update(conn, ticket.order_id)
                     .await?
                     .ok_or_else(unknown)?;
                 match order.status() {
@@ -82,6 +85,11 @@ impl Orders {
                     let ticket = tickets::find(conn, code).await?.ok_or_else(unknown)?;
                     return Err(redeemed_at(&ticket));
                 };
+                // The order reads differently now (the ticket's
+                // redeem_time): a change like any other, with its version,
+                // so a follower that keeps the highest version it has seen
+                // does not take this event for one it has.
+                let order = orders::touch(conn, order.id, now).await?;
                 let event = Event::TicketRedeemed(pb::TicketRedeemed {
                     seat: admitted.label.clone(),
                     redeem_time: Some(timestamp(now)),

@@ -20,7 +20,7 @@ use crate::catalog::Catalog;
 use crate::db::orders::{self, Filter, OrderRow};
 use crate::db::tickets::{self, TicketRow};
 use crate::db::{self, seats, showtimes};
-use crate::domain::{Command, OrderStatus, Seat};
+use crate::domain::{Command, Layout, OrderStatus, Seat};
 use crate::render;
 use crate::transition::{self, Changed};
 
@@ -122,27 +122,24 @@ impl Orders {
         let now = service_kit::values::now();
         check_orderable(&showtime.copy, now)?;
         let layout = showtime.copy.layout();
-        if let Wanted::Seats(chosen) = &draft.wanted
-            && let Some(outside) = chosen.iter().find(|seat| !layout.contains(**seat))
-        {
-            return Err(ServiceError::invalid(
-                "seats",
-                format!(
-                    "{} is not a seat of this showtime (rows A to {}, seats 1 to {})",
-                    outside.label(),
-                    Seat {
-                        row: layout.rows,
-                        number: 1
-                    }
-                    .row_letter(),
-                    layout.seats_per_row
-                ),
-            ));
+        if let Wanted::Seats(chosen) = &draft.wanted {
+            outside_the_layout(chosen, layout)?;
         }
         let hold = chrono::Duration::from_std(self.hold).unwrap_or_default();
         let mut conn = self.pool.get().await?;
         let result = conn
             .transaction(async |conn| {
+                if let Some(key) = key {
+                    orders::lock_idempotency_key(conn, draft.customer_id, key).await?;
+                    // A retry that raced the first attempt here: the
+                    // first order, read again below.
+                    if orders::find_by_idempotency_key(conn, draft.customer_id, key)
+                        .await?
+                        .is_some()
+                    {
+                        return Err(Refused::Duplicate);
+                    }
+                }
                 showtimes::lock(conn, draft.showtime_id).await?;
                 let local = showtimes::upsert(conn, &showtime.copy).await?;
                 if local.is_cancelled() {
@@ -333,6 +330,33 @@ async fn refuse_paying_for_a_cancelled_showtime(
         }
         _ => Ok(()),
     }
+}
+
+/// Every chosen seat that the layout does not have, named at once, so the
+/// customer fixes them in one go.
+fn outside_the_layout(chosen: &[Seat], layout: Layout) -> Result<(), ServiceError> {
+    let outside: Vec<String> = chosen
+        .iter()
+        .filter(|seat| !layout.contains(**seat))
+        .map(|seat| seat.label())
+        .collect();
+    if outside.is_empty() {
+        return Ok(());
+    }
+    let last_row = Seat {
+        row: layout.rows,
+        number: 1,
+    }
+    .row_letter();
+    Err(ServiceError::invalid(
+        "seats",
+        format!(
+            "{} {} not a seat of this showtime (rows A to {last_row}, seats 1 to {})",
+            outside.join(", "),
+            if outside.len() == 1 { "is" } else { "are" },
+            layout.seats_per_row
+        ),
+    ))
 }
 
 /// The seats an order gets, or why not.

@@ -85,9 +85,15 @@ pub fn envelope(
 pub fn change_event(after: &OrderRow, tickets: &[TicketRow], to: OrderStatus) -> Option<Event> {
     let reason = after.close_reason.clone().unwrap_or_default();
     Some(match to {
-        OrderStatus::Paid => Event::Paid(pb::OrderPaid {
-            order: Some(order(after, tickets)),
-        }),
+        OrderStatus::Paid => {
+            // Seats, not codes: an event reaches every follower, and a
+            // code admits whoever shows it.
+            let mut paid = order(after, tickets);
+            for ticket in &mut paid.tickets {
+                ticket.code.clear();
+            }
+            Event::Paid(pb::OrderPaid { order: Some(paid) })
+        }
         OrderStatus::Cancelled => Event::Cancelled(pb::OrderCancelled {
             seats: after.seats.clone(),
             reason,

@@ -21,17 +21,19 @@ impl Orders {
         bearer: &str,
     ) -> Result<pb::GetSeatMapResponse, ServiceError> {
         let mut conn = self.pool().get().await?;
-        let layout = match showtimes::find(&mut conn, showtime_id).await? {
-            Some(copy) => copy.layout(),
+        let copy = match showtimes::find(&mut conn, showtime_id).await? {
+            Some(copy) => copy,
             None => {
                 drop(conn);
                 let showtime = self.catalog().showtime(showtime_id, bearer).await?;
                 conn = self.pool().get().await?;
-                showtime.copy.layout()
+                showtime.copy
             }
         };
         let live = seats::live(&mut conn, showtime_id).await?;
-        Ok(render(showtime_id, layout, &live))
+        let mut map = render(showtime_id, copy.layout(), &live);
+        map.cancelled = copy.is_cancelled();
+        Ok(map)
     }
 }
 
@@ -66,5 +68,6 @@ fn render(showtime_id: Uuid, layout: Layout, live: &[seats::LiveSeat]) -> pb::Ge
         held_count: count(pb::SeatState::Held),
         sold_count: count(pb::SeatState::Sold),
         seats,
+        cancelled: false,
     }
 }

@@ -106,6 +106,25 @@ pub async fn find_by_idempotency_key(
         .optional()
 }
 
+/// Makes creates with one customer's idempotency key take turns until
+/// they end, so a retry racing the first attempt waits for it and then
+/// finds its order, instead of competing with it for the same seats. The
+/// unique index on the key is the guarantee; the turn gives the retry the
+/// first order rather than "the seats are taken". Taken before the
+/// showtime's turn, always in that order.
+pub async fn lock_idempotency_key(
+    conn: &mut AsyncPgConnection,
+    customer_id: Uuid,
+    key: &str,
+) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1::text || ' ' || $2, 8))")
+        .bind::<diesel::sql_types::Uuid, _>(customer_id)
+        .bind::<diesel::sql_types::Text, _>(key)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// The order that paid with `reference`, if any.
 pub async fn find_by_payment_reference(
     conn: &mut AsyncPgConnection,
@@ -127,6 +146,23 @@ pub async fn apply(
 ) -> QueryResult<OrderRow> {
     diesel::update(orders::table.find(id))
         .set((changes, orders::version.eq(orders::version + 1)))
+        .returning(OrderRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Records a change that is not the order's own columns (a ticket
+/// admitted): the version goes up and `updated_at` moves.
+pub async fn touch(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> QueryResult<OrderRow> {
+    diesel::update(orders::table.find(id))
+        .set((
+            orders::version.eq(orders::version + 1),
+            orders::updated_at.eq(at),
+        ))
         .returning(OrderRow::as_returning())
         .get_result(conn)
         .await

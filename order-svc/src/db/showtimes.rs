@@ -72,11 +72,12 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
-/// Makes the transactions that change one showtime's seats take turns
-/// (ordering, paying, cancelling its orders, following its cancellation)
-/// until they end. The unique index over live seats is the guarantee; the
-/// turn keeps racing orders from wasting their work on a seat another one
-/// is taking, and lets each see the seat map as it is.
+/// Makes the transactions that take seats of one showtime or close its
+/// orders wholesale (ordering, following its cancellation) take turns
+/// until they end; paying and cancelling one order lock that order's row.
+/// The unique index over live seats is the guarantee; the turn keeps
+/// racing orders from wasting their work on a seat another one is taking,
+/// and lets each see the seat map as it is.
 pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
         .bind::<SqlUuid, _>(id)

@@ -16,14 +16,19 @@ async fn order_pay_and_admit_two_tickets() {
     let showtime = env.showtime(5, 8).await;
     let mut client = env.client().await;
 
-    let order = env.order(&env.customer, by_quantity(&showtime, 2)).await.unwrap();
+    let order = env
+        .order(&env.customer, by_quantity(&showtime, 2))
+        .await
+        .unwrap();
     assert_eq!(order.status, OrderStatus::Pending as i32);
     // Five rows: two thirds back is D; eight seats: the middle two.
     assert_eq!(order.seats, ["D4", "D5"]);
     assert_eq!(order.total_amount, 100_000);
     assert_eq!(order.movie_title, "Pengabdi Setan 2");
 
-    let taken = env.order(&env.customer, by_seats(&showtime, &["D5", "A1"])).await;
+    let taken = env
+        .order(&env.customer, by_seats(&showtime, &["D5", "A1"]))
+        .await;
     assert_eq!(code(&taken), Code::FailedPrecondition);
     assert!(taken.unwrap_err().message().contains("D5"));
 
@@ -59,14 +64,19 @@ async fn order_pay_and_admit_two_tickets() {
     let admitted = client
         .redeem_ticket(bearer(
             &env.staff.access_token,
-            RedeemTicketRequest { code: code_of.clone() },
+            RedeemTicketRequest {
+                code: code_of.clone(),
+            },
         ))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(admitted.ticket.unwrap().seat, "D4");
     let again = client
-        .redeem_ticket(bearer(&env.staff.access_token, RedeemTicketRequest { code: code_of }))
+        .redeem_ticket(bearer(
+            &env.staff.access_token,
+            RedeemTicketRequest { code: code_of },
+        ))
         .await;
     assert_eq!(code(&again), Code::FailedPrecondition);
 }
@@ -76,7 +86,10 @@ async fn a_cancelled_showtime_refunds_its_paid_orders_through_the_catalogs_event
     let env = Env::with_nats().await;
     let showtime = env.showtime(3, 4).await;
     let mut client = env.client().await;
-    let paid = env.order(&env.customer, by_quantity(&showtime, 1)).await.unwrap();
+    let paid = env
+        .order(&env.customer, by_quantity(&showtime, 1))
+        .await
+        .unwrap();
     client
         .pay_order(bearer(
             &env.customer.access_token,
@@ -87,7 +100,10 @@ async fn a_cancelled_showtime_refunds_its_paid_orders_through_the_catalogs_event
         ))
         .await
         .unwrap();
-    let pending = env.order(&env.customer, by_quantity(&showtime, 2)).await.unwrap();
+    let pending = env
+        .order(&env.customer, by_quantity(&showtime, 2))
+        .await
+        .unwrap();
 
     env.catalog_client()
         .await
@@ -124,7 +140,10 @@ async fn a_cancelled_showtime_refunds_its_paid_orders_through_the_catalogs_event
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let refunded = refunded.expect("the paid order is refunded");
-    assert!(refunded.close_reason.contains("the projector broke"), "{refunded:?}");
+    assert!(
+        refunded.close_reason.contains("the projector broke"),
+        "{refunded:?}"
+    );
     let cancelled = status_of(pending.order_id.clone()).await;
     assert_eq!(cancelled.status, OrderStatus::Cancelled as i32);
     let refused = env.order(&env.customer, by_quantity(&showtime, 1)).await;

@@ -1,0 +1,423 @@
+//! CreateOrder: which seats an order gets, what it copies from the catalog,
+//! when it is refused, idempotency keys and ordering for someone else.
+
+use std::time::Duration;
+
+use kursi_proto::order::v1::*;
+use testkit::bearer;
+use tonic::Code;
+
+use crate::{Env, Options, by_quantity, by_seats, code, instant, violated_fields};
+
+#[tokio::test]
+async fn seats_for_a_quantity_sit_together_in_the_best_row_nearest_its_middle() {
+    let env = Env::start().await;
+    // Five rows: two thirds back is D; then E (behind) before C; eight seats.
+    let showtime = env.showtime(5, 8).await;
+    let mut seats = Vec::new();
+    for quantity in [3, 3, 2, 4, 8] {
+        let order = env
+            .order(&env.customer, by_quantity(&showtime, quantity))
+            .await
+            .unwrap();
+        assert_eq!(order.quantity, quantity);
+        seats.push(order.seats);
+    }
+    assert_eq!(
+        seats,
+        [
+            vec!["D3", "D4", "D5"],
+            // The block left in D nearest the middle.
+            vec!["D6", "D7", "D8"],
+            vec!["D1", "D2"],
+            // D is full: E, behind it, before C.
+            vec!["E3", "E4", "E5", "E6"],
+            // No row but C has eight side by side.
+            vec!["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"],
+        ]
+    );
+}
+
+#[tokio::test]
+async fn without_a_block_side_by_side_the_best_seats_are_picked_one_by_one() {
+    let env = Env::start().await;
+    let showtime = env.showtime(1, 5).await;
+    env.order(&env.customer, by_seats(&showtime, &["A2", "A4"]))
+        .await
+        .unwrap();
+    // No two free side by side: the middle (A3), then A1 before A5.
+    let order = env
+        .order(&env.customer, by_quantity(&showtime, 2))
+        .await
+        .unwrap();
+    assert_eq!(order.seats, ["A1", "A3"]);
+}
+
+#[tokio::test]
+async fn chosen_seats_are_labels_of_the_layout_in_any_case_answered_in_seat_order() {
+    let env = Env::start().await;
+    let showtime = env.showtime(5, 8).await;
+    let order = env
+        .order(&env.customer, by_seats(&showtime, &["c6", "B2", " C5 "]))
+        .await
+        .unwrap();
+    assert_eq!(order.seats, ["B2", "C5", "C6"]);
+    assert_eq!(order.quantity, 3);
+
+    // A quantity and seats that agree.
+    let mut both = by_seats(&showtime, &["E8", "A1"]);
+    both.quantity = 2;
+    let order = env.order(&env.customer, both).await.unwrap();
+    assert_eq!(order.seats, ["A1", "E8"]);
+    assert_eq!(
+        env.count("SELECT count(*) FROM order_seats WHERE state = 'HELD'")
+            .await,
+        5
+    );
+}
+
+#[tokio::test]
+async fn an_order_copies_price_and_movie_and_holds_its_seats_for_the_hold_period() {
+    let env = Env::start_with(Options { nats: false }, |config| {
+        config.hold = Duration::from_secs(120);
+    })
+    .await;
+    let showtime = env.showtime(5, 8).await;
+    let order = env
+        .order(&env.customer, by_quantity(&showtime, 3))
+        .await
+        .unwrap();
+    assert_eq!(order.status, OrderStatus::Pending as i32);
+    assert_eq!(order.customer_id, env.customer.user_id);
+    assert_eq!(order.showtime_id, showtime.showtime_id);
+    assert_eq!(order.movie_id, showtime.movie_id);
+    assert_eq!(order.movie_title, "Pengabdi Setan 2");
+    assert_eq!(order.auditorium, showtime.auditorium);
+    assert_eq!(order.showtime_start_time, showtime.start_time);
+    assert_eq!(
+        (
+            order.unit_price,
+            order.total_amount,
+            order.currency.as_str()
+        ),
+        (50_000, 150_000, "IDR")
+    );
+    assert_eq!(
+        instant(&order.expire_time) - instant(&order.create_time),
+        chrono::Duration::seconds(120)
+    );
+    assert_eq!(order.create_time, order.update_time);
+    assert_eq!(order.version, 1);
+    assert_eq!(order.payment_reference, "");
+    assert_eq!((order.pay_time, order.close_time), (None, None));
+    assert!(order.tickets.is_empty());
+    assert_eq!(
+        env.get(&env.customer, &order.order_id).await.unwrap(),
+        order
+    );
+
+    // The catalog changes its title and price: the order keeps what it
+    // copied, and the next order copies the new ones.
+    env.catalog_exec(&format!(
+        "UPDATE movies SET title = 'Pengabdi Setan 3' WHERE id = '{}';
+         UPDATE showtimes SET price = 65000 WHERE id = '{}'",
+        showtime.movie_id, showtime.showtime_id
+    ))
+    .await;
+    let kept = env.get(&env.customer, &order.order_id).await.unwrap();
+    assert_eq!(
+        (kept.movie_title.as_str(), kept.unit_price),
+        ("Pengabdi Setan 2", 50_000)
+    );
+    let next = env
+        .order(&env.customer, by_quantity(&showtime, 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            next.movie_title.as_str(),
+            next.unit_price,
+            next.total_amount
+        ),
+        ("Pengabdi Setan 3", 65_000, 130_000)
+    );
+}
+
+#[tokio::test]
+async fn too_few_free_seats_says_how_many_are_left_and_then_sold_out() {
+    let env = Env::start().await;
+    let showtime = env.showtime(1, 5).await;
+    env.order(&env.customer, by_quantity(&showtime, 3))
+        .await
+        .unwrap();
+    let before = env.written().await;
+
+    let refused = env
+        .order(&env.customer, by_quantity(&showtime, 3))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused.message().contains("only 2 seats are left"),
+        "{refused:?}"
+    );
+    assert_eq!(env.written().await, before, "nothing is written");
+
+    env.order(&env.customer, by_quantity(&showtime, 2))
+        .await
+        .unwrap();
+    let refused = env
+        .order(&env.customer, by_quantity(&showtime, 1))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(refused.message().contains("sold out"), "{refused:?}");
+}
+
+#[tokio::test]
+async fn a_chosen_seat_held_or_sold_is_refused_naming_it() {
+    let env = Env::start().await;
+    let showtime = env.showtime(5, 8).await;
+    env.order(&env.customer, by_seats(&showtime, &["C5"]))
+        .await
+        .unwrap();
+    let sold = env
+        .order(&env.customer, by_seats(&showtime, &["C6"]))
+        .await
+        .unwrap();
+    env.pay(&env.customer, &sold.order_id, "PAY-C6")
+        .await
+        .unwrap();
+    let before = env.written().await;
+
+    let other = env.another_customer().await;
+    let refused = env
+        .order(&other, by_seats(&showtime, &["C4", "C5", "C6"]))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    let message = refused.message();
+    assert!(
+        message.contains("C5") && message.contains("C6") && !message.contains("C4"),
+        "{message}"
+    );
+    assert_eq!(env.written().await, before, "nothing is written");
+}
+
+#[tokio::test]
+async fn a_seat_outside_the_layout_is_invalid_naming_every_such_seat() {
+    let env = Env::start().await;
+    let showtime = env.showtime(5, 8).await;
+    for (seats, named) in [
+        (vec!["Z1"], vec!["Z1"]),
+        (vec!["A9"], vec!["A9"]),
+        (vec!["A1", "Z1", "E8", "A9"], vec!["Z1", "A9"]),
+    ] {
+        let refused = env
+            .order(&env.customer, by_seats(&showtime, &seats))
+            .await
+            .unwrap_err();
+        assert_eq!(violated_fields(&refused), ["seats"], "{seats:?}");
+        for label in named {
+            assert!(refused.message().contains(label), "{refused:?}");
+        }
+        assert!(!refused.message().contains("E8"), "{refused:?}");
+    }
+    assert_eq!(env.written().await, [0, 0, 0, 0]);
+}
+
+#[tokio::test]
+async fn an_order_holds_at_most_ten_tickets() {
+    let env = Env::start().await;
+    let showtime = env.showtime(5, 12).await;
+    let refused = env
+        .order(&env.customer, by_quantity(&showtime, 11))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&refused), ["quantity"]);
+    let eleven: Vec<String> = (1..=11).map(|n| format!("A{n}")).collect();
+    let eleven: Vec<&str> = eleven.iter().map(String::as_str).collect();
+    let refused = env
+        .order(&env.customer, by_seats(&showtime, &eleven))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&refused), ["seats"]);
+    assert!(refused.message().contains("at most 10"), "{refused:?}");
+    assert_eq!(env.written().await, [0, 0, 0, 0]);
+
+    let ten = env
+        .order(&env.customer, by_quantity(&showtime, 10))
+        .await
+        .unwrap();
+    assert_eq!(ten.seats.len(), 10);
+    let ten = env
+        .order(&env.customer, by_seats(&showtime, &eleven[..10]))
+        .await
+        .unwrap();
+    assert_eq!(ten.quantity, 10);
+}
+
+#[tokio::test]
+async fn a_cancelled_or_started_showtime_takes_no_orders() {
+    let env = Env::start().await;
+    let cancelled = env.showtime(2, 5).await;
+    env.cancel_showtime(&cancelled, "the projector broke").await;
+    let refused = env
+        .order(&env.customer, by_quantity(&cancelled, 1))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(refused.message().contains("cancelled"), "{refused:?}");
+
+    let started = env.showtime(2, 5).await;
+    env.order(&env.customer, by_quantity(&started, 1))
+        .await
+        .unwrap();
+    let before = env.written().await;
+    env.catalog_exec(&format!(
+        "UPDATE showtimes SET start_time = now() - interval '1 minute' WHERE id = '{}'",
+        started.showtime_id
+    ))
+    .await;
+    let refused = env
+        .order(&env.customer, by_seats(&started, &["A1"]))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(refused.message().contains("started"), "{refused:?}");
+    assert_eq!(env.written().await, before, "nothing is written");
+}
+
+#[tokio::test]
+async fn an_unknown_showtime_is_not_found() {
+    let env = Env::start().await;
+    let missing = CreateOrderRequest {
+        showtime_id: uuid::Uuid::new_v4().to_string(),
+        quantity: 1,
+        ..Default::default()
+    };
+    let refused = env.order(&env.customer, missing).await.unwrap_err();
+    assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+    assert_eq!(env.written().await, [0, 0, 0, 0]);
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_key_returns_the_first_order_per_customer() {
+    let env = Env::start().await;
+    let showtime = env.showtime(5, 8).await;
+    let mut keyed = by_quantity(&showtime, 2);
+    keyed.idempotency_key = "checkout-1".into();
+    let first = env.order(&env.customer, keyed.clone()).await.unwrap();
+    let again = env.order(&env.customer, keyed.clone()).await.unwrap();
+    assert_eq!(again, first);
+
+    // The same key in the `idempotency-key` metadata (the edge's header).
+    let mut request = bearer(&env.customer.access_token, by_quantity(&showtime, 2));
+    request
+        .metadata_mut()
+        .insert("idempotency-key", "checkout-1".parse().unwrap());
+    let by_metadata = env
+        .client()
+        .await
+        .create_order(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .order
+        .unwrap();
+    assert_eq!(by_metadata, first);
+    // A key only in the metadata is remembered too.
+    let mut request = bearer(&env.customer.access_token, by_quantity(&showtime, 1));
+    request
+        .metadata_mut()
+        .insert("idempotency-key", "checkout-2".parse().unwrap());
+    let second = env
+        .client()
+        .await
+        .create_order(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .order
+        .unwrap();
+    let mut retried = by_quantity(&showtime, 1);
+    retried.idempotency_key = "checkout-2".into();
+    assert_eq!(env.order(&env.customer, retried).await.unwrap(), second);
+    assert_eq!(env.count("SELECT count(*) FROM orders").await, 2);
+
+    // Another customer's key of the same name is theirs.
+    let other = env.another_customer().await;
+    let theirs = env.order(&other, keyed).await.unwrap();
+    assert_ne!(theirs.order_id, first.order_id);
+    assert_eq!(theirs.customer_id, other.user_id);
+    assert_eq!(env.count("SELECT count(*) FROM orders").await, 3);
+}
+
+/// Twenty retries racing with one key, for the same two chosen seats: every
+/// answer is the one order, never "C5 is held" from seeing the first
+/// retry's seats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_racing_retries_with_one_key_make_exactly_one_order() {
+    let env = Env::start_with(Options { nats: false }, |config| {
+        config.catalog_timeout = Duration::from_secs(20);
+    })
+    .await;
+    let showtime = env.showtime(5, 8).await;
+    let mut request = by_seats(&showtime, &["C5", "C6"]);
+    request.idempotency_key = "one-click".into();
+    let mut clients = Vec::new();
+    for _ in 0..20 {
+        clients.push(env.client().await);
+    }
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|mut client| {
+            let barrier = barrier.clone();
+            let request = request.clone();
+            let token = env.customer.access_token.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                client
+                    .create_order(bearer(&token, request))
+                    .await
+                    .map(|r| r.into_inner().order.unwrap())
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for task in tasks {
+        let order = task.await.unwrap().expect("every retry gets the order");
+        ids.push(order.order_id);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(env.count("SELECT count(*) FROM orders").await, 1);
+    assert_eq!(env.count("SELECT count(*) FROM order_seats").await, 2);
+    assert_eq!(env.count("SELECT count(*) FROM outbox").await, 1);
+}
+
+#[tokio::test]
+async fn staff_order_for_a_customer_and_a_customer_only_for_themself() {
+    let env = Env::start().await;
+    let showtime = env.showtime(5, 8).await;
+    let mut for_customer = by_quantity(&showtime, 2);
+    for_customer.customer_id = env.customer.user_id.clone();
+    for who in [&env.staff, &env.admin] {
+        let order = env.order(who, for_customer.clone()).await.unwrap();
+        assert_eq!(order.customer_id, env.customer.user_id);
+        // The customer's own order now.
+        env.get(&env.customer, &order.order_id).await.unwrap();
+    }
+    // Their own id is fine for a customer.
+    let own = env.order(&env.customer, for_customer).await.unwrap();
+    assert_eq!(own.customer_id, env.customer.user_id);
+    let before = env.written().await;
+
+    let other = env.another_customer().await;
+    let mut for_another = by_quantity(&showtime, 1);
+    for_another.customer_id = other.user_id.clone();
+    let refused = env.order(&env.customer, for_another).await;
+    assert_eq!(code(&refused), Code::PermissionDenied);
+    assert_eq!(env.written().await, before, "nothing is written");
+}
