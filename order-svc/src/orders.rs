@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use futures_util::future::{try_join3, try_join4};
 use kursi_proto::order::v1 as pb;
 use pb::order_event::Event;
 use service_kit::ServiceError;
@@ -140,17 +141,28 @@ impl Orders {
                         return Err(Refused::Duplicate);
                     }
                 }
-                showtimes::lock(conn, draft.showtime_id).await?;
-                let local = showtimes::upsert(conn, &showtime.copy).await?;
+                // One round trip: the showtime's turn, its copy, its
+                // overdue holds and its taken seats, sent together
+                // (pipelined); PostgreSQL runs them in order, so the reads
+                // come after the turn is ours.
+                let shared: &AsyncPgConnection = conn;
+                let (_, local, overdue, live) = try_join4(
+                    showtimes::lock(shared, draft.showtime_id),
+                    showtimes::upsert(shared, &showtime.copy),
+                    orders::lock_overdue_of_showtime(shared, draft.showtime_id, now),
+                    seats::live(shared, draft.showtime_id),
+                )
+                .await?;
                 if local.is_cancelled() {
                     return Err(Refused::Service(called_off(&local)));
                 }
-                crate::sweeper::expire_overdue_of_showtime(conn, local.id, now).await?;
-                let taken: HashSet<Seat> = seats::live(conn, local.id)
-                    .await?
-                    .iter()
-                    .map(seats::LiveSeat::seat)
-                    .collect();
+                let live = if overdue.is_empty() {
+                    live
+                } else {
+                    crate::sweeper::expire(conn, &overdue, now).await?;
+                    seats::live(conn, local.id).await?
+                };
+                let taken: HashSet<Seat> = live.iter().map(seats::LiveSeat::seat).collect();
                 let picked = pick(&draft.wanted, &local, &taken)?;
                 let order = OrderRow {
                     id: Uuid::now_v7(),
@@ -175,27 +187,39 @@ impl Orders {
                     created_at: now,
                     updated_at: now,
                 };
-                let row =
-                    orders::insert(conn, &order)
-                        .await
-                        .map_err(|err| match db::unique_violated(&err) {
+                // And one more: the order, its seats and its event, the
+                // event rendered from the row as it will be stored.
+                let event = Event::Created(pb::OrderCreated {
+                    order: Some(render::order(&order, &[])),
+                });
+                let shared: &AsyncPgConnection = conn;
+                let insert = async {
+                    orders::insert(shared, &order).await.map_err(|err| {
+                        match db::unique_violated(&err) {
                             Some(db::IDEMPOTENCY_UNIQUE) => Refused::Duplicate,
                             _ => Refused::from(err),
-                        })?;
-                seats::hold(conn, row.id, local.id, layout, &picked)
-                    .await
-                    .map_err(|err| match db::unique_violated(&err) {
-                        // Cannot happen while orders take turns per showtime;
-                        // the index is the guarantee, this its message.
-                        Some(db::LIVE_SEATS_UNIQUE) => Refused::Service(ServiceError::Aborted(
-                            "a seat was taken meanwhile; order again".into(),
-                        )),
-                        _ => Refused::from(err),
-                    })?;
-                let event = Event::Created(pb::OrderCreated {
-                    order: Some(render::order(&row, &[])),
-                });
-                transition::append(conn, &row, actor.user_id, now, event).await?;
+                        }
+                    })
+                };
+                let hold = async {
+                    seats::hold(shared, order.id, local.id, layout, &picked)
+                        .await
+                        .map_err(|err| match db::unique_violated(&err) {
+                            // Cannot happen while orders take turns per
+                            // showtime; the index is the guarantee, this its
+                            // message.
+                            Some(db::LIVE_SEATS_UNIQUE) => Refused::Service(ServiceError::Aborted(
+                                "a seat was taken meanwhile; order again".into(),
+                            )),
+                            _ => Refused::from(err),
+                        })
+                };
+                let append = async {
+                    transition::append(shared, &order, actor.user_id, now, event)
+                        .await
+                        .map_err(Refused::from)
+                };
+                let (row, (), ()) = try_join3(insert, hold, append).await?;
                 Ok::<_, Refused>(row)
             })
             .await;
@@ -223,10 +247,10 @@ impl Orders {
         let Some(key) = key else {
             return Ok(None);
         };
-        let mut conn = self.pool.get().await?;
-        match orders::find_by_idempotency_key(&mut conn, customer_id, key).await? {
+        let conn = self.pool.get().await?;
+        match orders::find_by_idempotency_key(&conn, customer_id, key).await? {
             Some(row) => {
-                let tickets = tickets::of_orders(&mut conn, &[row.id]).await?;
+                let tickets = tickets::of_orders(&conn, &[row.id]).await?;
                 Ok(Some((row, tickets)))
             }
             None => Ok(None),
@@ -234,12 +258,12 @@ impl Orders {
     }
 
     pub async fn get(&self, actor: Actor, id: Uuid) -> Result<Changed, ServiceError> {
-        let mut conn = self.pool.get().await?;
-        let row = orders::find(&mut conn, id)
+        let conn = self.pool.get().await?;
+        let row = orders::find(&conn, id)
             .await?
             .filter(|row| actor.may_see(row))
             .ok_or_else(|| not_found(id))?;
-        let tickets = tickets::of_orders(&mut conn, &[row.id]).await?;
+        let tickets = tickets::of_orders(&conn, &[row.id]).await?;
         Ok((row, tickets))
     }
 
@@ -251,13 +275,13 @@ impl Orders {
         before: Option<(DateTime<Utc>, Uuid)>,
         size: i64,
     ) -> Result<(Vec<OrderRow>, Vec<TicketRow>, i64, bool), ServiceError> {
-        let mut conn = self.pool.get().await?;
-        let mut rows = orders::page(&mut conn, filter, before, size + 1).await?;
+        let conn = self.pool.get().await?;
+        let mut rows = orders::page(&conn, filter, before, size + 1).await?;
         let more = rows.len() as i64 > size;
         rows.truncate(size as usize);
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-        let tickets = tickets::of_orders(&mut conn, &ids).await?;
-        let total = orders::count(&mut conn, filter).await?;
+        let tickets = tickets::of_orders(&conn, &ids).await?;
+        let total = orders::count(&conn, filter).await?;
         Ok((rows, tickets, total, more))
     }
 

@@ -21,7 +21,7 @@ impl Orders {
         bearer: &str,
     ) -> Result<pb::GetSeatMapResponse, ServiceError> {
         let mut conn = self.pool().get().await?;
-        let copy = match showtimes::find(&mut conn, showtime_id).await? {
+        let copy = match showtimes::find(&conn, showtime_id).await? {
             Some(copy) => copy,
             None => {
                 drop(conn);
@@ -30,7 +30,7 @@ impl Orders {
                 showtime.copy
             }
         };
-        let live = seats::live(&mut conn, showtime_id).await?;
+        let live = seats::live(&conn, showtime_id).await?;
         let mut map = render(showtime_id, copy.layout(), &live);
         map.cancelled = copy.is_cancelled();
         Ok(map)

@@ -17,7 +17,6 @@ use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use service_kit::shutdown;
 use tokio::sync::watch;
-use uuid::Uuid;
 
 use crate::db::orders::{self, OrderRow};
 use crate::domain::Command;
@@ -78,7 +77,7 @@ impl Sweeper {
     }
 }
 
-async fn expire(
+pub(crate) async fn expire(
     conn: &mut AsyncPgConnection,
     rows: &[OrderRow],
     now: DateTime<Utc>,
@@ -93,16 +92,4 @@ async fn expire(
         }
     }
     Ok(expired)
-}
-
-/// Expires the overdue orders of one showtime, in the caller's transaction
-/// (which holds the showtime's turn); orders locked by someone else (a
-/// customer paying) are left to them.
-pub async fn expire_overdue_of_showtime(
-    conn: &mut AsyncPgConnection,
-    showtime_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<usize, ServiceError> {
-    let rows = orders::lock_overdue_of_showtime(conn, showtime_id, now).await?;
-    expire(conn, &rows, now).await
 }

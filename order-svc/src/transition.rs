@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
+use futures_util::future::try_join4;
 use service_kit::ServiceError;
 use service_kit::outbox::{self, NewEvent};
 use uuid::Uuid;
@@ -44,28 +45,30 @@ pub async fn apply(
         to,
         OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::Refunded
     );
-    let after = orders::apply(
-        conn,
-        row.id,
-        OrderChanges {
-            status: to.as_str(),
-            payment_reference: reference,
-            paid_at: reference.map(|_| now),
-            closed_at: closes.then_some(now),
-            close_reason: reason.as_deref(),
-            updated_at: now,
-        },
-    )
-    .await
-    .map_err(|err| match db::unique_violated(&err) {
-        Some(db::PAYMENT_UNIQUE) => ServiceError::AlreadyExists(
-            "this payment reference has paid another order already".into(),
-        ),
-        _ => ServiceError::from(err),
-    })?;
-    seats::set_state(conn, after.id, to.seat_state()).await?;
+    let changes = OrderChanges {
+        status: to.as_str(),
+        payment_reference: reference,
+        paid_at: reference.map(|_| now),
+        closed_at: closes.then_some(now),
+        close_reason: reason.as_deref(),
+        updated_at: now,
+    };
+    // The row as the update leaves it, so that its event can be rendered
+    // and sent with the update itself.
+    let after = OrderRow {
+        status: to.as_str().into(),
+        payment_reference: reference
+            .map(str::to_owned)
+            .or(row.payment_reference.clone()),
+        paid_at: reference.map(|_| now).or(row.paid_at),
+        closed_at: closes.then_some(now).or(row.closed_at),
+        close_reason: reason.clone().or(row.close_reason.clone()),
+        updated_at: now,
+        version: row.version + 1,
+        ..row.clone()
+    };
     let issued = if to == OrderStatus::Paid {
-        let issued = after
+        after
             .seats
             .iter()
             .map(|label| {
@@ -78,21 +81,53 @@ pub async fn apply(
                     redeemed_by: None,
                 })
             })
-            .collect::<Result<Vec<_>, ServiceError>>()?;
-        tickets::insert(conn, &issued).await?;
-        issued
+            .collect::<Result<Vec<_>, ServiceError>>()?
     } else {
-        tickets::of_orders(conn, &[after.id]).await?
+        Vec::new()
     };
-    if let Some(event) = render::change_event(&after, &issued, to) {
-        append(conn, &after, actor, now, event).await?;
-    }
+    // The order, its seats, its tickets and its event in one round trip
+    // (pipelined): PostgreSQL runs them in order, and the first failure
+    // fails the rest.
+    let shared: &AsyncPgConnection = conn;
+    let event = render::change_event(&after, &issued, to);
+    let update = async {
+        orders::apply(shared, row.id, changes).await.map_err(|err| {
+            match db::unique_violated(&err) {
+                Some(db::PAYMENT_UNIQUE) => ServiceError::AlreadyExists(
+                    "this payment reference has paid another order already".into(),
+                ),
+                _ => ServiceError::from(err),
+            }
+        })
+    };
+    let seats = async {
+        seats::set_state(shared, after.id, to.seat_state())
+            .await
+            .map_err(ServiceError::from)
+    };
+    let tickets = async {
+        if issued.is_empty() {
+            Ok(tickets::of_orders(shared, &[after.id]).await?)
+        } else {
+            tickets::insert(shared, &issued).await?;
+            Ok::<_, ServiceError>(issued.clone())
+        }
+    };
+    let append = async {
+        match event {
+            Some(event) => append(shared, &after, actor, now, event).await,
+            None => Ok(()),
+        }
+    };
+    let (stored, (), issued, ()) = try_join4(update, seats, tickets, append).await?;
+    debug_assert_eq!(stored.version, after.version);
+    let after = stored;
     Ok(Some((after, issued)))
 }
 
 /// Appends one event about `order`.
 pub async fn append(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     order: &OrderRow,
     actor: Option<Uuid>,
     now: DateTime<Utc>,

@@ -62,38 +62,38 @@ pub struct OrderChanges<'a> {
     pub updated_at: DateTime<Utc>,
 }
 
-pub async fn insert(conn: &mut AsyncPgConnection, order: &OrderRow) -> QueryResult<OrderRow> {
+pub async fn insert(mut conn: &AsyncPgConnection, order: &OrderRow) -> QueryResult<OrderRow> {
     diesel::insert_into(orders::table)
         .values(order)
         .returning(OrderRow::as_returning())
-        .get_result(conn)
+        .get_result(&mut conn)
         .await
 }
 
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<OrderRow>> {
+pub async fn find(mut conn: &AsyncPgConnection, id: Uuid) -> QueryResult<Option<OrderRow>> {
     orders::table
         .find(id)
         .select(OrderRow::as_select())
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()
 }
 
 pub async fn find_for_update(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     id: Uuid,
 ) -> QueryResult<Option<OrderRow>> {
     orders::table
         .find(id)
         .select(OrderRow::as_select())
         .for_update()
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()
 }
 
 pub async fn find_by_idempotency_key(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     customer_id: Uuid,
     key: &str,
 ) -> QueryResult<Option<OrderRow>> {
@@ -101,7 +101,7 @@ pub async fn find_by_idempotency_key(
         .filter(orders::customer_id.eq(customer_id))
         .filter(orders::idempotency_key.eq(key))
         .select(OrderRow::as_select())
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()
 }
@@ -113,48 +113,48 @@ pub async fn find_by_idempotency_key(
 /// first order rather than "the seats are taken". Taken before the
 /// showtime's turn, always in that order.
 pub async fn lock_idempotency_key(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     customer_id: Uuid,
     key: &str,
 ) -> QueryResult<()> {
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1::text || ' ' || $2, 8))")
         .bind::<diesel::sql_types::Uuid, _>(customer_id)
         .bind::<diesel::sql_types::Text, _>(key)
-        .execute(conn)
+        .execute(&mut conn)
         .await
         .map(drop)
 }
 
 /// The order that paid with `reference`, if any.
 pub async fn find_by_payment_reference(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     reference: &str,
 ) -> QueryResult<Option<OrderRow>> {
     orders::table
         .filter(orders::payment_reference.eq(reference))
         .select(OrderRow::as_select())
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()
 }
 
 /// Writes a change and bumps the version.
 pub async fn apply(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     id: Uuid,
     changes: OrderChanges<'_>,
 ) -> QueryResult<OrderRow> {
     diesel::update(orders::table.find(id))
         .set((changes, orders::version.eq(orders::version + 1)))
         .returning(OrderRow::as_returning())
-        .get_result(conn)
+        .get_result(&mut conn)
         .await
 }
 
 /// Records a change that is not the order's own columns (a ticket
 /// admitted): the version goes up and `updated_at` moves.
 pub async fn touch(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     id: Uuid,
     at: DateTime<Utc>,
 ) -> QueryResult<OrderRow> {
@@ -164,7 +164,7 @@ pub async fn touch(
             orders::updated_at.eq(at),
         ))
         .returning(OrderRow::as_returning())
-        .get_result(conn)
+        .get_result(&mut conn)
         .await
 }
 
@@ -172,7 +172,7 @@ pub async fn touch(
 /// another transaction holds are passed over (another sweeper, or a
 /// customer paying), so any number of replicas may sweep.
 pub async fn lock_expired(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     now: DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<Vec<OrderRow>> {
@@ -184,14 +184,14 @@ pub async fn lock_expired(
         .select(OrderRow::as_select())
         .for_update()
         .skip_locked()
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 
 /// A showtime's PENDING orders whose hold ran out by `now`, locked; those
 /// another transaction holds are passed over.
 pub async fn lock_overdue_of_showtime(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     showtime_id: Uuid,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<OrderRow>> {
@@ -202,13 +202,13 @@ pub async fn lock_overdue_of_showtime(
         .select(OrderRow::as_select())
         .for_update()
         .skip_locked()
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 
 /// A showtime's orders in these states, locked, oldest first.
 pub async fn lock_of_showtime(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     showtime_id: Uuid,
     statuses: &[&str],
 ) -> QueryResult<Vec<OrderRow>> {
@@ -218,7 +218,7 @@ pub async fn lock_of_showtime(
         .order((orders::created_at, orders::id))
         .select(OrderRow::as_select())
         .for_update()
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 
@@ -249,7 +249,7 @@ fn filtered(filter: &Filter) -> Boxed<'static> {
 /// Orders newest first, after the position `before` (the last order of the
 /// previous page).
 pub async fn page(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     filter: &Filter,
     before: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
@@ -265,9 +265,9 @@ pub async fn page(
                 .or(orders::created_at.eq(at).and(orders::id.lt(id))),
         );
     }
-    query.load(conn).await
+    query.load(&mut conn).await
 }
 
-pub async fn count(conn: &mut AsyncPgConnection, filter: &Filter) -> QueryResult<i64> {
-    filtered(filter).count().get_result(conn).await
+pub async fn count(mut conn: &AsyncPgConnection, filter: &Filter) -> QueryResult<i64> {
+    filtered(filter).count().get_result(&mut conn).await
 }

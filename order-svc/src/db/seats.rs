@@ -39,19 +39,19 @@ struct NewSeat<'a> {
 }
 
 /// The held and sold seats of a showtime.
-pub async fn live(conn: &mut AsyncPgConnection, showtime_id: Uuid) -> QueryResult<Vec<LiveSeat>> {
+pub async fn live(mut conn: &AsyncPgConnection, showtime_id: Uuid) -> QueryResult<Vec<LiveSeat>> {
     order_seats::table
         .filter(order_seats::showtime_id.eq(showtime_id))
         .filter(order_seats::state.eq_any(["HELD", "SOLD"]))
         .select(LiveSeat::as_select())
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 
 /// Holds `seats` for an order, in row then number order (the same order in
 /// every transaction, so two racing holds cannot wait on each other).
 pub async fn hold(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     order_id: Uuid,
     showtime_id: Uuid,
     layout: Layout,
@@ -74,7 +74,7 @@ pub async fn hold(
         .collect();
     diesel::insert_into(order_seats::table)
         .values(rows)
-        .execute(conn)
+        .execute(&mut conn)
         .await
         .map(drop)
 }
@@ -82,13 +82,13 @@ pub async fn hold(
 /// Sets the state of every seat of an order (SOLD when paid, RELEASED when
 /// the order closes).
 pub async fn set_state(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     order_id: Uuid,
     state: &str,
 ) -> QueryResult<()> {
     diesel::update(order_seats::table.filter(order_seats::order_id.eq(order_id)))
         .set(order_seats::state.eq(state))
-        .execute(conn)
+        .execute(&mut conn)
         .await
         .map(drop)
 }

@@ -43,7 +43,7 @@ impl ShowtimeRow {
 /// showtime known to be CANCELLED stays so: the catalog never schedules a
 /// cancelled showtime again, and a copy fetched just before the
 /// cancellation arrived must not undo it.
-pub async fn upsert(conn: &mut AsyncPgConnection, copy: &ShowtimeRow) -> QueryResult<ShowtimeRow> {
+pub async fn upsert(mut conn: &AsyncPgConnection, copy: &ShowtimeRow) -> QueryResult<ShowtimeRow> {
     diesel::insert_into(showtimes::table)
         .values(copy)
         .on_conflict(showtimes::id)
@@ -59,15 +59,15 @@ pub async fn upsert(conn: &mut AsyncPgConnection, copy: &ShowtimeRow) -> QueryRe
             showtimes::updated_at.eq(excluded(showtimes::updated_at)),
         ))
         .returning(ShowtimeRow::as_returning())
-        .get_result(conn)
+        .get_result(&mut conn)
         .await
 }
 
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ShowtimeRow>> {
+pub async fn find(mut conn: &AsyncPgConnection, id: Uuid) -> QueryResult<Option<ShowtimeRow>> {
     showtimes::table
         .find(id)
         .select(ShowtimeRow::as_select())
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()
 }
@@ -78,10 +78,10 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 /// The unique index over live seats is the guarantee; the turn keeps
 /// racing orders from wasting their work on a seat another one is taking,
 /// and lets each see the seat map as it is.
-pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+pub async fn lock(mut conn: &AsyncPgConnection, id: Uuid) -> QueryResult<()> {
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
         .bind::<SqlUuid, _>(id)
-        .execute(conn)
+        .execute(&mut conn)
         .await
         .map(drop)
 }

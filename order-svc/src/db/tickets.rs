@@ -17,17 +17,17 @@ pub struct TicketRow {
     pub redeemed_by: Option<Uuid>,
 }
 
-pub async fn insert(conn: &mut AsyncPgConnection, tickets: &[TicketRow]) -> QueryResult<()> {
+pub async fn insert(mut conn: &AsyncPgConnection, tickets: &[TicketRow]) -> QueryResult<()> {
     diesel::insert_into(tickets::table)
         .values(tickets)
-        .execute(conn)
+        .execute(&mut conn)
         .await
         .map(drop)
 }
 
 /// The tickets of these orders.
 pub async fn of_orders(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     orders: &[Uuid],
 ) -> QueryResult<Vec<TicketRow>> {
     if orders.is_empty() {
@@ -36,15 +36,15 @@ pub async fn of_orders(
     tickets::table
         .filter(tickets::order_id.eq_any(orders))
         .select(TicketRow::as_select())
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 
-pub async fn find(conn: &mut AsyncPgConnection, code: &str) -> QueryResult<Option<TicketRow>> {
+pub async fn find(mut conn: &AsyncPgConnection, code: &str) -> QueryResult<Option<TicketRow>> {
     tickets::table
         .find(code)
         .select(TicketRow::as_select())
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()
 }
@@ -53,7 +53,7 @@ pub async fn find(conn: &mut AsyncPgConnection, code: &str) -> QueryResult<Optio
 /// already (by a concurrent redeem, say). The condition is checked under
 /// the row's lock, so of racing redeems exactly one wins.
 pub async fn redeem(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     code: &str,
     by: Uuid,
     at: DateTime<Utc>,
@@ -65,7 +65,7 @@ pub async fn redeem(
     )
     .set((tickets::redeemed_at.eq(at), tickets::redeemed_by.eq(by)))
     .returning(TicketRow::as_returning())
-    .get_result(conn)
+    .get_result(&mut conn)
     .await
     .optional()
 }

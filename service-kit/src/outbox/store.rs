@@ -66,14 +66,16 @@ impl NewEvent {
 }
 
 /// Appends events, in order, in the caller's transaction. Takes no lock:
-/// concurrent writers do not wait for each other here.
-pub async fn append(conn: &mut AsyncPgConnection, events: Vec<NewEvent>) -> QueryResult<()> {
+/// concurrent writers do not wait for each other here. A shared reference
+/// to the connection, so the insert can be sent in one round trip with the
+/// statements before it (pipelined).
+pub async fn append(mut conn: &AsyncPgConnection, events: Vec<NewEvent>) -> QueryResult<()> {
     if events.is_empty() {
         return Ok(());
     }
     diesel::insert_into(outbox::table)
         .values(events)
-        .execute(conn)
+        .execute(&mut conn)
         .await
         .map(drop)
 }
