@@ -29,3 +29,22 @@ pub fn bearer<T>(token: &str, message: T) -> tonic::Request<T> {
     );
     request
 }
+
+/// The fields named by the google.rpc.BadRequest details of an
+/// INVALID_ARGUMENT; panics on any other answer.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    status
+        .get_details_bad_request()
+        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// The gRPC code of an answer, `Ok` for a success.
+pub fn code<T>(result: &Result<T, tonic::Status>) -> tonic::Code {
+    match result {
+        Ok(_) => tonic::Code::Ok,
+        Err(status) => status.code(),
+    }
+}

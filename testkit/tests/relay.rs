@@ -40,7 +40,7 @@ fn config(nats: &TestNats) -> RelayConfig {
 
 /// Appends `count` events labelled `from`, `from + 1`, … and numbers them.
 async fn write_events(outbox: &Outbox, from: usize, count: usize) {
-    let mut conn = outbox.pool().get().await.unwrap();
+    let conn = outbox.pool().get().await.unwrap();
     let rows = (from..from + count)
         .map(|n| {
             let envelope = ReservationEvent {
@@ -53,7 +53,7 @@ async fn write_events(outbox: &Outbox, from: usize, count: usize) {
             NewEvent::new(Uuid::new_v4(), &envelope, chrono::Utc::now()).unwrap()
         })
         .collect();
-    outbox::append(&mut conn, rows).await.unwrap();
+    outbox::append(&conn, rows).await.unwrap();
     outbox.sequencer().run_once().await.unwrap();
 }
 

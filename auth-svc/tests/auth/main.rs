@@ -10,14 +10,4 @@ mod login;
 mod reflection;
 mod refresh;
 
-use tonic::{Code, Status};
-
-/// The field named by the google.rpc.BadRequest details of an INVALID_ARGUMENT.
-pub fn violated_fields(status: &Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    status
-        .get_details_bad_request()
-        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
+pub use testkit::violated_fields;

@@ -23,10 +23,12 @@ use kursi_proto::access::v1::Role;
 use kursi_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use kursi_proto::catalog::v1::*;
 use service_kit::config::Secret;
+pub use service_kit::values::timestamp as ts;
 use testkit::tmdb::{Catalog, FakeTmdb};
 use testkit::{SignedIn, Spawned, TestAuth, TestDb, bearer, channel, service_config, spawn};
+pub use testkit::{code, violated_fields};
+use tonic::Status;
 use tonic::transport::Channel;
-use tonic::{Code, Status};
 
 pub type Client = CatalogServiceClient<Channel>;
 
@@ -295,23 +297,6 @@ pub fn tomorrow() -> DateTime<Utc> {
     DateTime::from_timestamp(now.timestamp(), 0).unwrap()
 }
 
-pub fn ts(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: at.timestamp_subsec_nanos() as i32,
-    }
-}
-
-/// The fields named by the google.rpc.BadRequest details of an INVALID_ARGUMENT.
-pub fn violated_fields(status: &Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    status
-        .get_details_bad_request()
-        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
-
 /// Polls `check` until it answers `Some`, for at most 20 seconds.
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
@@ -328,12 +313,5 @@ where
             "never happened: {what}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
-pub fn code<T>(result: &Result<T, Status>) -> Code {
-    match result {
-        Ok(_) => Code::Ok,
-        Err(status) => status.code(),
     }
 }

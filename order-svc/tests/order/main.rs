@@ -28,11 +28,13 @@ use kursi_proto::order::v1::order_service_client::OrderServiceClient;
 use kursi_proto::order::v1::*;
 use order_svc::config::OrderConfig;
 use service_kit::outbox::relay::RelayConfig;
+pub use service_kit::values::timestamp as ts;
 use testkit::{
     SignedIn, Spawned, TestAuth, TestDb, TestNats, bearer, channel, service_config, spawn, spawn_on,
 };
+pub use testkit::{code, violated_fields};
+use tonic::Status;
 use tonic::transport::Channel;
-use tonic::{Code, Status};
 
 pub type Client = OrderServiceClient<Channel>;
 
@@ -429,30 +431,6 @@ pub fn by_seats(showtime: &catalog_pb::Showtime, seats: &[&str]) -> CreateOrderR
 pub fn tomorrow() -> DateTime<Utc> {
     let now = Utc::now() + chrono::Duration::days(1);
     DateTime::from_timestamp(now.timestamp(), 0).unwrap()
-}
-
-pub fn ts(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: at.timestamp_subsec_nanos() as i32,
-    }
-}
-
-/// The fields named by the google.rpc.BadRequest details of an INVALID_ARGUMENT.
-pub fn violated_fields(status: &Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    status
-        .get_details_bad_request()
-        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
-
-pub fn code<T>(result: &Result<T, Status>) -> Code {
-    match result {
-        Ok(_) => Code::Ok,
-        Err(status) => status.code(),
-    }
 }
 
 /// Polls `check` until it answers `Some`, for at most 20 seconds.

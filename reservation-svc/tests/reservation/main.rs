@@ -21,7 +21,9 @@ use kursi_proto::access::v1::Role;
 use kursi_proto::reservation::v1::reservation_service_client::ReservationServiceClient;
 use kursi_proto::reservation::v1::*;
 use reservation_svc::config::ReservationConfig;
+pub use service_kit::values::timestamp as ts;
 use testkit::{SignedIn, Spawned, TestAuth, TestDb, bearer, channel, service_config, spawn};
+pub use testkit::{code, violated_fields};
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
@@ -126,13 +128,6 @@ pub fn local(days: i64, hh: u32, mm: u32) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-pub fn ts(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: at.timestamp_subsec_nanos() as i32,
-    }
-}
-
 pub fn contact() -> ContactInfo {
     ContactInfo {
         name: "Siti Rahma".into(),
@@ -151,22 +146,5 @@ pub fn booking(start: DateTime<Utc>, party: i32) -> CreateReservationRequest {
         duration_minutes: None,
         note: String::new(),
         idempotency_key: String::new(),
-    }
-}
-
-/// The fields named by the google.rpc.BadRequest details of an INVALID_ARGUMENT.
-pub fn violated_fields(status: &Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    status
-        .get_details_bad_request()
-        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
-
-pub fn code<T>(result: &Result<T, Status>) -> Code {
-    match result {
-        Ok(_) => Code::Ok,
-        Err(status) => status.code(),
     }
 }
