@@ -82,6 +82,20 @@ load_dotenv() {
   done <"$file"
 }
 
+# url_host_port URL DEFAULT_PORT: "host port" of scheme://[user[:pass]@]host[:port]/…,
+# brackets around an IPv6 host taken off; a missing host is 127.0.0.1.
+url_host_port() {
+  local rest=${1#*://} default=$2 hostport host port
+  rest="${rest##*@}"
+  hostport="${rest%%[/?]*}"
+  port=$default
+  if [[ $hostport =~ ^\[(.*)\](:([0-9]+))?$ || $hostport =~ ^([^:]*)(:([0-9]+))?$ ]]; then
+    host="${BASH_REMATCH[1]}"
+    port="${BASH_REMATCH[3]:-$default}"
+  fi
+  printf '%s %s\n' "${host:-127.0.0.1}" "$port"
+}
+
 # True when something accepts TCP connections on HOST PORT. Uses bash's
 # /dev/tcp so that it needs no extra tool; `timeout` bounds a black hole.
 tcp_open() {

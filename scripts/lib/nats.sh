@@ -43,15 +43,7 @@ NATS_START_TIMEOUT=30
 # host and port of a nats:// URL: nats://[user[:pass]@]host[:port]. Of a
 # comma-separated list (a cluster's seed URLs), the first is taken.
 nats_host_port() {
-  local rest=${1%%,*} hostport host port=4222
-  rest="${rest#*://}"
-  rest="${rest##*@}"
-  hostport="${rest%%[/?]*}"
-  if [[ $hostport =~ ^\[(.*)\](:([0-9]+))?$ || $hostport =~ ^([^:]*)(:([0-9]+))?$ ]]; then
-    host="${BASH_REMATCH[1]}"
-    port="${BASH_REMATCH[3]:-4222}"
-  fi
-  printf '%s %s\n' "${host:-127.0.0.1}" "$port"
+  url_host_port "${1%%,*}" 4222
 }
 
 # A NATS server's greeting: the first line it sends on connect, before any

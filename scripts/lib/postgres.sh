@@ -61,14 +61,7 @@ pg_db_url() {
 
 # host and port of a postgres:// URL, for when no PostgreSQL client exists.
 pg_host_port() {
-  local rest=${1#*://} hostport host port=5432
-  rest="${rest##*@}"
-  hostport="${rest%%[/?]*}"
-  if [[ $hostport =~ ^\[(.*)\](:([0-9]+))?$ || $hostport =~ ^([^:]*)(:([0-9]+))?$ ]]; then
-    host="${BASH_REMATCH[1]}"
-    port="${BASH_REMATCH[3]:-5432}"
-  fi
-  printf '%s %s\n' "${host:-127.0.0.1}" "$port"
+  url_host_port "$1" 5432
 }
 
 # pg_probe SERVER_URL: 0 = answers and lets us in, 1 = nothing answers,
