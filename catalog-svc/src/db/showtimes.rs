@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Int4, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use service_kit::db::{bind, prepared};
 use uuid::Uuid;
 
 use super::movies::lower;
@@ -134,12 +135,16 @@ const AUDITORIUM_LOCKS: i32 = 0x6b63_6175;
 /// still guarantees the rule. A hash collision only makes two rooms wait
 /// for each other.
 pub async fn lock_auditorium(conn: &mut AsyncPgConnection, auditorium: &str) -> QueryResult<()> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext(lower($2)))")
-        .bind::<Int4, _>(AUDITORIUM_LOCKS)
-        .bind::<Text, _>(auditorium)
-        .execute(conn)
-        .await
-        .map(drop)
+    prepared(
+        "SELECT pg_advisory_xact_lock(?, hashtext(lower(?)))",
+        (
+            bind::<Int4, _>(AUDITORIUM_LOCKS),
+            bind::<Text, _>(auditorium),
+        ),
+    )
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// A SCHEDULED showtime in `auditorium` (any case) busy at some time of

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use service_kit::db::{bind, prepared};
 use uuid::Uuid;
 
 use super::schema::orders;
@@ -117,12 +118,16 @@ pub async fn lock_idempotency_key(
     customer_id: Uuid,
     key: &str,
 ) -> QueryResult<()> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1::text || ' ' || $2, 8))")
-        .bind::<diesel::sql_types::Uuid, _>(customer_id)
-        .bind::<diesel::sql_types::Text, _>(key)
-        .execute(&mut conn)
-        .await
-        .map(drop)
+    prepared(
+        "SELECT pg_advisory_xact_lock(hashtextextended(?::text || ' ' || ?, 8))",
+        (
+            bind::<diesel::sql_types::Uuid, _>(customer_id),
+            bind::<diesel::sql_types::Text, _>(key),
+        ),
+    )
+    .execute(&mut conn)
+    .await
+    .map(drop)
 }
 
 /// The order that paid with `reference`, if any.

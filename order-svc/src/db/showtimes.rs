@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use service_kit::db::{bind, prepared};
 use uuid::Uuid;
 
 use super::schema::showtimes;
@@ -79,9 +80,11 @@ pub async fn find(mut conn: &AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 /// racing orders from wasting their work on a seat another one is taking,
 /// and lets each see the seat map as it is.
 pub async fn lock(mut conn: &AsyncPgConnection, id: Uuid) -> QueryResult<()> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
-        .bind::<SqlUuid, _>(id)
-        .execute(&mut conn)
-        .await
-        .map(drop)
+    prepared(
+        "SELECT pg_advisory_xact_lock(hashtextextended(?::text, 7))",
+        (bind::<SqlUuid, _>(id),),
+    )
+    .execute(&mut conn)
+    .await
+    .map(drop)
 }

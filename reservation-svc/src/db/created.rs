@@ -8,11 +8,14 @@
 //! reservation). A statement is atomic on its own, so the three rows still
 //! commit together or not at all, and the data-modifying CTEs see each
 //! other's rows, so the history and the event take the reservation's id,
-//! version and time from the row just inserted.
+//! version and time from the row just inserted. It is a
+//! [`service_kit::db::Prepared`] statement: parsed and planned once per
+//! connection, not on every booking.
 
 use diesel::QueryResult;
 use diesel::sql_types::{Bool, Bytea, Int4, Int8, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use service_kit::db::{bind, prepared};
 use service_kit::outbox::NewEvent;
 use uuid::Uuid;
 
@@ -23,14 +26,14 @@ WITH created AS (
     INSERT INTO reservations (id, customer_id, contact_name, contact_phone, contact_email,
         party_size, start_time, duration_minutes, end_time, is_peak_hour, status, note,
         deposit_amount, deposit_status, idempotency_key, created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     RETURNING *
 ), history AS (
     INSERT INTO reservation_history (reservation_id, version, action, to_status, actor_id, note, changed_at)
-    SELECT id, version, 'CREATED', status, $18, note, created_at FROM created
+    SELECT id, version, 'CREATED', status, ?, note, created_at FROM created
 ), event AS (
     INSERT INTO outbox (aggregate_id, event_type, payload, created_at)
-    SELECT id, $19, $20, created_at FROM created
+    SELECT id, ?, ?, created_at FROM created
 )
 SELECT * FROM created";
 
@@ -40,27 +43,31 @@ pub async fn insert(
     actor: Option<Uuid>,
     event: &NewEvent,
 ) -> QueryResult<ReservationRow> {
-    diesel::sql_query(CREATE)
-        .bind::<SqlUuid, _>(new.id)
-        .bind::<SqlUuid, _>(new.customer_id)
-        .bind::<Text, _>(new.contact_name)
-        .bind::<Text, _>(new.contact_phone)
-        .bind::<Text, _>(new.contact_email)
-        .bind::<Int4, _>(new.party_size)
-        .bind::<Timestamptz, _>(new.start_time)
-        .bind::<Int4, _>(new.duration_minutes)
-        .bind::<Timestamptz, _>(new.end_time)
-        .bind::<Bool, _>(new.is_peak_hour)
-        .bind::<Text, _>(new.status)
-        .bind::<Text, _>(new.note)
-        .bind::<Int8, _>(new.deposit_amount)
-        .bind::<Text, _>(new.deposit_status)
-        .bind::<Nullable<Text>, _>(new.idempotency_key)
-        .bind::<Timestamptz, _>(new.created_at)
-        .bind::<Timestamptz, _>(new.updated_at)
-        .bind::<Nullable<SqlUuid>, _>(actor)
-        .bind::<Text, _>(event.event_type())
-        .bind::<Bytea, _>(event.payload())
-        .get_result(conn)
-        .await
+    prepared(
+        CREATE,
+        (
+            bind::<SqlUuid, _>(new.id),
+            bind::<SqlUuid, _>(new.customer_id),
+            bind::<Text, _>(new.contact_name),
+            bind::<Text, _>(new.contact_phone),
+            bind::<Text, _>(new.contact_email),
+            bind::<Int4, _>(new.party_size),
+            bind::<Timestamptz, _>(new.start_time),
+            bind::<Int4, _>(new.duration_minutes),
+            bind::<Timestamptz, _>(new.end_time),
+            bind::<Bool, _>(new.is_peak_hour),
+            bind::<Text, _>(new.status),
+            bind::<Text, _>(new.note),
+            bind::<Int8, _>(new.deposit_amount),
+            bind::<Text, _>(new.deposit_status),
+            bind::<Nullable<Text>, _>(new.idempotency_key),
+            bind::<Timestamptz, _>(new.created_at),
+            bind::<Timestamptz, _>(new.updated_at),
+            bind::<Nullable<SqlUuid>, _>(actor),
+            bind::<Text, _>(event.event_type()),
+            bind::<Bytea, _>(event.payload()),
+        ),
+    )
+    .get_result(conn)
+    .await
 }

@@ -47,7 +47,7 @@ use tokio::sync::watch;
 
 use super::Signal;
 use crate::ServiceError;
-use crate::db::Pool;
+use crate::db::{Pool, bind, prepared};
 use crate::shutdown::stopped;
 
 /// The advisory lock sequencers take ("kursi.outbox.seq"); writers never do.
@@ -152,14 +152,13 @@ struct Numbered {
 async fn number_batch(conn: &mut AsyncPgConnection) -> Result<usize, ServiceError> {
     conn.transaction(async |conn| {
         let shared: &AsyncPgConnection = conn;
-        let lock = diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-            .bind::<Int8, _>(SEQUENCER_LOCK)
+        let lock = prepared("SELECT pg_advisory_xact_lock(?)", (bind::<Int8, _>(SEQUENCER_LOCK),))
             .execute(&mut &*shared);
-        let number = diesel::sql_query(
+        let number = prepared(
             "WITH last AS (SELECT coalesce(max(position), 0) AS position FROM outbox),
                   batch AS (
                       SELECT id, row_number() OVER (ORDER BY id) AS n
-                      FROM (SELECT id FROM outbox WHERE position IS NULL ORDER BY id LIMIT $1) unnumbered
+                      FROM (SELECT id FROM outbox WHERE position IS NULL ORDER BY id LIMIT ?) unnumbered
                   ),
                   done AS (
                       UPDATE outbox SET position = last.position + batch.n
@@ -168,8 +167,8 @@ async fn number_batch(conn: &mut AsyncPgConnection) -> Result<usize, ServiceErro
                       RETURNING 1
                   )
              SELECT count(*) AS count FROM done",
+            (bind::<Int8, _>(BATCH),),
         )
-        .bind::<Int8, _>(BATCH)
         .get_result::<Numbered>(&mut &*shared);
         let (_, numbered) = futures_util::future::try_join(lock, number).await?;
         Ok::<_, ServiceError>(numbered.count as usize)

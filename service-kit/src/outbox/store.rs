@@ -5,8 +5,11 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use diesel::sql_types::{Bytea, Text, Timestamptz, Uuid as SqlUuid};
+
 use super::Envelope;
 use super::schema::outbox;
+use crate::db::{bind, prepared};
 
 /// A numbered event.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -30,8 +33,7 @@ impl EventRow {
 }
 
 /// An event to append.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = outbox)]
+#[derive(Debug)]
 pub struct NewEvent {
     aggregate_id: Uuid,
     event_type: &'static str,
@@ -67,17 +69,31 @@ impl NewEvent {
 
 /// Appends events, in order, in the caller's transaction. Takes no lock:
 /// concurrent writers do not wait for each other here. A shared reference
-/// to the connection, so the insert can be sent in one round trip with the
-/// statements before it (pipelined).
-pub async fn append(mut conn: &AsyncPgConnection, events: Vec<NewEvent>) -> QueryResult<()> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    diesel::insert_into(outbox::table)
-        .values(events)
-        .execute(&mut conn)
-        .await
-        .map(drop)
+/// to the connection, so the inserts can be sent in one round trip with the
+/// statements before them (pipelined).
+///
+/// One prepared insert an event, sent together, rather than one insert of
+/// many rows: diesel parses and plans a many-row insert again on every
+/// run, and PostgreSQL runs the inserts in order, so ids keep the events'
+/// order.
+pub async fn append(conn: &AsyncPgConnection, events: Vec<NewEvent>) -> QueryResult<()> {
+    let inserts = events.iter().map(|event| {
+        let mut shared = conn;
+        async move {
+            prepared(
+                "INSERT INTO outbox (aggregate_id, event_type, payload, created_at) VALUES (?, ?, ?, ?)",
+                (
+                    bind::<SqlUuid, _>(event.aggregate_id),
+                    bind::<Text, _>(event.event_type),
+                    bind::<Bytea, _>(event.payload.as_slice()),
+                    bind::<Timestamptz, _>(event.created_at),
+                ),
+            )
+            .execute(&mut shared)
+            .await
+        }
+    });
+    futures_util::future::try_join_all(inserts).await.map(drop)
 }
 
 /// Up to `limit` numbered events after `position`, in order.

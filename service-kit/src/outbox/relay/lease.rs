@@ -9,6 +9,8 @@ use diesel::sql_types::{BigInt, Interval, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::{bind, prepared};
+
 #[derive(diesel::QueryableByName)]
 struct Position {
     #[diesel(sql_type = BigInt)]
@@ -27,17 +29,19 @@ pub async fn acquire(
     holder: Uuid,
     lease: Duration,
 ) -> diesel::QueryResult<Option<i64>> {
-    let taken: Vec<Position> = diesel::sql_query(
+    let taken: Vec<Position> = prepared(
         "INSERT INTO outbox_relays AS r (relay, holder, lease_until)
-         VALUES ($1, $2, now() + $3)
+         VALUES (?, ?, now() + ?)
          ON CONFLICT (relay) DO UPDATE
              SET holder = EXCLUDED.holder, lease_until = EXCLUDED.lease_until, updated_at = now()
              WHERE r.holder = EXCLUDED.holder OR r.lease_until IS NULL OR r.lease_until < now()
          RETURNING r.position",
+        (
+            bind::<Text, _>(relay),
+            bind::<SqlUuid, _>(holder),
+            bind::<Interval, _>(interval(lease)),
+        ),
     )
-    .bind::<Text, _>(relay)
-    .bind::<SqlUuid, _>(holder)
-    .bind::<Interval, _>(interval(lease))
     .load(conn)
     .await?;
     Ok(taken.into_iter().next().map(|row| row.position))
@@ -53,15 +57,17 @@ pub async fn advance(
     lease: Duration,
     position: i64,
 ) -> diesel::QueryResult<bool> {
-    let updated = diesel::sql_query(
+    let updated = prepared(
         "UPDATE outbox_relays
-         SET position = greatest(position, $4), lease_until = now() + $3, updated_at = now()
-         WHERE relay = $1 AND holder = $2",
+         SET position = greatest(position, ?), lease_until = now() + ?, updated_at = now()
+         WHERE relay = ? AND holder = ?",
+        (
+            bind::<BigInt, _>(position),
+            bind::<Interval, _>(interval(lease)),
+            bind::<Text, _>(relay),
+            bind::<SqlUuid, _>(holder),
+        ),
     )
-    .bind::<Text, _>(relay)
-    .bind::<SqlUuid, _>(holder)
-    .bind::<Interval, _>(interval(lease))
-    .bind::<BigInt, _>(position)
     .execute(conn)
     .await?;
     Ok(updated == 1)
@@ -94,12 +100,12 @@ pub struct Lag {
 }
 
 pub async fn lag(conn: &mut AsyncPgConnection, position: i64) -> diesel::QueryResult<Lag> {
-    diesel::sql_query(
-        "SELECT greatest((SELECT coalesce(max(position), 0) FROM outbox) - $1, 0)::int8 AS events,
+    prepared(
+        "SELECT greatest((SELECT coalesce(max(position), 0) FROM outbox) - ?, 0)::int8 AS events,
                 coalesce((SELECT extract(epoch FROM now() - created_at) FROM outbox
-                          WHERE position = $1 + 1), 0)::float8 AS seconds",
+                          WHERE position = ? + 1), 0)::float8 AS seconds",
+        (bind::<BigInt, _>(position), bind::<BigInt, _>(position)),
     )
-    .bind::<BigInt, _>(position)
     .get_result(conn)
     .await
 }

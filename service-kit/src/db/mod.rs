@@ -4,6 +4,10 @@
 //! Everything goes through tokio-postgres (diesel-async underneath), so no
 //! libpq is needed to build or run a service.
 
+mod prepared;
+
+pub use prepared::{Bind, Binds, Prepared, bind, prepared};
+
 use std::time::Duration;
 
 use diesel::Connection;
