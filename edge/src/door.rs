@@ -11,7 +11,9 @@ use http::HeaderMap;
 use kursi_proto::auth::v1::GetJwksRequest;
 use kursi_proto::auth::v1::Jwk;
 use kursi_proto::auth::v1::auth_service_client::AuthServiceClient;
-use service_kit::auth::{Denial, KeySource, KeySourceError, Policy, TokenVerifier, VerifyError};
+use service_kit::auth::{
+    Denial, KeySource, KeySourceError, Policy, TokenVerifier, VerifyError, bearer_token,
+};
 use service_kit::config::JwtSettings;
 use tonic::transport::Channel;
 
@@ -88,47 +90,5 @@ impl Door {
             )),
             Err(Denial::Forbidden(why)) => Err(ApiError::forbidden(why)),
         }
-    }
-}
-
-/// The token of an `Authorization: Bearer …` header; `Err` when the header
-/// is there but unusable. The same rule as the services' admission layer.
-fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, &'static str> {
-    let Some(value) = headers.get(http::header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| "the Authorization header is not text")?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or("the Authorization header must be `Bearer <token>`")?;
-    let token = token.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-        return Err("the Authorization header must be `Bearer <token>`");
-    }
-    Ok(Some(token))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            http::header::AUTHORIZATION,
-            value.parse().expect("header value"),
-        );
-        headers
-    }
-
-    #[test]
-    fn bearer_tokens() {
-        assert_eq!(bearer_token(&headers("Bearer abc")), Ok(Some("abc")));
-        assert_eq!(bearer_token(&headers("bearer abc")), Ok(Some("abc")));
-        assert_eq!(bearer_token(&HeaderMap::new()), Ok(None));
-        assert!(bearer_token(&headers("Basic abc")).is_err());
-        assert!(bearer_token(&headers("Bearer ")).is_err());
     }
 }

@@ -124,9 +124,10 @@ impl Admission {
     }
 }
 
-/// The token of an `authorization: Bearer …` header; `Err` when the header
-/// is there but unusable.
-fn bearer_token(headers: &http::HeaderMap) -> Result<Option<&str>, &'static str> {
+/// The token of an `authorization: Bearer …` header (HTTP or gRPC metadata,
+/// the scheme in any case); `Err` when the header is there but unusable.
+/// The edge reads its callers' headers with the same rule.
+pub fn bearer_token(headers: &http::HeaderMap) -> Result<Option<&str>, &'static str> {
     let Some(value) = headers.get(http::header::AUTHORIZATION) else {
         return Ok(None);
     };

@@ -4,6 +4,7 @@
 //! A token that passed the full check is remembered for a short while, so a
 //! caller's next requests skip the signature check (see `verified`).
 
+mod actor;
 mod admission;
 mod caller;
 mod claims;
@@ -11,7 +12,8 @@ mod policy;
 mod verified;
 mod verifier;
 
-pub use admission::{Admission, Readiness};
+pub use actor::{Actor, actor};
+pub use admission::{Admission, Readiness, bearer_token};
 pub use caller::{Caller, caller};
 pub use claims::{AccessClaims, parse_role, role_name};
 pub use policy::{Denial, Policy, PolicyTable};
