@@ -10,7 +10,7 @@ use diesel_async::AsyncConnection;
 use kursi_proto::access::v1::Role;
 use service_kit::auth::{parse_role, role_name};
 use service_kit::config::JwtSettings;
-use service_kit::db::Pool;
+use service_kit::db::{Pool, RefuseExt};
 use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
 
@@ -88,21 +88,16 @@ impl Accounts {
             password_hash: &hash,
             role: role_name(Role::Customer),
         };
-        users::insert(&mut conn, new_user)
-            .await
-            .map_err(|err| match ServiceError::from(err) {
-                ServiceError::AlreadyExists(conflict)
-                    if conflict.contains("users_username_key") =>
-                {
-                    ServiceError::AlreadyExists(
-                        "an account with this username already exists".into(),
-                    )
-                }
-                ServiceError::AlreadyExists(_) => {
-                    ServiceError::AlreadyExists("an account with this email already exists".into())
-                }
-                other => other,
-            })
+        users::insert(&mut conn, new_user).await.refuse(|broken| {
+            let taken = match broken.constraint {
+                users::USERNAME_UNIQUE => "username",
+                users::EMAIL_UNIQUE => "email",
+                _ => return None,
+            };
+            Some(ServiceError::AlreadyExists(format!(
+                "an account with this {taken} already exists"
+            )))
+        })
     }
 
     /// Signs in by email or username. Unknown accounts and wrong passwords

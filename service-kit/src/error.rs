@@ -107,13 +107,19 @@ impl From<DieselError> for ServiceError {
         match err {
             DieselError::NotFound => Self::NotFound("not found".into()),
             DieselError::DatabaseError(kind, info) => match kind {
+                // A service names the refusal for each unique index it
+                // relies on (`db::violation`); one it did not expect still
+                // says what happened, without the schema's names.
                 DatabaseErrorKind::UniqueViolation => {
-                    Self::AlreadyExists(match info.constraint_name() {
-                        Some(name) => format!("already exists (conflicts on {name})"),
-                        None => "already exists".into(),
-                    })
+                    tracing::warn!(constraint = ?info.constraint_name(), "unexpected unique violation");
+                    Self::AlreadyExists("already exists".into())
                 }
+                // A deadlock (40P01) is not classified by diesel; like a
+                // serialization failure, the loser may simply retry.
                 DatabaseErrorKind::SerializationFailure => {
+                    Self::Aborted("a concurrent change conflicted with this one; retry".into())
+                }
+                DatabaseErrorKind::Unknown if info.message().contains("deadlock detected") => {
                     Self::Aborted("a concurrent change conflicted with this one; retry".into())
                 }
                 // The second is what a connection that the server closed

@@ -8,6 +8,10 @@ use uuid::Uuid;
 
 use super::schema::users;
 
+/// The unique indexes (over lower()) that keep emails and usernames apart.
+pub const EMAIL_UNIQUE: &str = "users_email_key";
+pub const USERNAME_UNIQUE: &str = "users_username_key";
+
 diesel::define_sql_function!(fn lower(x: Text) -> Text);
 diesel::define_sql_function! {
     #[sql_name = "lower"]

@@ -5,8 +5,10 @@
 //! libpq is needed to build or run a service.
 
 mod prepared;
+mod violation;
 
 pub use prepared::{Bind, Binds, Prepared, bind, prepared};
+pub use violation::{ConstraintKind, RefuseExt, Violation, refuse, violation};
 
 use std::time::Duration;
 
@@ -50,10 +52,6 @@ impl DatabaseUrl {
             "the URL names no database, as in postgres://HOST/kursi_auth".to_owned()
         })?;
         Ok(Self { config, name })
-    }
-
-    pub fn database_name(&self) -> &str {
-        &self.name
     }
 
     /// A client on the server's `postgres` database, for CREATE/DROP DATABASE.
