@@ -16,6 +16,8 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::clock::Clock;
+
 /// A setting that could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -134,6 +136,9 @@ pub struct CommonConfig {
     pub request_timeout: Duration,
     pub max_concurrent_requests: usize,
     pub database_pool_size: u32,
+    /// Not a setting: the system clock, which tests replace with one they
+    /// move forward.
+    pub clock: Clock,
 }
 
 /// What an access token must say to be accepted.
@@ -169,6 +174,7 @@ impl CommonConfig {
             request_timeout: seconds_or("REQUEST_TIMEOUT_SECONDS", 30, 1..=3600)?,
             max_concurrent_requests: ranged_or("MAX_CONCURRENT_REQUESTS", 512, 1..=100_000)?,
             database_pool_size: ranged_or("DATABASE_POOL_SIZE", 10, 1..=1000)?,
+            clock: Clock::system(),
         })
     }
 }
