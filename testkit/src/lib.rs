@@ -5,6 +5,7 @@
 //!   each in its own process) and never share rows.
 //! - [`Spawned`]: a real server on 127.0.0.1 port 0, stopped on drop.
 //! - [`TestAuth`]: a running auth-svc with a bootstrapped admin, for tokens.
+//! - [`schema`]: whether a service's `schema.rs` says what its migrations build.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -12,6 +13,7 @@ mod auth;
 mod db;
 pub mod nats;
 pub mod raw;
+pub mod schema;
 mod spawn;
 pub mod tmdb;
 

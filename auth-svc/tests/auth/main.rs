@@ -9,5 +9,6 @@ mod key_rotation;
 mod login;
 mod reflection;
 mod refresh;
+mod schema;
 
 pub use testkit::violated_fields;

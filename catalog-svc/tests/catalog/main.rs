@@ -11,6 +11,7 @@ mod import_failures;
 mod import_schedule;
 mod movie_lists;
 mod movies;
+mod schema;
 mod showtime_lists;
 mod showtimes;
 mod smoke;

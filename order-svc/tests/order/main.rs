@@ -13,6 +13,7 @@ mod events;
 mod expiry;
 mod lifecycle;
 mod orders;
+mod schema;
 mod seat_map;
 mod smoke;
 mod validation;

@@ -11,6 +11,7 @@ mod idempotency;
 mod lifecycle;
 mod nats;
 mod ownership;
+mod schema;
 mod stats;
 mod sweeper;
 mod tables;
