@@ -63,7 +63,8 @@ impl TestDb {
         let admin_url = admin_url();
         let admin = connect(&admin_url).await;
         let template = ensure_template(&admin, &admin_url, service, migrations).await;
-        let name = format!("kursi_test_{service}_{}", uuid::Uuid::new_v4().simple());
+        drop_stale_test_databases(&admin).await;
+        let name = test_database_name(service, unix_seconds());
         let create = format!(
             "CREATE DATABASE {} TEMPLATE {}",
             quote_ident(&name),
@@ -116,6 +117,81 @@ impl Drop for TestDb {
         })
         .join();
     }
+}
+
+/// Test databases are named `kursi_test_<service>_<created, unix seconds>_<random>`,
+/// so a later run can tell the leftovers of a killed one.
+const TEST_DATABASE_PREFIX: &str = "kursi_test_";
+
+/// A test database older than this, that nobody is connected to, was left
+/// behind by a run that was killed (its `Drop` never ran). No test runs
+/// this long.
+const STALE_AFTER_SECONDS: u64 = 30 * 60;
+
+fn test_database_name(service: &str, created: u64) -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    // 63 bytes is PostgreSQL's limit for a name; longer ones are cut.
+    format!(
+        "{TEST_DATABASE_PREFIX}{service}_{created}_{}",
+        &random[..16]
+    )
+}
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
+/// When a test database was created, from its name; `None` for a name of
+/// the earlier scheme, which carried no time.
+fn created_at(name: &str) -> Option<u64> {
+    let mut parts = name.rsplit('_');
+    let _random = parts.next()?;
+    parts.next()?.parse().ok()
+}
+
+fn is_stale(name: &str, now: u64) -> bool {
+    created_at(name).is_none_or(|created| now.saturating_sub(created) > STALE_AFTER_SECONDS)
+}
+
+/// Drops the test databases that killed runs left behind: old enough, and
+/// nobody connected (DROP without FORCE refuses otherwise, and a test still
+/// using one keeps it). One test process at a time does it.
+async fn drop_stale_test_databases(admin: &Client) {
+    let claimed = admin
+        .query_one(
+            "SELECT pg_try_advisory_lock(hashtext('kursi_test_sweep'))",
+            &[],
+        )
+        .await
+        .is_ok_and(|row| row.get::<_, bool>(0));
+    if !claimed {
+        return;
+    }
+    let pattern = format!("{TEST_DATABASE_PREFIX}%");
+    let rows = admin
+        .query(
+            "SELECT datname::text FROM pg_database d WHERE datname LIKE $1
+                AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+            &[&pattern],
+        )
+        .await
+        .unwrap_or_default();
+    let now = unix_seconds();
+    for name in rows.iter().map(|row| row.get::<_, String>(0)) {
+        if is_stale(&name, now) {
+            let _ = admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {}", quote_ident(&name)))
+                .await;
+        }
+    }
+    let _ = admin
+        .execute(
+            "SELECT pg_advisory_unlock(hashtext('kursi_test_sweep'))",
+            &[],
+        )
+        .await;
 }
 
 async fn ensure_template(
@@ -248,6 +324,22 @@ fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn leftovers_are_told_by_the_time_in_their_name() {
+        let now = 1_800_000_000;
+        let fresh = super::test_database_name("reservation", now - 60);
+        let old = super::test_database_name("reservation", now - 3_600);
+        assert!(fresh.len() <= 63, "{fresh}");
+        assert_eq!(super::created_at(&fresh), Some(now - 60));
+        assert!(!super::is_stale(&fresh, now));
+        assert!(super::is_stale(&old, now));
+        // The earlier scheme: kursi_test_<service>_<uuid>.
+        assert!(super::is_stale(
+            "kursi_test_order_0123456789abcdef0123456789abcdef",
+            now
+        ));
+    }
+
     use super::with_database;
 
     #[test]
