@@ -77,10 +77,7 @@ impl EdgeConfig {
         Self {
             listen_addr,
             upstreams,
-            jwt: JwtSettings {
-                issuer: "kursi".into(),
-                audience: "kursi".into(),
-            },
+            jwt: JwtSettings::default(),
             request_timeout: Duration::from_secs(30),
             max_request_timeout: Duration::from_secs(300),
             max_body_bytes: 1024 * 1024,

@@ -146,13 +146,30 @@ pub struct CommonConfig {
 pub struct JwtSettings {
     pub issuer: String,
     pub audience: String,
+    /// How far past its `exp` (or before its `nbf`) a token is still
+    /// taken, for clocks that disagree a little. A few seconds: every
+    /// second of it is a second an expired token still works.
+    pub leeway: Duration,
 }
+
+impl Default for JwtSettings {
+    fn default() -> Self {
+        Self {
+            issuer: "kursi".into(),
+            audience: "kursi".into(),
+            leeway: Duration::from_secs(DEFAULT_JWT_LEEWAY_SECONDS),
+        }
+    }
+}
+
+const DEFAULT_JWT_LEEWAY_SECONDS: u64 = 5;
 
 impl JwtSettings {
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             issuer: var("JWT_ISSUER").unwrap_or_else(|| "kursi".into()),
             audience: var("JWT_AUDIENCE").unwrap_or_else(|| "kursi".into()),
+            leeway: seconds_or("JWT_LEEWAY_SECONDS", DEFAULT_JWT_LEEWAY_SECONDS, 0..=300)?,
         })
     }
 }

@@ -148,10 +148,7 @@ pub fn service_config(database_url: &str, auth_url: &str) -> CommonConfig {
         database_url: Secret::new(database_url),
         listen_addr: "127.0.0.1:0".parse().expect("addr"),
         auth_grpc_url: auth_url.into(),
-        jwt: JwtSettings {
-            issuer: "kursi".into(),
-            audience: "kursi".into(),
-        },
+        jwt: JwtSettings::default(),
         request_timeout: Duration::from_secs(30),
         max_concurrent_requests: 512,
         database_pool_size: 5,

@@ -146,10 +146,7 @@ impl KeySource for Counting {
 }
 
 fn jwt() -> JwtSettings {
-    JwtSettings {
-        issuer: "kursi".into(),
-        audience: "kursi".into(),
-    }
+    JwtSettings::default()
 }
 
 #[tokio::test]

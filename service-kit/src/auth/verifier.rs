@@ -24,8 +24,6 @@ use crate::config::JwtSettings;
 const MAX_KEY_AGE: Duration = Duration::from_secs(300);
 /// The least time between two fetches caused by unknown `kid`s, by default.
 const MIN_REFETCH: Duration = Duration::from_secs(5);
-/// Clock skew tolerated on `exp` and `nbf`.
-const LEEWAY_SECONDS: u64 = 30;
 
 /// Why a token was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,7 +125,7 @@ impl TokenVerifier {
         validation.set_audience(&[&settings.audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
-        validation.leeway = LEEWAY_SECONDS;
+        validation.leeway = settings.leeway.as_secs();
         Self {
             source: Box::new(source),
             validation,
@@ -270,19 +268,20 @@ mod tests {
     }
 
     fn settings() -> JwtSettings {
-        JwtSettings {
-            issuer: "kursi".into(),
-            audience: "kursi".into(),
-        }
+        JwtSettings::default()
     }
 
     fn token(key: &SigningKey, jti: &str) -> String {
+        token_expiring(key, jti, chrono::Utc::now().timestamp() + 600)
+    }
+
+    fn token_expiring(key: &SigningKey, jti: &str, exp: i64) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = AccessClaims {
             iss: "kursi".into(),
             sub: Uuid::new_v4().to_string(),
             aud: "kursi".into(),
-            exp: now + 600,
+            exp,
             iat: now,
             nbf: now,
             jti: jti.into(),
@@ -317,5 +316,26 @@ mod tests {
             )),
             "a token not seen before gets the full check"
         );
+    }
+
+    #[tokio::test]
+    async fn an_expired_token_is_refused_after_a_few_seconds_of_leeway() {
+        let signer = SigningKey::from_bytes(&[7; 32]);
+        let verifier = TokenVerifier::new(FixedJwks(jwk(&signer)), &settings());
+        let now = chrono::Utc::now().timestamp();
+        // With the earlier 30 s of leeway, a token 20 s past its exp was
+        // still taken.
+        let late = token_expiring(&signer, "late", now - 20);
+        assert_eq!(
+            verifier.verify(&late).await.err(),
+            Some(VerifyError::Unauthenticated(
+                "invalid access token: expired".into()
+            ))
+        );
+        let skewed = token_expiring(&signer, "skewed", now - 1);
+        verifier
+            .verify(&skewed)
+            .await
+            .expect("a second past exp is within the leeway");
     }
 }
