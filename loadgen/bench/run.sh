@@ -28,7 +28,8 @@ run_dir="${KURSI_RUN_DIR:-.kursi/run}"
 passes="${PASSES:-3}"
 mkdir -p "$out"
 
-cargo build --release --quiet -p loadgen
+# The stack's build (scripts/stack): the same package set, so nothing is rebuilt.
+cargo build --release --quiet --workspace --bins
 loadgen=target/release/loadgen
 
 # PIN=split: the edge on the last core, everything else on the others.

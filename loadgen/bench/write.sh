@@ -17,7 +17,8 @@ cd "$root"
 out="${1:-target/bench/write-$(date +%Y%m%d-%H%M%S)}"
 run_dir="${KURSI_RUN_DIR:-.kursi/run}"
 mkdir -p "$out"
-cargo build --release --quiet -p loadgen
+# The stack's build (scripts/stack): the same package set, so nothing is rebuilt.
+cargo build --release --quiet --workspace --bins
 watch=()
 for pid in ${WATCH_PIDS:-$(cat "$run_dir/reservation-svc.pid" "$run_dir/edge.pid")}; do
   watch+=(--watch-pid "$pid")
