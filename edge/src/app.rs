@@ -8,7 +8,6 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderName, HeaderValue, Method};
 use prost_reflect::DescriptorPool;
@@ -56,21 +55,7 @@ pub async fn run_with_contracts(
 ) -> Result<(), EdgeError> {
     let app = router(&config, descriptor_set)?;
     tracing::info!(addr = ?listener.local_addr().ok(), "edge listening");
-    let draining = async move {
-        shutdown.await;
-        tracing::info!("shutting down: finishing requests in flight");
-    };
-    // Without TCP_NODELAY, a reply written in more than one segment (h2c
-    // sends its frames apart) waits for the client's delayed ACK: 40 ms
-    // at the 99th percentile of get-reservation over h2c.
-    let listener = listener.tap_io(|stream| {
-        if let Err(err) = stream.set_nodelay(true) {
-            tracing::debug!(error = %err, "could not set TCP_NODELAY on a connection");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(draining)
-        .await?;
+    crate::server::serve(listener, app, config.clients.clone(), shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -105,6 +90,7 @@ pub fn router(config: &EdgeConfig, descriptor_set: &[u8]) -> Result<Router, Edge
         request_timeout: config.request_timeout,
         max_request_timeout: config.max_request_timeout,
         max_body_bytes: config.max_body_bytes,
+        clients: config.clients.clone(),
     });
     let openapi: Arc<str> = Arc::from(openapi);
 

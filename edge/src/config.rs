@@ -12,6 +12,12 @@
 //! - `MAX_BODY_BYTES` (1048576): larger request bodies get 413.
 //! - `CORS_ALLOWED_ORIGINS` (empty: no CORS): comma-separated origins such
 //!   as `https://app.example.com`, or `*` for any.
+//! - What a client may take of the edge ([`ClientLimits`], `server.rs` says
+//!   how each is applied): `EDGE_MAX_CONNECTIONS` (10000),
+//!   `EDGE_HEADER_READ_TIMEOUT_SECONDS` (10), `EDGE_BODY_IDLE_TIMEOUT_SECONDS`
+//!   (10), `EDGE_BODY_TIMEOUT_SECONDS` (60), `EDGE_IDLE_TIMEOUT_SECONDS` (60),
+//!   `EDGE_MAX_HEADERS` (100), `EDGE_MAX_HEADER_BYTES` (65536),
+//!   `EDGE_H2_MAX_CONCURRENT_STREAMS` (100).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -42,6 +48,88 @@ pub struct EdgeConfig {
     pub max_request_timeout: Duration,
     pub max_body_bytes: usize,
     pub cors: Cors,
+    pub clients: ClientLimits,
+}
+
+/// What one client may take of the edge: connections, and time to send
+/// its side of them. Defaults are what a public edge would use.
+#[derive(Debug, Clone)]
+pub struct ClientLimits {
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// HTTP/1: time to send a request's headers, from the connection's
+    /// start or the end of its previous response.
+    pub header_read_timeout: Duration,
+    /// The longest pause between two parts of a request body.
+    pub body_idle_timeout: Duration,
+    /// The longest a whole request body may take.
+    pub body_timeout: Duration,
+    /// A connection with nothing in flight for this long is closed.
+    pub idle_timeout: Duration,
+    pub max_headers: usize,
+    /// Request headers, in bytes (HTTP/1 head; HTTP/2 header list).
+    pub max_header_bytes: usize,
+    pub h2_max_concurrent_streams: u32,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 10_000,
+            header_read_timeout: Duration::from_secs(10),
+            body_idle_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(60),
+            max_headers: 100,
+            max_header_bytes: 64 * 1024,
+            h2_max_concurrent_streams: 100,
+        }
+    }
+}
+
+impl ClientLimits {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let secs = |d: Duration| d.as_secs();
+        Ok(Self {
+            max_connections: config::ranged_or(
+                "EDGE_MAX_CONNECTIONS",
+                d.max_connections,
+                1..=1_000_000,
+            )?,
+            header_read_timeout: config::seconds_or(
+                "EDGE_HEADER_READ_TIMEOUT_SECONDS",
+                secs(d.header_read_timeout),
+                1..=3600,
+            )?,
+            body_idle_timeout: config::seconds_or(
+                "EDGE_BODY_IDLE_TIMEOUT_SECONDS",
+                secs(d.body_idle_timeout),
+                1..=3600,
+            )?,
+            body_timeout: config::seconds_or(
+                "EDGE_BODY_TIMEOUT_SECONDS",
+                secs(d.body_timeout),
+                1..=86_400,
+            )?,
+            idle_timeout: config::seconds_or(
+                "EDGE_IDLE_TIMEOUT_SECONDS",
+                secs(d.idle_timeout),
+                1..=86_400,
+            )?,
+            max_headers: config::ranged_or("EDGE_MAX_HEADERS", d.max_headers, 16..=10_000)?,
+            max_header_bytes: config::ranged_or(
+                "EDGE_MAX_HEADER_BYTES",
+                d.max_header_bytes,
+                8 * 1024..=1024 * 1024,
+            )?,
+            h2_max_concurrent_streams: config::ranged_or(
+                "EDGE_H2_MAX_CONCURRENT_STREAMS",
+                d.h2_max_concurrent_streams,
+                1..=10_000,
+            )?,
+        })
+    }
 }
 
 /// A gRPC service the edge forwards to.
@@ -82,6 +170,7 @@ impl EdgeConfig {
             max_request_timeout: Duration::from_secs(300),
             max_body_bytes: 1024 * 1024,
             cors: Cors::Off,
+            clients: ClientLimits::default(),
         }
     }
 
@@ -120,6 +209,7 @@ impl EdgeConfig {
                 1024..=64 * 1024 * 1024,
             )?,
             cors: cors_from_env()?,
+            clients: ClientLimits::from_env()?,
         })
     }
 }

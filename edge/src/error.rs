@@ -115,6 +115,17 @@ impl ApiError {
         error
     }
 
+    /// 408: the client stopped sending its body. The connection is closed
+    /// after the answer (HTTP/1), since the rest of the body may still come.
+    pub fn request_timeout(why: impl Into<String>) -> Self {
+        let mut error = Self::new(Code::DeadlineExceeded, why);
+        error.status = StatusCode::REQUEST_TIMEOUT;
+        error
+            .headers
+            .push((http::header::CONNECTION, HeaderValue::from_static("close")));
+        error
+    }
+
     pub fn unsupported_media_type(content_type: &str) -> Self {
         let mut error = Self::new(
             Code::InvalidArgument,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
@@ -34,6 +34,7 @@ pub struct Gateway {
     pub request_timeout: Duration,
     pub max_request_timeout: Duration,
     pub max_body_bytes: usize,
+    pub clients: crate::config::ClientLimits,
 }
 
 impl Gateway {
@@ -88,7 +89,8 @@ impl Gateway {
         }
     }
 
-    /// The body, refused with 413 past the limit.
+    /// The body, refused with 413 past the limit and 408 when the client
+    /// pauses too long or takes too long over it (`server.rs`).
     async fn read_body(&self, headers: &http::HeaderMap, body: Body) -> Result<Bytes, ApiError> {
         let limit = self.max_body_bytes;
         let declared = headers
@@ -98,15 +100,44 @@ impl Gateway {
         if declared.is_some_and(|length| length > limit as u64) {
             return Err(ApiError::payload_too_large(limit));
         }
-        match Limited::new(body, limit).collect().await {
-            Ok(collected) => Ok(collected.to_bytes()),
-            Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
-                Err(ApiError::payload_too_large(limit))
+        let limits = &self.clients;
+        let whole = Instant::now() + limits.body_timeout;
+        let mut body = Limited::new(body, limit);
+        let mut read = BytesMut::new();
+        loop {
+            let pause = Instant::now() + limits.body_idle_timeout;
+            let frame = match tokio::time::timeout_at(pause.min(whole), body.frame()).await {
+                Ok(frame) => frame,
+                Err(_) if pause < whole => {
+                    return Err(ApiError::request_timeout(format!(
+                        "the request body stopped coming: nothing for {} s",
+                        limits.body_idle_timeout.as_secs()
+                    )));
+                }
+                Err(_) => {
+                    return Err(ApiError::request_timeout(format!(
+                        "the request body took longer than {} s",
+                        limits.body_timeout.as_secs()
+                    )));
+                }
+            };
+            match frame {
+                None => return Ok(read.freeze()),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        read.extend_from_slice(&data);
+                    }
+                }
+                Some(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => {
+                    return Err(ApiError::payload_too_large(limit));
+                }
+                Some(Err(err)) => {
+                    return Err(ApiError::invalid_field(
+                        "body",
+                        format!("the body could not be read: {err}"),
+                    ));
+                }
             }
-            Err(err) => Err(ApiError::invalid_field(
-                "body",
-                format!("the body could not be read: {err}"),
-            )),
         }
     }
 

@@ -15,5 +15,6 @@ mod openapi;
 mod render;
 mod request;
 pub mod routes;
+mod server;
 mod strict_json;
 mod upstream;

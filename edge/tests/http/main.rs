@@ -11,4 +11,5 @@ mod mapping;
 mod openapi;
 mod plumbing;
 mod seed;
+mod slow_clients;
 mod support;

@@ -41,7 +41,14 @@ impl Edge {
 
     /// The tests' echo contract instead of Kursi's.
     pub async fn start_echo(upstreams: Vec<Upstream>) -> Self {
-        Self::serve(upstreams, |_| {}, echo_descriptor_set().to_vec()).await
+        Self::start_echo_with(upstreams, |_| {}).await
+    }
+
+    pub async fn start_echo_with(
+        upstreams: Vec<Upstream>,
+        adjust: impl FnOnce(&mut EdgeConfig),
+    ) -> Self {
+        Self::serve(upstreams, adjust, echo_descriptor_set().to_vec()).await
     }
 
     async fn serve(
@@ -152,6 +159,12 @@ impl Call {
     }
 
     pub async fn send(self) -> Reply {
+        self.try_send().await.unwrap()
+    }
+
+    /// [`Call::send`], with the client's error when the edge refused the
+    /// request below HTTP (a reset stream, a closed connection).
+    pub async fn try_send(self) -> Result<Reply, hyper::Error> {
         let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
         let mut request = Request::builder()
             .method(self.method)
@@ -163,28 +176,25 @@ impl Call {
         let response = if self.http2 {
             let (mut sender, connection) =
                 hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-                    .await
-                    .unwrap();
+                    .await?;
             tokio::spawn(connection);
-            sender.send_request(request).await.unwrap()
+            sender.send_request(request).await?
         } else {
             let (mut sender, connection) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                    .await
-                    .unwrap();
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
             tokio::spawn(connection);
-            sender.send_request(request).await.unwrap()
+            sender.send_request(request).await?
         };
         let status = response.status().as_u16();
         let version = response.version();
         let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok(Reply {
             status,
             version,
             headers,
             body,
-        }
+        })
     }
 }
 
