@@ -212,7 +212,20 @@ impl ApiError {
         }
         let mut error = Self::new(status.code(), status.message());
         error.details = decode_details(status.details(), pool, shape);
+        if error.has_reason(service_kit::error::IDEMPOTENCY_KEY_REUSED) {
+            // The IETF Idempotency-Key draft's answer to a key reused with
+            // another request.
+            error.status = StatusCode::UNPROCESSABLE_ENTITY;
+        }
         error
+    }
+
+    /// Whether a google.rpc.ErrorInfo detail gives this reason.
+    fn has_reason(&self, reason: &str) -> bool {
+        self.details.iter().any(|detail| {
+            detail["@type"] == "type.googleapis.com/google.rpc.ErrorInfo"
+                && detail["reason"] == reason
+        })
     }
 
     pub fn body(&self) -> Value {
@@ -331,5 +344,25 @@ mod tests {
             body["details"][0]["field_violations"][0]["field"],
             "contact_info.email"
         );
+    }
+
+    #[test]
+    fn a_reused_idempotency_key_is_422_with_its_details() {
+        let mut pool = DescriptorPool::decode(kursi_proto::FILE_DESCRIPTOR_SET).unwrap();
+        pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .unwrap();
+        let shape = JsonShape::new(&pool);
+        let status = tonic::Status::from(service_kit::ServiceError::IdempotencyKeyReused(
+            "walk-1".into(),
+        ));
+        let error = ApiError::from_status(&status, "order", &pool, &shape);
+        assert_eq!(error.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error.code, Code::FailedPrecondition);
+        let body = error.body();
+        assert_eq!(body["details"][0]["reason"], "IDEMPOTENCY_KEY_REUSED");
+        assert_eq!(body["details"][0]["metadata"]["idempotency_key"], "walk-1");
+        let other = tonic::Status::failed_precondition("the order is PAID");
+        let error = ApiError::from_status(&other, "order", &pool, &shape);
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
     }
 }

@@ -50,10 +50,22 @@ pub enum ServiceError {
     /// not answer in time.
     #[error("{0}")]
     DeadlineExceeded(String),
+    /// An idempotency key sent before with another request (the key is
+    /// held): FAILED_PRECONDITION with a google.rpc.ErrorInfo whose reason
+    /// is [`IDEMPOTENCY_KEY_REUSED`], which the edge answers as HTTP 422.
+    #[error(
+        "the idempotency key {0:?} was sent before with another request; a new request needs a new key"
+    )]
+    IdempotencyKeyReused(String),
     /// A bug or an unexpected failure: logged in full, reported generically.
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// google.rpc.ErrorInfo's `domain` for Kursi's own reasons.
+pub const ERROR_DOMAIN: &str = "kursi";
+/// The ErrorInfo reason of [`ServiceError::IdempotencyKeyReused`].
+pub const IDEMPOTENCY_KEY_REUSED: &str = "IDEMPOTENCY_KEY_REUSED";
 
 fn describe(violations: &[FieldViolation]) -> String {
     violations
@@ -94,6 +106,21 @@ impl From<ServiceError> for Status {
             ServiceError::ResourceExhausted(m) => Status::resource_exhausted(m),
             ServiceError::Unavailable(m) => Status::unavailable(m),
             ServiceError::DeadlineExceeded(m) => Status::deadline_exceeded(m),
+            ServiceError::IdempotencyKeyReused(ref key) => {
+                let message = err.to_string();
+                let mut details = ErrorDetails::new();
+                details.set_error_info(
+                    IDEMPOTENCY_KEY_REUSED,
+                    ERROR_DOMAIN,
+                    [("idempotency_key".to_owned(), key.clone())],
+                );
+                details.add_precondition_failure_violation(
+                    "IDEMPOTENCY_KEY",
+                    key.clone(),
+                    "sent before with another request",
+                );
+                Status::with_error_details(Code::FailedPrecondition, message, details)
+            }
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 Status::internal("internal error; the details are in the service's log")
@@ -180,6 +207,19 @@ mod tests {
         assert_eq!(
             Status::from(ServiceError::from(err)).code(),
             Code::AlreadyExists
+        );
+    }
+
+    #[test]
+    fn a_reused_idempotency_key_names_itself_and_its_reason() {
+        let status = Status::from(ServiceError::IdempotencyKeyReused("walk-1".into()));
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert!(status.message().contains("walk-1"), "{}", status.message());
+        let info = status.get_details_error_info().expect("error info");
+        assert_eq!(info.reason, IDEMPOTENCY_KEY_REUSED);
+        assert_eq!(
+            info.metadata.get("idempotency_key").map(String::as_str),
+            Some("walk-1")
         );
     }
 

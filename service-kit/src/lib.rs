@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod idempotency;
 pub mod outbox;
 pub mod pages;
 pub mod server;
