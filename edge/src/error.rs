@@ -271,7 +271,7 @@ fn decode_details(bytes: &[u8], pool: &DescriptorPool, shape: &JsonShape) -> Vec
                     DynamicMessage::decode(descriptor, any.value.as_slice()).ok()
                 })
                 .and_then(|message| shape.render(&message).ok());
-            match rendered {
+            match rendered.map(without_empty_fields) {
                 Some(Value::Object(mut fields)) => {
                     let mut out = serde_json::Map::with_capacity(fields.len() + 1);
                     out.insert("@type".into(), Value::String(any.type_url.clone()));
@@ -285,6 +285,33 @@ fn decode_details(bytes: &[u8], pool: &DescriptorPool, shape: &JsonShape) -> Vec
             }
         })
         .collect()
+}
+
+/// An error detail as the edge writes its own: fields that say nothing
+/// (empty, null, zero-length) left out, so a field violation reads the same
+/// whether the edge or a service found it.
+fn without_empty_fields(value: Value) -> Value {
+    match value {
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(name, value)| (name, without_empty_fields(value)))
+                .filter(|(_, value)| !says_nothing(value))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_empty_fields).collect()),
+        other => other,
+    }
+}
+
+fn says_nothing(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(fields) => fields.is_empty(),
+        _ => false,
+    }
 }
 
 /// A path for an error message: cut short and without control characters.
@@ -364,5 +391,20 @@ mod tests {
         let other = tonic::Status::failed_precondition("the order is PAID");
         let error = ApiError::from_status(&other, "order", &pool, &shape);
         assert_eq!(error.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn a_services_field_violation_reads_as_the_edges_own() {
+        let mut pool = DescriptorPool::decode(kursi_proto::FILE_DESCRIPTOR_SET).unwrap();
+        pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .unwrap();
+        let shape = JsonShape::new(&pool);
+        let status = tonic::Status::from(service_kit::ServiceError::invalid(
+            "contact_info.email",
+            "not an email",
+        ));
+        let from_service = ApiError::from_status(&status, "reservation", &pool, &shape);
+        let from_edge = ApiError::invalid_field("contact_info.email", "not an email");
+        assert_eq!(from_service.body()["details"], from_edge.body()["details"]);
     }
 }
