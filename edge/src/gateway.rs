@@ -1,6 +1,7 @@
 //! One REST request through the edge: find the route, admit the caller,
 //! build the request message, call the service, render its answer.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use crate::door::Door;
 use crate::error::ApiError;
 use crate::json::JsonShape;
 use crate::request::{self, Parts};
+use crate::retry::{self, RetryRule};
 use crate::routes::template::RequestPath;
 use crate::routes::{BodyRule, Lookup, Route, RouteTable};
 use crate::upstream::{DynamicCodec, Upstreams, client};
@@ -80,12 +82,16 @@ impl Gateway {
                 body,
             },
         )?;
-        let mut call = tonic::Request::from_parts(metadata, Default::default(), message);
-        call.set_timeout(deadline);
+        let outgoing = Outgoing {
+            message,
+            metadata,
+            until: Instant::now() + deadline,
+            retry: RetryRule::for_request(&parts.method, &parts.headers),
+        };
         if route.server_streaming() {
-            self.stream(route, call, deadline).await
+            self.stream(route, &outgoing).await
         } else {
-            self.unary(route, call, deadline).await
+            self.unary(route, &outgoing).await
         }
     }
 
@@ -154,48 +160,27 @@ impl Gateway {
         })
     }
 
-    async fn unary(
-        &self,
-        route: &Route,
-        call: tonic::Request<DynamicMessage>,
-        deadline: Duration,
-    ) -> Result<Response, ApiError> {
-        let mut grpc = client(self.channel(route)?);
-        let until = Instant::now() + deadline;
-        let answer = tokio::time::timeout_at(until, async {
-            grpc.ready()
-                .await
-                .map_err(|_| ApiError::upstream_unreachable(&route.upstream))?;
-            grpc.unary(call, route.grpc_path.clone(), DynamicCodec)
-                .await
-                .map_err(|status| self.status_error(&status, route, until))
-        })
-        .await
-        .map_err(|_| ApiError::upstream_timeout(&route.upstream))??;
+    async fn unary(&self, route: &Route, outgoing: &Outgoing) -> Result<Response, ApiError> {
+        let answer = self
+            .with_retry(route, outgoing, |mut grpc, call| {
+                let path = route.grpc_path.clone();
+                async move { grpc.unary(call, path, DynamicCodec).await }
+            })
+            .await?;
         let body = self.render_reply(route, answer.into_inner())?;
         Ok(json_body_response(StatusCode::OK, body))
     }
 
     /// A server-streaming RPC: newline-delimited JSON, one
     /// `{"result": …}` per message, and `{"error": …}` if the stream fails.
-    async fn stream(
-        &self,
-        route: &Route,
-        call: tonic::Request<DynamicMessage>,
-        deadline: Duration,
-    ) -> Result<Response, ApiError> {
-        let mut grpc = client(self.channel(route)?);
-        let until = Instant::now() + deadline;
-        let answer = tokio::time::timeout_at(until, async {
-            grpc.ready()
-                .await
-                .map_err(|_| ApiError::upstream_unreachable(&route.upstream))?;
-            grpc.server_streaming(call, route.grpc_path.clone(), DynamicCodec)
-                .await
-                .map_err(|status| self.status_error(&status, route, until))
-        })
-        .await
-        .map_err(|_| ApiError::upstream_timeout(&route.upstream))??;
+    async fn stream(&self, route: &Route, outgoing: &Outgoing) -> Result<Response, ApiError> {
+        let until = outgoing.until;
+        let answer = self
+            .with_retry(route, outgoing, |mut grpc, call| {
+                let path = route.grpc_path.clone();
+                async move { grpc.server_streaming(call, path, DynamicCodec).await }
+            })
+            .await?;
         let stream = answer.into_inner();
         let output = route.rpc.output();
         let shape_pool = (self.shape.clone(), self.pool.clone());
@@ -231,6 +216,52 @@ impl Gateway {
             HeaderValue::from_static("application/x-ndjson"),
         );
         Ok(response)
+    }
+
+    /// Makes the call, and once more when it failed in a way `retry.rs`
+    /// says is safe to repeat, all within the request's deadline.
+    async fn with_retry<T, F>(
+        &self,
+        route: &Route,
+        outgoing: &Outgoing,
+        send: impl Fn(
+            tonic::client::Grpc<tonic::transport::Channel>,
+            tonic::Request<DynamicMessage>,
+        ) -> F,
+    ) -> Result<T, ApiError>
+    where
+        F: Future<Output = Result<T, tonic::Status>>,
+    {
+        let channel = self.channel(route)?;
+        let until = outgoing.until;
+        let attempts = async {
+            let mut sent_again = false;
+            loop {
+                let mut grpc = client(channel);
+                let result = match grpc.ready().await {
+                    Ok(()) => send(grpc, outgoing.call()).await,
+                    // No connection: nothing was sent.
+                    Err(err) => Err(tonic::Status::from_error(Box::new(err))),
+                };
+                match result {
+                    Ok(answer) => return Ok(answer),
+                    Err(status)
+                        if !sent_again && outgoing.retry.allows(retry::delivery(&status)) =>
+                    {
+                        tracing::info!(
+                            upstream = route.upstream,
+                            error = %status,
+                            "the upstream call failed before its answer; sending it again"
+                        );
+                        sent_again = true;
+                    }
+                    Err(status) => return Err(self.status_error(&status, route, until)),
+                }
+            }
+        };
+        tokio::time::timeout_at(until, attempts)
+            .await
+            .map_err(|_| ApiError::upstream_timeout(&route.upstream))?
     }
 
     fn status_error(&self, status: &tonic::Status, route: &Route, until: Instant) -> ApiError {
@@ -300,4 +331,25 @@ pub fn json_body_response(status: StatusCode, body: Vec<u8>) -> Response {
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
+}
+
+/// One upstream call, kept so it can be sent again.
+struct Outgoing {
+    message: DynamicMessage,
+    metadata: tonic::metadata::MetadataMap,
+    until: Instant,
+    retry: RetryRule,
+}
+
+impl Outgoing {
+    /// The call, with what is left of the deadline as its `grpc-timeout`.
+    fn call(&self) -> tonic::Request<DynamicMessage> {
+        let mut call = tonic::Request::from_parts(
+            self.metadata.clone(),
+            Default::default(),
+            self.message.clone(),
+        );
+        call.set_timeout(self.until.saturating_duration_since(Instant::now()));
+        call
+    }
 }

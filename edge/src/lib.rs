@@ -14,6 +14,7 @@ mod metadata;
 mod openapi;
 mod render;
 mod request;
+mod retry;
 pub mod routes;
 mod server;
 mod strict_json;

@@ -13,3 +13,4 @@ mod plumbing;
 mod seed;
 mod slow_clients;
 mod support;
+mod upstream_retry;
