@@ -1,15 +1,14 @@
 //! The floor plan: tables, and which of them are free when.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use service_kit::ServiceError;
-use service_kit::db::Pool;
+use service_kit::db::{Pool, RefuseExt};
 use uuid::Uuid;
 
-use crate::db::reservations;
 use crate::db::tables::{self, NewTable, TableChanges, TableRow};
-use crate::domain::RestaurantPolicy;
+use crate::db::{self, reservations};
 use crate::domain::values::{Area, Capacity, DurationMinutes, PartySize, TableLabel};
+use crate::domain::{Refusal, RestaurantPolicy};
 
 /// A bookable start time and the tables free for it.
 #[derive(Debug, Clone)]
@@ -35,19 +34,6 @@ pub struct Floor {
     pool: Pool,
 }
 
-fn label_taken(err: DieselError) -> ServiceError {
-    match err {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-            ServiceError::AlreadyExists("a table with this label already exists".into())
-        }
-        other => other.into(),
-    }
-}
-
-fn no_table(id: Uuid) -> ServiceError {
-    ServiceError::NotFound(format!("no table with id {id}"))
-}
-
 impl Floor {
     pub fn new(pool: Pool) -> Self {
         Self { pool }
@@ -66,9 +52,7 @@ impl Floor {
             capacity: capacity.get(),
             area: area.as_str(),
         };
-        let row = tables::insert(&mut conn, table)
-            .await
-            .map_err(label_taken)?;
+        let row = tables::insert(&mut conn, table).await.refuse(db::refusal)?;
         tracing::info!(table_id = %row.id, label = %row.label, "table created");
         Ok(row)
     }
@@ -86,14 +70,13 @@ impl Floor {
             && changes.area.is_none()
             && changes.active.is_none()
         {
-            return tables::find(&mut conn, id)
-                .await?
-                .ok_or_else(|| no_table(id));
+            let row = tables::find(&mut conn, id).await?;
+            return Ok(row.ok_or(Refusal::NoTable(id))?);
         }
-        tables::update(&mut conn, id, changes)
+        let row = tables::update(&mut conn, id, changes)
             .await
-            .map_err(label_taken)?
-            .ok_or_else(|| no_table(id))
+            .refuse(db::refusal)?;
+        Ok(row.ok_or(Refusal::NoTable(id))?)
     }
 
     /// One page of tables, the total, and whether more follow.

@@ -5,50 +5,33 @@
 //! Handlers in `api` parse requests and call these; these call `db`.
 
 use chrono::{DateTime, Utc};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use service_kit::ServiceError;
-use service_kit::db::Pool;
+use service_kit::auth::Actor;
+use service_kit::db::{Pool, RefuseExt};
 use service_kit::outbox::{self, NewEvent, Outbox};
 use uuid::Uuid;
 
+use crate::db::created::{self, Created};
 use crate::db::history::{self, HistoryRow, NewEntry};
 use crate::db::reservations::{self, Filter, NewReservation, ReservationRow, RowChanges, Stats};
-use crate::db::{self, created, tables};
+use crate::db::{self, tables};
 use crate::domain::values::{
     ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize, PaymentReference,
 };
 use crate::domain::{
-    CancelReason, Change, DepositStatus, Outcome, Reservation, RestaurantPolicy, Status, TableOffer,
+    CancelReason, Change, Command, DepositStatus, Outcome, Refusal, Reservation, RestaurantPolicy,
+    Status, TableOffer, access,
 };
 use crate::render;
 use kursi_proto::reservation::v1::reservation_event::Event;
 
-/// Who is acting: a signed-in account (customer or staff), or the sweeper.
-#[derive(Debug, Clone, Copy)]
-pub struct Actor {
-    pub user_id: Option<Uuid>,
-    pub staff: bool,
-}
-
-impl Actor {
-    pub fn sweeper() -> Self {
-        Self {
-            user_id: None,
-            staff: true,
-        }
-    }
-
-    /// Customers see only their own reservations; others do not exist for them.
-    fn may_see(&self, row: &ReservationRow) -> bool {
-        self.staff || self.user_id == Some(row.customer_id)
-    }
-}
-
 /// A validated booking.
 #[derive(Debug, Clone)]
 pub struct Booking {
-    pub customer_id: Uuid,
+    /// The customer the request names, if any; whom the booking is for is
+    /// decided with the actor ([`Actor::acting_for`]).
+    pub customer_id: Option<Uuid>,
     pub contact: ContactInfo,
     pub party: PartySize,
     pub start: DateTime<Utc>,
@@ -75,6 +58,28 @@ pub enum Action {
     PayDeposit(PaymentReference, i64),
 }
 
+impl Action {
+    /// The state machine's name for it.
+    fn command(&self) -> Command {
+        match self {
+            Action::Confirm(_) => Command::Confirm,
+            Action::AssignTable { .. } => Command::AssignTable,
+            Action::CheckIn(_) => Command::CheckIn,
+            Action::Complete(_) => Command::Complete,
+            Action::Cancel(..) => Command::Cancel,
+            Action::MarkNoShow(_) => Command::MarkNoShow,
+            Action::PayDeposit(..) => Command::PayDeposit,
+        }
+    }
+
+    fn cancel_reason(&self) -> Option<CancelReason> {
+        match self {
+            Action::Cancel(reason, _) => Some(*reason),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Reservations {
     pool: Pool,
@@ -82,10 +87,11 @@ pub struct Reservations {
     outbox: Outbox,
 }
 
-const IDEMPOTENCY_INDEX: &str = "reservations_idempotency_key";
-
-fn not_found(id: Uuid) -> ServiceError {
-    ServiceError::NotFound(format!("no reservation with id {id}"))
+/// The reservation, if the actor may see it: customers see only their own,
+/// and another's is answered as not found.
+fn visible(row: Option<ReservationRow>, actor: Actor, id: Uuid) -> Result<ReservationRow, Refusal> {
+    row.filter(|row| actor.may_see(row.customer_id))
+        .ok_or(Refusal::NoReservation(id))
 }
 
 impl Reservations {
@@ -112,11 +118,12 @@ impl Reservations {
         actor: Actor,
         booking: Booking,
     ) -> Result<ReservationRow, ServiceError> {
+        let customer_id = actor.acting_for(booking.customer_id, "book")?;
         let mut conn = self.pool.get().await?;
         let key = booking.idempotency_key.as_ref().map(IdempotencyKey::as_str);
         if let Some(key) = key
             && let Some(first) =
-                reservations::find_by_idempotency_key(&mut conn, booking.customer_id, key).await?
+                reservations::find_by_idempotency_key(&mut conn, customer_id, key).await?
         {
             return Ok(first);
         }
@@ -125,7 +132,7 @@ impl Reservations {
         let deposit = self.policy.deposit_for(booking.party, is_peak_hour);
         let new = NewReservation {
             id: Uuid::now_v7(),
-            customer_id: booking.customer_id,
+            customer_id,
             contact_name: booking.contact.name(),
             contact_phone: booking.contact.phone(),
             contact_email: booking.contact.email(),
@@ -148,56 +155,57 @@ impl Reservations {
         let created = Event::Created(kursi_proto::reservation::v1::ReservationCreated {
             reservation: Some(render::reservation(&expected)),
         });
-        let envelope = render::envelope(&expected, actor.user_id, now, created);
+        let envelope = render::envelope(&expected, actor.user_id(), now, created);
         let event = NewEvent::new(expected.id, &envelope, now)
             .ok_or_else(|| ServiceError::internal("an event envelope without an event"))?;
-        let created = created::insert(&mut conn, &new, actor.user_id, &event)
+        match created::insert(&mut conn, &new, actor.user_id(), &event)
             .await
-            .map_err(|err| match err {
-                DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
-                    if info.constraint_name() == Some(IDEMPOTENCY_INDEX) =>
-                {
-                    ServiceError::AlreadyExists(IDEMPOTENCY_INDEX.into())
-                }
-                other => ServiceError::from(other),
-            });
-        match (created, key) {
-            // The same key raced in from a concurrent retry: answer with its winner.
-            (Err(ServiceError::AlreadyExists(which)), Some(key)) if which == IDEMPOTENCY_INDEX => {
-                reservations::find_by_idempotency_key(&mut conn, booking.customer_id, key)
-                    .await?
-                    .ok_or_else(|| {
-                        ServiceError::Aborted("a concurrent retry is in flight; retry".into())
-                    })
-            }
-            (Ok(row), _) => {
+            .refuse(db::refusal)?
+        {
+            Created::Row(row) => {
                 self.outbox.committed();
                 // Debug, not info: a line per booking was a write system
                 // call per request, the largest single cost after the SQL.
                 tracing::debug!(reservation_id = %row.id, "reservation created");
-                Ok(row)
+                Ok(*row)
             }
-            (Err(err), _) => Err(err),
+            // The same key raced in from a concurrent retry: answer with its winner.
+            Created::KeyTaken => {
+                let winner = match key {
+                    Some(key) => {
+                        reservations::find_by_idempotency_key(&mut conn, customer_id, key).await?
+                    }
+                    None => None,
+                };
+                winner.ok_or_else(|| {
+                    ServiceError::Aborted("a concurrent retry is in flight; retry".into())
+                })
+            }
         }
     }
 
     pub async fn get(&self, actor: Actor, id: Uuid) -> Result<ReservationRow, ServiceError> {
         let mut conn = self.pool.get().await?;
-        reservations::find(&mut conn, id)
-            .await?
-            .filter(|row| actor.may_see(row))
-            .ok_or_else(|| not_found(id))
+        let row = reservations::find(&mut conn, id).await?;
+        Ok(visible(row, actor, id)?)
     }
 
+    /// One page of the reservations `filter` names, of those the actor may
+    /// list (customers only their own), and how many there are.
     pub async fn list(
         &self,
-        filter: &Filter,
+        actor: Actor,
+        filter: Filter,
         skip: i64,
         limit: i64,
     ) -> Result<(Vec<ReservationRow>, i64), ServiceError> {
+        let filter = Filter {
+            customer_id: actor.listing_for(filter.customer_id, "reservations")?,
+            ..filter
+        };
         let mut conn = self.pool.get().await?;
-        let rows = reservations::page(&mut conn, filter, skip, limit).await?;
-        let total = reservations::count(&mut conn, filter).await?;
+        let rows = reservations::page(&mut conn, &filter, skip, limit).await?;
+        let total = reservations::count(&mut conn, &filter).await?;
         Ok((rows, total))
     }
 
@@ -223,32 +231,13 @@ impl Reservations {
         id: Uuid,
         action: Action,
     ) -> Result<ReservationRow, ServiceError> {
-        if !actor.staff {
-            match &action {
-                // The reason decides the refund, so customers cannot claim
-                // the restaurant called it off.
-                Action::Cancel(CancelReason::RestaurantRequest, _) => {
-                    return Err(ServiceError::invalid(
-                        "reason_code",
-                        "RESTAURANT_REQUEST is given by the restaurant's staff; use CUSTOMER_REQUEST or OTHER",
-                    ));
-                }
-                Action::Cancel(..) => {}
-                _ => {
-                    return Err(ServiceError::PermissionDenied(
-                        "only staff run the floor".into(),
-                    ));
-                }
-            }
-        }
+        access::may_run(&actor, action.command(), action.cancel_reason())?;
         let policy = &self.policy;
         let mut conn = self.pool.get().await?;
         let (row, changed) = conn
             .transaction(async |conn| {
-                let row = reservations::find_for_update(conn, id)
-                    .await?
-                    .filter(|row| actor.may_see(row))
-                    .ok_or_else(|| not_found(id))?;
+                let row = reservations::find_for_update(conn, id).await?;
+                let row = visible(row, actor, id)?;
                 let current = aggregate(&row)?;
                 let now = Utc::now();
                 let outcome = decide(conn, &current, action, policy, now).await?;
@@ -296,29 +285,7 @@ async fn decide(
     {
         let table = tables::lock_for_assignment(conn, *table_id)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("no table with id {table_id}")))?;
-        if let Some(capacity) = capacity
-            && *capacity != table.capacity
-        {
-            return Err(ServiceError::invalid(
-                "capacity",
-                format!(
-                    "table {} seats {}; leave capacity out or give that",
-                    table.label, table.capacity
-                ),
-            ));
-        }
-        if let Some(area) = area
-            && !area.eq_ignore_ascii_case(&table.area)
-        {
-            return Err(ServiceError::invalid(
-                "area",
-                format!(
-                    "table {} is in {}; leave area out or give that",
-                    table.label, table.area
-                ),
-            ));
-        }
+            .ok_or(Refusal::NoTable(*table_id))?;
         let offer = TableOffer {
             id: table.id,
             label: table.label,
@@ -326,6 +293,7 @@ async fn decide(
             area: table.area,
             active: table.active,
         };
+        offer.check_asked(*capacity, area.as_deref())?;
         return Ok(current.assign_table(&offer, note)?);
     }
     if let Some(held) = current.table_id {
@@ -355,7 +323,7 @@ pub(crate) async fn write_change(
 ) -> Result<ReservationRow, ServiceError> {
     let after = reservations::apply(conn, before.id, RowChanges::from_change(change, now))
         .await
-        .map_err(db::conflict)?;
+        .refuse(db::refusal)?;
     let notes: Vec<String> = change
         .steps
         .iter()
@@ -371,7 +339,7 @@ pub(crate) async fn write_change(
             action: render::action(step),
             from_status: Some(change.from.as_str()),
             to_status: change.to.as_str(),
-            actor_id: actor.user_id,
+            actor_id: actor.user_id(),
             note,
             changed_at: now,
         })
@@ -410,7 +378,7 @@ async fn append_events(
     let rows = events
         .into_iter()
         .map(|event| {
-            let envelope = render::envelope(after, actor.user_id, now, event);
+            let envelope = render::envelope(after, actor.user_id(), now, event);
             NewEvent::new(after.id, &envelope, now)
                 .ok_or_else(|| ServiceError::internal("an event envelope without an event"))
         })

@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::Utc;
 use diesel_async::AsyncConnection;
 use service_kit::ServiceError;
+use service_kit::auth::Actor;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use service_kit::shutdown;
@@ -21,7 +22,7 @@ use tokio::sync::watch;
 use crate::db::{reservations, tables};
 use crate::domain::values::Note;
 use crate::domain::{CancelReason, RestaurantPolicy, Status};
-use crate::reservations::{Actor, aggregate, write_change};
+use crate::reservations::{aggregate, write_change};
 
 /// How many rows one transaction handles.
 const BATCH: i64 = 100;
@@ -98,7 +99,7 @@ impl Sweeper {
                         current.mark_no_show(&why, now)?
                     }
                 };
-                write_change(conn, row, &change, Actor::sweeper(), now).await?;
+                write_change(conn, row, &change, Actor::System, now).await?;
             }
             Ok::<_, ServiceError>((swept, rows.len()))
         })

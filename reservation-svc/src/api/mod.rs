@@ -9,7 +9,7 @@ use chrono::Utc;
 use kursi_proto::reservation::v1::reservation_service_server::ReservationService;
 use kursi_proto::reservation::v1::*;
 use service_kit::ServiceError;
-use service_kit::auth::{Caller, caller};
+use service_kit::auth::{Actor, actor};
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
@@ -19,10 +19,10 @@ use crate::domain::values::{
 };
 use crate::floor::{Floor, TableUpdate};
 use crate::render;
-use crate::reservations::{Action, Actor, Reservations};
+use crate::reservations::{Action, Reservations};
 use service_kit::outbox::Outbox;
 use service_kit::pages::PageSizes;
-use service_kit::values::Violations;
+use service_kit::values::{Violations, parse_optional_id};
 use tokio_stream::StreamExt;
 use tonic::codegen::BoxStream;
 
@@ -52,17 +52,10 @@ impl ReservationApi {
     }
 
     /// Runs a command given the request's reservation id and renders the result.
-    async fn act(&self, caller: &Caller, id: &str, action: Action) -> Result<Reservation, Status> {
+    async fn act(&self, actor: Actor, id: &str, action: Action) -> Result<Reservation, Status> {
         let id = parse::id("reservation_id", id)?;
-        let row = self.reservations.run(actor(caller), id, action).await?;
+        let row = self.reservations.run(actor, id, action).await?;
         Ok(render::reservation(&row))
-    }
-}
-
-fn actor(caller: &Caller) -> Actor {
-    Actor {
-        user_id: Some(caller.user_id),
-        staff: caller.is_staff(),
     }
 }
 
@@ -173,10 +166,10 @@ impl ReservationService for ReservationApi {
         &self,
         request: Request<CreateReservationRequest>,
     ) -> Reply<CreateReservationResponse> {
-        let me = caller(&request)?;
+        let me = actor(&request)?;
         let policy = self.reservations.policy();
-        let booking = parse::booking(&request, me, policy, Utc::now())?;
-        let row = self.reservations.create(actor(me), booking).await?;
+        let booking = parse::booking(&request, policy, Utc::now())?;
+        let row = self.reservations.create(me, booking).await?;
         reply(CreateReservationResponse {
             reservation: Some(render::reservation(&row)),
         })
@@ -186,9 +179,9 @@ impl ReservationService for ReservationApi {
         &self,
         request: Request<GetReservationRequest>,
     ) -> Reply<GetReservationResponse> {
-        let me = caller(&request)?;
+        let me = actor(&request)?;
         let id = parse::id("reservation_id", &request.get_ref().reservation_id)?;
-        let row = self.reservations.get(actor(me), id).await?;
+        let row = self.reservations.get(me, id).await?;
         reply(GetReservationResponse {
             reservation: Some(render::reservation(&row)),
         })
@@ -198,40 +191,27 @@ impl ReservationService for ReservationApi {
         &self,
         request: Request<ListReservationsRequest>,
     ) -> Reply<ListReservationsResponse> {
-        let me = caller(&request)?;
+        let me = actor(&request)?;
         let r = request.get_ref();
         let mut v = Violations::default();
         let paging = parse::skip_limit(&mut v, r.skip, r.limit);
         let status = v.check(parse::status_filter(r.status));
         let range = parse::time_range(&mut v, r.start_time_from.as_ref(), r.start_time_to.as_ref());
-        let customer = match r.customer_id.trim() {
-            "" => Some(None),
-            raw => v.check(parse_id("customer_id", raw)).map(Some),
-        };
-        let ((skip, limit), status, (from, to), customer) = v.finish(
+        let customer_id = v.check(parse_optional_id("customer_id", &r.customer_id));
+        let ((skip, limit), status, (from, to), customer_id) = v.finish(
             paging
                 .zip(status)
                 .zip(range)
-                .zip(customer)
+                .zip(customer_id)
                 .map(|(((p, s), r), c)| (p, s, r, c)),
         )?;
-        let customer_id = if me.is_staff() {
-            customer
-        } else if customer.is_none_or(|id| id == me.user_id) {
-            Some(me.user_id)
-        } else {
-            return Err(ServiceError::PermissionDenied(
-                "customers list only their own reservations".into(),
-            )
-            .into());
-        };
         let filter = Filter {
             customer_id,
             status,
             start_from: from,
             start_to: to,
         };
-        let (rows, total_size) = self.reservations.list(&filter, skip, limit).await?;
+        let (rows, total_size) = self.reservations.list(me, filter, skip, limit).await?;
         reply(ListReservationsResponse {
             reservations: rows.iter().map(render::reservation).collect(),
             total_size,
@@ -242,9 +222,9 @@ impl ReservationService for ReservationApi {
         &self,
         request: Request<GetReservationHistoryRequest>,
     ) -> Reply<GetReservationHistoryResponse> {
-        let me = caller(&request)?;
+        let me = actor(&request)?;
         let id = parse::id("reservation_id", &request.get_ref().reservation_id)?;
-        let entries = self.reservations.history(actor(me), id).await?;
+        let entries = self.reservations.history(me, id).await?;
         reply(GetReservationHistoryResponse {
             reservation_id: id.to_string(),
             entries: entries.iter().map(render::history_entry).collect(),
@@ -258,7 +238,7 @@ impl ReservationService for ReservationApi {
         let r = request.get_ref();
         let action = Action::Confirm(parse::note("note", &r.note)?);
         let reservation = self
-            .act(caller(&request)?, &r.reservation_id, action)
+            .act(actor(&request)?, &r.reservation_id, action)
             .await?;
         reply(ConfirmReservationResponse {
             reservation: Some(reservation),
@@ -287,7 +267,7 @@ impl ReservationService for ReservationApi {
             note,
         };
         let reservation = self
-            .act(caller(&request)?, &r.reservation_id, action)
+            .act(actor(&request)?, &r.reservation_id, action)
             .await?;
         reply(AssignTableResponse {
             reservation: Some(reservation),
@@ -301,7 +281,7 @@ impl ReservationService for ReservationApi {
         let r = request.get_ref();
         let action = Action::CheckIn(parse::note("note", &r.note)?);
         let reservation = self
-            .act(caller(&request)?, &r.reservation_id, action)
+            .act(actor(&request)?, &r.reservation_id, action)
             .await?;
         reply(CheckInReservationResponse {
             reservation: Some(reservation),
@@ -315,7 +295,7 @@ impl ReservationService for ReservationApi {
         let r = request.get_ref();
         let action = Action::Complete(parse::note("note", &r.note)?);
         let reservation = self
-            .act(caller(&request)?, &r.reservation_id, action)
+            .act(actor(&request)?, &r.reservation_id, action)
             .await?;
         reply(CompleteReservationResponse {
             reservation: Some(reservation),
@@ -336,7 +316,7 @@ impl ReservationService for ReservationApi {
         let (reason, description) = v.finish(reason.zip(description))?;
         let action = Action::Cancel(reason, description);
         let reservation = self
-            .act(caller(&request)?, &r.reservation_id, action)
+            .act(actor(&request)?, &r.reservation_id, action)
             .await?;
         reply(CancelReservationResponse {
             reservation: Some(reservation),
@@ -347,7 +327,7 @@ impl ReservationService for ReservationApi {
         let r = request.get_ref();
         let action = Action::MarkNoShow(parse::note("note", &r.note)?);
         let reservation = self
-            .act(caller(&request)?, &r.reservation_id, action)
+            .act(actor(&request)?, &r.reservation_id, action)
             .await?;
         reply(MarkNoShowResponse {
             reservation: Some(reservation),
@@ -364,7 +344,7 @@ impl ReservationService for ReservationApi {
         let reference = v.finish(reference)?;
         let action = Action::PayDeposit(reference, r.amount);
         let reservation = self
-            .act(caller(&request)?, &r.reservation_id, action)
+            .act(actor(&request)?, &r.reservation_id, action)
             .await?;
         reply(PayDepositResponse {
             reservation: Some(reservation),
