@@ -79,23 +79,18 @@ impl Floor {
         Ok(row.ok_or(Refusal::NoTable(id))?)
     }
 
-    /// One page of tables, the total, and whether more follow.
+    /// One page of tables after the `(label, id)` of the previous page's
+    /// last, the total, and whether more follow.
     pub async fn list(
         &self,
-        after: Option<Uuid>,
+        after: Option<(TableLabel, Uuid)>,
         area: Option<&str>,
         include_inactive: bool,
         size: i64,
     ) -> Result<(Vec<TableRow>, i64, bool), ServiceError> {
         let mut conn = self.pool.get().await?;
-        let after = match after {
-            Some(id) => Some(tables::find(&mut conn, id).await?.ok_or_else(|| {
-                ServiceError::invalid("page_token", "is not a token from a previous page")
-            })?),
-            None => None,
-        };
-        let mut rows =
-            tables::page(&mut conn, after.as_ref(), area, include_inactive, size + 1).await?;
+        let after = after.as_ref().map(|(label, id)| (label.as_str(), *id));
+        let mut rows = tables::page(&mut conn, after, area, include_inactive, size + 1).await?;
         let total = tables::count(&mut conn, area, include_inactive).await?;
         let more = rows.len() as i64 > size;
         rows.truncate(size as usize);

@@ -21,7 +21,7 @@ use crate::floor::{Floor, TableUpdate};
 use crate::render;
 use crate::reservations::{Action, Reservations};
 use service_kit::outbox::Outbox;
-use service_kit::pages::PageSizes;
+use service_kit::pages::{self, PageSizes};
 use service_kit::values::{Violations, parse_optional_id};
 use tokio_stream::StreamExt;
 use tonic::codegen::BoxStream;
@@ -101,25 +101,16 @@ impl ReservationService for ReservationApi {
     async fn list_tables(&self, request: Request<ListTablesRequest>) -> Reply<ListTablesResponse> {
         let r = request.get_ref();
         let size = TABLE_PAGES.get(r.page_size)?;
-        let after = match r.page_token.trim() {
-            "" => None,
-            token => Some(parse_id("page_token", token).map_err(|_| {
-                ServiceError::invalid("page_token", "is not a token from a previous page")
-            })?),
-        };
+        let after = parse::table_token(&r.page_token)?;
         let area = area_filter(&r.area).map_err(|v| ServiceError::InvalidArgument(vec![v]))?;
         let area = area.as_ref().map(Area::as_str);
         let (tables, total_size, more) = self
             .floor
             .list(after, area, r.include_inactive, size)
             .await?;
-        let next_page_token = match (more, tables.last()) {
-            (true, Some(last)) => last.id.to_string(),
-            _ => String::new(),
-        };
         reply(ListTablesResponse {
+            next_page_token: pages::next_token(&tables, more, parse::table_token_of),
             tables: tables.iter().map(render::table).collect(),
-            next_page_token,
             total_size,
         })
     }

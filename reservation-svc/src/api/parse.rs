@@ -4,12 +4,15 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kursi_proto::reservation::v1 as pb;
+use service_kit::pages;
 pub use service_kit::values::id;
 use service_kit::values::{Violations, parse_day, parse_optional_id};
 use service_kit::{FieldViolation, ServiceError};
+use uuid::Uuid;
 
+use crate::db::tables::TableRow;
 use crate::domain::values::{
-    ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize, parse_timestamp,
+    ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize, TableLabel, parse_timestamp,
 };
 use crate::domain::{CancelReason, RestaurantPolicy, Status};
 use crate::reservations::Booking;
@@ -66,6 +69,23 @@ pub fn booking(
         })
     })();
     v.finish(booking)
+}
+
+/// A ListTables page token: the last table's label and id.
+pub fn table_token(token: &str) -> Result<Option<(TableLabel, Uuid)>, ServiceError> {
+    let Some(key) = pages::decode(token, 2)? else {
+        return Ok(None);
+    };
+    let invalid = || ServiceError::invalid("page_token", "is not a token this API returned");
+    // Only a label a table can have: a NUL would reach PostgreSQL, which
+    // cannot hold one, and fail the query as INTERNAL.
+    let label = TableLabel::parse(&key[0]).map_err(|_| invalid())?;
+    let id = Uuid::parse_str(&key[1]).map_err(|_| invalid())?;
+    Ok(Some((label, id)))
+}
+
+pub fn table_token_of(row: &TableRow) -> String {
+    pages::encode(&[&row.label, &row.id.to_string()])
 }
 
 /// A status filter: unset means any.
@@ -179,6 +199,27 @@ pub fn skip_limit(v: &mut Violations, skip: i32, limit: i32) -> Option<(i64, i64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_tokens_round_trip_and_garbage_is_refused() {
+        let id = Uuid::now_v7();
+        let token = pages::encode(&["VIP-1", &id.to_string()]);
+        let (label, after) = table_token(&token).unwrap().unwrap();
+        assert_eq!((label.as_str(), after), ("VIP-1", id));
+        assert!(table_token("").unwrap().is_none());
+        for garbage in [
+            "%%%".to_owned(),
+            id.to_string(),
+            pages::encode(&["VIP-1", "not-a-uuid"]),
+            pages::encode(&["nul\u{0}", &id.to_string()]),
+        ] {
+            let refused = table_token(&garbage).unwrap_err();
+            assert!(
+                matches!(refused, ServiceError::InvalidArgument(ref v) if v[0].field == "page_token"),
+                "{garbage}: {refused:?}"
+            );
+        }
+    }
 
     #[test]
     fn unknown_statuses_are_refused() {

@@ -103,10 +103,11 @@ pub async fn update(
         .optional()
 }
 
-/// Tables in label order (case-insensitive), after the table `after`.
+/// Tables in label order (case-insensitive), after the `(label, id)` of
+/// the last table of the previous page.
 pub async fn page(
     conn: &mut AsyncPgConnection,
-    after: Option<&TableRow>,
+    after: Option<(&str, Uuid)>,
     area: Option<&str>,
     include_inactive: bool,
     limit: i64,
@@ -118,15 +119,15 @@ pub async fn page(
             restaurant_tables::id.asc(),
         ))
         .limit(limit);
-    if let Some(after) = after {
+    if let Some((label, id)) = after {
         // Lowered by PostgreSQL, as the ORDER BY is, not by Rust.
-        let label = || lower(after.label.clone().into_sql::<diesel::sql_types::Text>());
+        let label = || lower(label.to_owned().into_sql::<diesel::sql_types::Text>());
         query = query.filter(
             lower(restaurant_tables::label)
                 .gt(label())
                 .or(lower(restaurant_tables::label)
                     .eq(label())
-                    .and(restaurant_tables::id.gt(after.id))),
+                    .and(restaurant_tables::id.gt(id))),
         );
     }
     query.load(conn).await
