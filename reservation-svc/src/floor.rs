@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use service_kit::ServiceError;
+use service_kit::clock::Clock;
 use service_kit::db::{Pool, RefuseExt};
 use uuid::Uuid;
 
@@ -32,11 +33,12 @@ pub struct TableUpdate {
 #[derive(Clone)]
 pub struct Floor {
     pool: Pool,
+    clock: Clock,
 }
 
 impl Floor {
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    pub fn new(pool: Pool, clock: Clock) -> Self {
+        Self { pool, clock }
     }
 
     pub async fn create(
@@ -46,11 +48,14 @@ impl Floor {
         area: Area,
     ) -> Result<TableRow, ServiceError> {
         let mut conn = self.pool.get().await?;
+        let now = self.clock.now();
         let table = NewTable {
             id: Uuid::now_v7(),
             label: label.as_str(),
             capacity: capacity.get(),
             area: area.as_str(),
+            created_at: now,
+            updated_at: now,
         };
         let row = tables::insert(&mut conn, table).await.refuse(db::refusal)?;
         tracing::info!(table_id = %row.id, label = %row.label, "table created");
@@ -73,7 +78,7 @@ impl Floor {
             let row = tables::find(&mut conn, id).await?;
             return Ok(row.ok_or(Refusal::NoTable(id))?);
         }
-        let row = tables::update(&mut conn, id, changes)
+        let row = tables::update(&mut conn, id, changes, self.clock.now())
             .await
             .refuse(db::refusal)?;
         Ok(row.ok_or(Refusal::NoTable(id))?)
@@ -107,7 +112,7 @@ impl Floor {
         duration: DurationMinutes,
         area: Option<&str>,
     ) -> Result<Vec<Slot>, ServiceError> {
-        let starts = policy.slots(date, duration, Utc::now());
+        let starts = policy.slots(date, duration, self.clock.now());
         let (Some(first), Some(last)) = (starts.first(), starts.last()) else {
             return Ok(Vec::new());
         };

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
+use service_kit::clock::Clock;
 use service_kit::db::{Pool, RefuseExt};
 use service_kit::outbox::{self, NewEvent, Outbox};
 use uuid::Uuid;
@@ -85,6 +86,7 @@ pub struct Reservations {
     pool: Pool,
     policy: RestaurantPolicy,
     outbox: Outbox,
+    clock: Clock,
 }
 
 /// The reservation, if the actor may see it: customers see only their own,
@@ -95,11 +97,12 @@ fn visible(row: Option<ReservationRow>, actor: Actor, id: Uuid) -> Result<Reserv
 }
 
 impl Reservations {
-    pub fn new(outbox: Outbox, policy: RestaurantPolicy) -> Self {
+    pub fn new(outbox: Outbox, policy: RestaurantPolicy, clock: Clock) -> Self {
         Self {
             pool: outbox.pool().clone(),
             policy,
             outbox,
+            clock,
         }
     }
 
@@ -109,6 +112,11 @@ impl Reservations {
 
     pub fn policy(&self) -> &RestaurantPolicy {
         &self.policy
+    }
+
+    /// Now, on the service's clock: what requests are judged against.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// Books a table: PENDING, with the deposit the policy asks for. A key
@@ -127,7 +135,7 @@ impl Reservations {
         {
             return Ok(first);
         }
-        let now = service_kit::values::now();
+        let now = self.clock.now();
         let is_peak_hour = self.policy.is_peak_hour(booking.start);
         let deposit = self.policy.deposit_for(booking.party, is_peak_hour);
         let new = NewReservation {
@@ -221,7 +229,7 @@ impl Reservations {
         to: Option<DateTime<Utc>>,
     ) -> Result<Stats, ServiceError> {
         let mut conn = self.pool.get().await?;
-        Ok(reservations::stats(&mut conn, from, to).await?)
+        Ok(reservations::stats(&mut conn, from, to, self.clock.now()).await?)
     }
 
     /// Runs one command on one reservation.
@@ -239,7 +247,7 @@ impl Reservations {
                 let row = reservations::find_for_update(conn, id).await?;
                 let row = visible(row, actor, id)?;
                 let current = aggregate(&row)?;
-                let now = Utc::now();
+                let now = self.clock.now();
                 let outcome = decide(conn, &current, action, policy, now).await?;
                 match outcome {
                     Outcome::Unchanged => Ok::<_, ServiceError>((row, false)),

@@ -10,10 +10,10 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use diesel_async::AsyncConnection;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
+use service_kit::clock::Clock;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use service_kit::shutdown;
@@ -39,14 +39,16 @@ pub struct Sweeper {
     pool: Pool,
     policy: RestaurantPolicy,
     outbox: Outbox,
+    clock: Clock,
 }
 
 impl Sweeper {
-    pub fn new(outbox: Outbox, policy: RestaurantPolicy) -> Self {
+    pub fn new(outbox: Outbox, policy: RestaurantPolicy, clock: Clock) -> Self {
         Self {
             pool: outbox.pool().clone(),
             policy,
             outbox,
+            clock,
         }
     }
 
@@ -70,7 +72,7 @@ impl Sweeper {
         let policy = &self.policy;
         let mut conn = self.pool.get().await?;
         conn.transaction(async |conn| {
-            let now = Utc::now();
+            let now = self.clock.now();
             let rows = reservations::lock_overdue(conn, now, policy.no_show_grace, BATCH).await?;
             let mut held: Vec<_> = rows.iter().filter_map(|row| row.table_id).collect();
             held.sort();

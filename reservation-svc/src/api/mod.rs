@@ -5,7 +5,6 @@ mod parse;
 
 use std::time::Duration;
 
-use chrono::Utc;
 use kursi_proto::reservation::v1::reservation_service_server::ReservationService;
 use kursi_proto::reservation::v1::*;
 use service_kit::ServiceError;
@@ -159,7 +158,7 @@ impl ReservationService for ReservationApi {
     ) -> Reply<CreateReservationResponse> {
         let me = actor(&request)?;
         let policy = self.reservations.policy();
-        let booking = parse::booking(&request, policy, Utc::now())?;
+        let booking = parse::booking(&request, policy, self.reservations.now())?;
         let row = self.reservations.create(me, booking).await?;
         reply(CreateReservationResponse {
             reservation: Some(render::reservation(&row)),
@@ -350,7 +349,7 @@ impl ReservationService for ReservationApi {
         let policy = self.reservations.policy();
         let mut v = Violations::default();
         let party = v.check(PartySize::parse(r.party_size));
-        let date = v.check(parse::date(&r.date, policy, Utc::now()));
+        let date = v.check(parse::date(&r.date, policy, self.reservations.now()));
         let duration = match r.duration_minutes {
             Some(minutes) => v.check(DurationMinutes::parse(minutes)),
             None => party.map(|party| policy.turn_times.for_party(party)),

@@ -28,6 +28,8 @@ pub struct NewTable<'a> {
     pub label: &'a str,
     pub capacity: i32,
     pub area: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// Fields to change; `None` keeps the value.
@@ -94,9 +96,10 @@ pub async fn update(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     changes: TableChanges<'_>,
+    now: DateTime<Utc>,
 ) -> QueryResult<Option<TableRow>> {
     diesel::update(restaurant_tables::table.find(id))
-        .set((changes, restaurant_tables::updated_at.eq(diesel::dsl::now)))
+        .set((changes, restaurant_tables::updated_at.eq(now)))
         .returning(TableRow::as_returning())
         .get_result(conn)
         .await
