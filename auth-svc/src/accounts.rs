@@ -5,10 +5,11 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use kursi_proto::access::v1::Role;
 use service_kit::auth::{parse_role, role_name};
+use service_kit::clock::Clock;
 use service_kit::config::JwtSettings;
 use service_kit::db::{Pool, RefuseExt};
 use service_kit::{FieldViolation, ServiceError};
@@ -55,6 +56,7 @@ pub struct Accounts {
     key: SigningKey,
     tokens: TokenPolicy,
     lockout: LockoutPolicy,
+    clock: Clock,
 }
 
 const BAD_CREDENTIALS: &str = "invalid username or password";
@@ -67,6 +69,7 @@ impl Accounts {
         key: SigningKey,
         tokens: TokenPolicy,
         lockout: LockoutPolicy,
+        clock: Clock,
     ) -> Self {
         Self {
             pool,
@@ -74,12 +77,19 @@ impl Accounts {
             key,
             tokens,
             lockout,
+            clock,
         }
+    }
+
+    /// Now, on the service's clock: what tokens, locks and answers go by.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     pub async fn register(&self, registration: Registration) -> Result<UserRow, ServiceError> {
         let hash = self.hasher.hash(&registration.password).await?;
         let mut conn = self.pool.get().await?;
+        let now = self.clock.now();
         let new_user = NewUser {
             id: Uuid::now_v7(),
             email: registration.email.as_str(),
@@ -87,6 +97,8 @@ impl Accounts {
             display_name: registration.display_name.as_str(),
             password_hash: &hash,
             role: role_name(Role::Customer),
+            created_at: now,
+            updated_at: now,
         };
         users::insert(&mut conn, new_user).await.refuse(|broken| {
             let taken = match broken.constraint {
@@ -107,8 +119,10 @@ impl Accounts {
             let mut conn = self.pool.get().await?;
             users::find_by_login(&mut conn, login.trim()).await?
         };
-        let now = Utc::now();
-        if let Some(until) = user.as_ref().and_then(|user| user.locked_at(now)) {
+        if let Some(until) = user
+            .as_ref()
+            .and_then(|user| user.locked_at(self.clock.now()))
+        {
             return Err(locked(until));
         }
         let matches = self
@@ -123,16 +137,20 @@ impl Accounts {
         };
         let mut conn = self.pool.get().await?;
         if !matches {
-            let lock_seconds = self.lockout.duration.as_secs() as i64;
+            let now = self.clock.now();
+            let lock_until = now
+                + chrono::Duration::from_std(self.lockout.duration)
+                    .map_err(ServiceError::internal)?;
             let after = users::record_failed_login(
                 &mut conn,
                 user.id,
                 self.lockout.threshold,
-                lock_seconds,
+                lock_until,
+                now,
             )
             .await?;
             tracing::info!(user_id = %user.id, "failed sign-in");
-            return Err(match after.locked_at(Utc::now()) {
+            return Err(match after.locked_at(now) {
                 Some(until) => locked(until),
                 None => ServiceError::Unauthenticated(BAD_CREDENTIALS.into()),
             });
@@ -147,20 +165,21 @@ impl Accounts {
     pub async fn refresh(&self, presented: &str) -> Result<TokenPair, ServiceError> {
         let hash = tokens::hash_refresh_token(presented);
         let mut conn = self.pool.get().await?;
+        let now = self.clock.now();
         let outcome = conn
             .transaction(async |conn| -> Result<Exchange, ServiceError> {
                 let Some(token) = refresh_tokens::find_for_update(conn, &hash).await? else {
                     return Ok(Exchange::Refused);
                 };
-                if token.revoked_at.is_some() || token.expires_at <= Utc::now() {
+                if token.revoked_at.is_some() || token.expires_at <= now {
                     return Ok(Exchange::Refused);
                 }
                 if token.spent_at.is_some() {
-                    let revoked = refresh_tokens::revoke_family(conn, token.family_id).await?;
+                    let revoked = refresh_tokens::revoke_family(conn, token.family_id, now).await?;
                     tracing::warn!(user_id = %token.user_id, family = %token.family_id, revoked, "refresh token reused; family revoked");
                     return Ok(Exchange::Reused);
                 }
-                refresh_tokens::mark_spent(conn, token.id).await?;
+                refresh_tokens::mark_spent(conn, token.id, now).await?;
                 let user = users::find(conn, token.user_id).await?;
                 Ok(user.map_or(Exchange::Refused, |user| Exchange::Spent(user, token.family_id)))
             })
@@ -180,12 +199,13 @@ impl Accounts {
     pub async fn logout(&self, presented: &str) -> Result<(), ServiceError> {
         let hash = tokens::hash_refresh_token(presented);
         let mut conn = self.pool.get().await?;
+        let now = self.clock.now();
         let family = conn
             .transaction(async |conn| {
                 let Some(token) = refresh_tokens::find_for_update(conn, &hash).await? else {
                     return Ok::<_, ServiceError>(None);
                 };
-                refresh_tokens::revoke_family(conn, token.family_id).await?;
+                refresh_tokens::revoke_family(conn, token.family_id, now).await?;
                 Ok(Some(token.family_id))
             })
             .await?;
@@ -229,7 +249,7 @@ impl Accounts {
             ));
         }
         let mut conn = self.pool.get().await?;
-        users::set_role(&mut conn, user_id, role_name(role))
+        users::set_role(&mut conn, user_id, role_name(role), self.clock.now())
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("no account with id {user_id}")))
     }
@@ -240,7 +260,8 @@ impl Accounts {
         let mut conn = self.pool.get().await?;
         if let Some(existing) = users::find_by_email(&mut conn, &admin.email).await? {
             if parse_role(&existing.role) != Some(Role::Admin) {
-                users::set_role(&mut conn, existing.id, role_name(Role::Admin)).await?;
+                let now = self.clock.now();
+                users::set_role(&mut conn, existing.id, role_name(Role::Admin), now).await?;
                 tracing::info!(email = %admin.email, "bootstrap account promoted to ADMIN");
             }
             return Ok(());
@@ -260,7 +281,7 @@ impl Accounts {
             Err(err) => return Err(err),
         };
         let mut conn = self.pool.get().await?;
-        users::set_role(&mut conn, user.id, role_name(Role::Admin)).await?;
+        users::set_role(&mut conn, user.id, role_name(Role::Admin), self.clock.now()).await?;
         tracing::info!(email = %admin.email, "bootstrap ADMIN account created");
         Ok(())
     }
@@ -269,7 +290,7 @@ impl Accounts {
         let role = parse_role(&user.role).ok_or_else(|| {
             ServiceError::internal(format!("user {} has unknown role {}", user.id, user.role))
         })?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let access_token = tokens::access_token(
             &self.key,
             &self.tokens.jwt,
@@ -290,6 +311,7 @@ impl Accounts {
                 family_id,
                 user_id: user.id,
                 token_hash: &refresh.hash,
+                issued_at: now,
                 expires_at,
             },
         )

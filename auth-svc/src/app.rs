@@ -27,7 +27,8 @@ pub async fn run(
     let key = SigningKey::from_pem(config.signing_key_pem.expose()).map_err(ServeError::Setup)?;
     let database_url = config.common.database_url.expose().to_owned();
     let pool = db::pool(&database_url, config.common.database_pool_size);
-    let published = PublishedKeys::new(pool.clone(), config.access_token_ttl);
+    let clock = config.common.clock.clone();
+    let published = PublishedKeys::new(pool.clone(), config.access_token_ttl, clock.clone());
     let host = Host::new(
         (&config.common).into(),
         &[AuthServiceServer::<AuthApi>::NAME],
@@ -46,7 +47,14 @@ pub async fn run(
         access_ttl: config.access_token_ttl,
         refresh_ttl: config.refresh_token_ttl,
     };
-    let accounts = Accounts::new(pool.clone(), hasher, key.clone(), tokens, config.lockout);
+    let accounts = Accounts::new(
+        pool.clone(),
+        hasher,
+        key.clone(),
+        tokens,
+        config.lockout,
+        clock.clone(),
+    );
     let routes = Routes::new(AuthServiceServer::new(AuthApi::new(
         accounts.clone(),
         published,
@@ -57,7 +65,7 @@ pub async fn run(
             .await
             .map_err(|err| ServiceError::Unavailable(err.to_string()))?;
         let mut conn = pool.get().await?;
-        signing_keys::make_current(&mut conn, key.kid(), key.public_x()).await?;
+        signing_keys::make_current(&mut conn, key.kid(), key.public_x(), clock.now()).await?;
         tracing::info!(kid = key.kid(), "signing with the configured key");
         drop(conn);
         if let Some(admin) = &config.bootstrap_admin {

@@ -37,7 +37,7 @@ impl AuthService for AuthApi {
         let user = self.accounts.register(registration).await?;
         tracing::info!(user_id = %user.id, "account registered");
         Ok(Response::new(RegisterResponse {
-            user: Some(user_to_proto(&user)),
+            user: Some(user_to_proto(&user, self.accounts.now())),
         }))
     }
 
@@ -109,7 +109,7 @@ impl AuthService for AuthApi {
         let me = caller(&request)?;
         let user = self.accounts.user(me.user_id).await?;
         Ok(Response::new(GetMeResponse {
-            user: Some(user_to_proto(&user)),
+            user: Some(user_to_proto(&user, self.accounts.now())),
         }))
     }
 
@@ -134,7 +134,10 @@ impl AuthService for AuthApi {
             String::new()
         };
         Ok(Response::new(ListUsersResponse {
-            users: rows.iter().map(user_to_proto).collect(),
+            users: rows
+                .iter()
+                .map(|row| user_to_proto(row, self.accounts.now()))
+                .collect(),
             next_page_token,
             total_size,
         }))
@@ -159,7 +162,7 @@ impl AuthService for AuthApi {
         let user = self.accounts.set_role(admin, user_id, role).await?;
         tracing::info!(%user_id, role = role_name(role), by = %admin, "role changed");
         Ok(Response::new(SetUserRoleResponse {
-            user: Some(user_to_proto(&user)),
+            user: Some(user_to_proto(&user, self.accounts.now())),
         }))
     }
 }
