@@ -10,7 +10,7 @@ use service_kit::ServiceError;
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
 use service_kit::db::{Pool, RefuseExt};
-use service_kit::outbox::{self, NewEvent, Outbox};
+use service_kit::outbox::{self, Outbox};
 use uuid::Uuid;
 
 use crate::db::created::{self, Created};
@@ -22,7 +22,7 @@ use crate::domain::values::{
 };
 use crate::domain::{
     CancelReason, Change, Command, DepositStatus, Outcome, Refusal, Reservation, RestaurantPolicy,
-    Status, TableOffer, access,
+    Status, access,
 };
 use crate::render;
 use kursi_proto::reservation::v1::reservation_event::Event;
@@ -163,9 +163,7 @@ impl Reservations {
         let created = Event::Created(kursi_proto::reservation::v1::ReservationCreated {
             reservation: Some(render::reservation(&expected)),
         });
-        let envelope = render::envelope(&expected, actor.user_id(), now, created);
-        let event = NewEvent::new(expected.id, &envelope, now)
-            .ok_or_else(|| ServiceError::internal("an event envelope without an event"))?;
+        let event = render::outbox_event(&expected, actor.user_id(), now, created)?;
         match created::insert(&mut conn, &new, actor.user_id(), &event)
             .await
             .refuse(db::refusal)?
@@ -294,13 +292,7 @@ async fn decide(
         let table = tables::lock_for_assignment(conn, *table_id)
             .await?
             .ok_or(Refusal::NoTable(*table_id))?;
-        let offer = TableOffer {
-            id: table.id,
-            label: table.label,
-            capacity: table.capacity,
-            area: table.area,
-            active: table.active,
-        };
+        let offer = table.into_offer();
         offer.check_asked(*capacity, area.as_deref())?;
         return Ok(current.assign_table(&offer, note)?);
     }
@@ -335,7 +327,7 @@ pub(crate) async fn write_change(
     let notes: Vec<String> = change
         .steps
         .iter()
-        .map(|step| step_note(step, change))
+        .map(|step| render::history_note(step, change))
         .collect();
     let entries: Vec<NewEntry<'_>> = change
         .steps
@@ -357,40 +349,11 @@ pub(crate) async fn write_change(
         .steps
         .iter()
         .zip(&notes)
-        .map(|(step, note)| render::event(step, &after, note))
-        .collect();
-    append_events(conn, &after, actor, now, events).await?;
-    Ok(after)
-}
-
-fn step_note(step: &crate::domain::Step, change: &Change) -> String {
-    use crate::domain::Step;
-    match step {
-        Step::DepositPaid { amount, reference } => {
-            format!("deposit of IDR {amount} paid ({reference})")
-        }
-        Step::DepositRefunded { amount, reference } => {
-            format!("deposit of IDR {amount} refunded ({reference})")
-        }
-        _ => change.note.clone(),
-    }
-}
-
-async fn append_events(
-    conn: &mut AsyncPgConnection,
-    after: &ReservationRow,
-    actor: Actor,
-    now: DateTime<Utc>,
-    events: Vec<Event>,
-) -> Result<(), ServiceError> {
-    let rows = events
-        .into_iter()
-        .map(|event| {
-            let envelope = render::envelope(after, actor.user_id(), now, event);
-            NewEvent::new(after.id, &envelope, now)
-                .ok_or_else(|| ServiceError::internal("an event envelope without an event"))
+        .map(|(step, note)| {
+            let event = render::event(step, &after, note);
+            render::outbox_event(&after, actor.user_id(), now, event)
         })
         .collect::<Result<_, _>>()?;
-    outbox::append(conn, rows).await?;
-    Ok(())
+    outbox::append(conn, events).await?;
+    Ok(after)
 }

@@ -1,6 +1,6 @@
-//! Requests into domain values. Every field is checked and every problem
-//! reported at once, each naming its field; nothing reaches the database
-//! until the whole request is valid.
+//! Requests into domain values and commands. Every field is checked and
+//! every problem reported at once, each naming its field; nothing reaches
+//! the database until the whole request is valid.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kursi_proto::reservation::v1 as pb;
@@ -10,12 +10,15 @@ use service_kit::values::{Violations, parse_day, parse_optional_id};
 use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
 
+use crate::db::reservations::Filter;
 use crate::db::tables::TableRow;
 use crate::domain::values::{
-    ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize, TableLabel, parse_timestamp,
+    Area, Capacity, ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize,
+    PaymentReference, TableLabel, parse_id, parse_timestamp,
 };
 use crate::domain::{CancelReason, RestaurantPolicy, Status};
-use crate::reservations::Booking;
+use crate::floor::TableUpdate;
+use crate::reservations::{Action, Booking};
 
 pub fn note(field: &str, raw: &str) -> Result<Note, ServiceError> {
     Note::parse(field, raw).map_err(|v| ServiceError::InvalidArgument(vec![v]))
@@ -194,6 +197,156 @@ pub fn skip_limit(v: &mut Violations, skip: i32, limit: i32) -> Option<(i64, i64
         }
     };
     Some((skip?, limit?))
+}
+
+/// A CreateTableRequest.
+pub fn new_table(r: &pb::CreateTableRequest) -> Result<(TableLabel, Capacity, Area), ServiceError> {
+    let mut v = Violations::default();
+    let label = v.check(TableLabel::parse(&r.label));
+    let capacity = v.check(Capacity::parse(r.capacity));
+    let area = v.check(Area::parse(&r.area));
+    v.finish(label.zip(capacity).zip(area).map(|((l, c), a)| (l, c, a)))
+}
+
+/// An UpdateTableRequest: the table and what to change.
+pub fn table_update(r: &pb::UpdateTableRequest) -> Result<(Uuid, TableUpdate), ServiceError> {
+    let mut v = Violations::default();
+    let id = v.check(parse_id("table_id", &r.table_id));
+    let update = TableUpdate {
+        label: r
+            .label
+            .as_deref()
+            .and_then(|l| v.check(TableLabel::parse(l))),
+        capacity: r.capacity.and_then(|c| v.check(Capacity::parse(c))),
+        area: r.area.as_deref().and_then(|a| v.check(Area::parse(a))),
+        active: r.active,
+    };
+    v.finish(id).map(|id| (id, update))
+}
+
+/// An optional area filter; empty means every area.
+pub fn area_filter(raw: &str) -> Result<Option<Area>, FieldViolation> {
+    match raw.trim() {
+        "" => Ok(None),
+        area => Area::parse(area).map(Some),
+    }
+}
+
+/// A SearchAvailabilityRequest, judged at `now`.
+#[derive(Debug)]
+pub struct AvailabilityQuery {
+    pub date: NaiveDate,
+    pub party: PartySize,
+    pub duration: DurationMinutes,
+    pub area: Option<Area>,
+}
+
+pub fn availability(
+    r: &pb::SearchAvailabilityRequest,
+    policy: &RestaurantPolicy,
+    now: DateTime<Utc>,
+) -> Result<AvailabilityQuery, ServiceError> {
+    let mut v = Violations::default();
+    let party = v.check(PartySize::parse(r.party_size));
+    let date = v.check(date(&r.date, policy, now));
+    let duration = match r.duration_minutes {
+        Some(minutes) => v.check(DurationMinutes::parse(minutes)),
+        None => party.map(|party| policy.turn_times.for_party(party)),
+    };
+    let area = v.check(area_filter(&r.area));
+    let query = (|| {
+        Some(AvailabilityQuery {
+            date: date?,
+            party: party?,
+            duration: duration?,
+            area: area?,
+        })
+    })();
+    v.finish(query)
+}
+
+/// A ListReservationsRequest: the filter (the customer it names, if any)
+/// and the `skip` and `limit`.
+pub fn reservation_list(
+    r: &pb::ListReservationsRequest,
+) -> Result<(Filter, i64, i64), ServiceError> {
+    let mut v = Violations::default();
+    let paging = skip_limit(&mut v, r.skip, r.limit);
+    let status = v.check(status_filter(r.status));
+    let range = time_range(&mut v, r.start_time_from.as_ref(), r.start_time_to.as_ref());
+    let customer_id = v.check(parse_optional_id("customer_id", &r.customer_id));
+    let ((skip, limit), status, (from, to), customer_id) = v.finish(
+        paging
+            .zip(status)
+            .zip(range)
+            .zip(customer_id)
+            .map(|(((p, s), r), c)| (p, s, r, c)),
+    )?;
+    let filter = Filter {
+        customer_id,
+        status,
+        start_from: from,
+        start_to: to,
+    };
+    Ok((filter, skip, limit))
+}
+
+/// An AssignTableRequest's command.
+pub fn assignment(r: &pb::AssignTableRequest) -> Result<Action, ServiceError> {
+    let mut v = Violations::default();
+    let table_id = v.check(parse_id("table_id", &r.table_id));
+    let note = v.check(Note::parse("note", &r.note));
+    if r.capacity < 0 {
+        v.push(
+            "capacity",
+            "must be the table's capacity, or 0 to leave it out",
+        );
+    }
+    let (table_id, note) = v.finish(table_id.zip(note))?;
+    Ok(Action::AssignTable {
+        table_id,
+        capacity: (r.capacity != 0).then_some(r.capacity),
+        area: Some(r.area.trim().to_owned()).filter(|a| !a.is_empty()),
+        note,
+    })
+}
+
+/// A CancelReservationRequest's command.
+pub fn cancellation(r: &pb::CancelReservationRequest) -> Result<Action, ServiceError> {
+    let mut v = Violations::default();
+    let reason = v.check(cancel_reason(r.reason_code));
+    let description = v.check(Note::parse("description", &r.description));
+    let (reason, description) = v.finish(reason.zip(description))?;
+    Ok(Action::Cancel(reason, description))
+}
+
+/// A PayDepositRequest's command.
+pub fn payment(r: &pb::PayDepositRequest) -> Result<Action, ServiceError> {
+    let mut v = Violations::default();
+    let reference = v.check(PaymentReference::parse(&r.payment_reference));
+    if r.amount <= 0 {
+        v.push("amount", "must be the deposit due, in whole rupiah");
+    }
+    let reference = v.finish(reference)?;
+    Ok(Action::PayDeposit(reference, r.amount))
+}
+
+/// A WatchReservationEventsRequest: where to start, and which reservation
+/// (all when none).
+pub fn watch(r: &pb::WatchReservationEventsRequest) -> Result<(i64, Option<Uuid>), ServiceError> {
+    let mut v = Violations::default();
+    if r.start_position < 0 {
+        v.push("start_position", "must be 0 or more");
+    }
+    let reservation_id = v.check(parse_optional_id("reservation_id", &r.reservation_id));
+    v.finish(reservation_id).map(|id| (r.start_position, id))
+}
+
+/// A GetStatsRequest's range of start times.
+pub fn stats_range(r: &pb::GetStatsRequest) -> Result<TimeRange, ServiceError> {
+    let mut v = Violations::default();
+    let range = time_range(&mut v, r.start_time_from.as_ref(), r.start_time_to.as_ref());
+    v.finish(range)
 }
 
 #[cfg(test)]

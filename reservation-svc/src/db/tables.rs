@@ -6,6 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::restaurant_tables;
+use crate::domain::TableOffer;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -19,6 +20,19 @@ pub struct TableRow {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl TableRow {
+    /// The table as AssignTable sees it.
+    pub fn into_offer(self) -> TableOffer {
+        TableOffer {
+            id: self.id,
+            label: self.label,
+            capacity: self.capacity,
+            area: self.area,
+            active: self.active,
+        }
+    }
 }
 
 #[derive(Debug, Insertable)]
