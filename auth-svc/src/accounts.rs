@@ -15,7 +15,7 @@ use service_kit::db::{Pool, RefuseExt};
 use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
 
-use crate::config::{BootstrapAdmin, LockoutPolicy};
+use crate::config::{AuthConfig, BootstrapAdmin, LockoutPolicy};
 use crate::db::refresh_tokens::{self, NewRefreshToken};
 use crate::db::users::{self, NewUser, UserRow};
 use crate::domain::{DisplayName, Email, Password, Username};
@@ -63,21 +63,20 @@ const BAD_CREDENTIALS: &str = "invalid username or password";
 const BAD_REFRESH_TOKEN: &str = "the refresh token is not valid; sign in again";
 
 impl Accounts {
-    pub fn new(
-        pool: Pool,
-        hasher: PasswordHasher,
-        key: SigningKey,
-        tokens: TokenPolicy,
-        lockout: LockoutPolicy,
-        clock: Clock,
-    ) -> Self {
+    /// The accounts on `pool`, with the token, lockout and clock settings
+    /// of `config`.
+    pub fn new(pool: Pool, hasher: PasswordHasher, key: SigningKey, config: &AuthConfig) -> Self {
         Self {
             pool,
             hasher,
             key,
-            tokens,
-            lockout,
-            clock,
+            tokens: TokenPolicy {
+                jwt: config.common.jwt.clone(),
+                access_ttl: config.access_token_ttl,
+                refresh_ttl: config.refresh_token_ttl,
+            },
+            lockout: config.lockout,
+            clock: config.common.clock.clone(),
         }
     }
 

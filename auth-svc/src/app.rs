@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tonic::server::NamedService;
 use tonic::service::Routes;
 
-use crate::accounts::{Accounts, TokenPolicy};
+use crate::accounts::Accounts;
 use crate::api::AuthApi;
 use crate::config::AuthConfig;
 use crate::db::{MIGRATIONS, signing_keys};
@@ -42,19 +42,7 @@ pub async fn run(
         .await
         .map_err(|err| ServeError::Setup(err.to_string()))?
         .map_err(ServeError::Setup)?;
-    let tokens = TokenPolicy {
-        jwt: config.common.jwt.clone(),
-        access_ttl: config.access_token_ttl,
-        refresh_ttl: config.refresh_token_ttl,
-    };
-    let accounts = Accounts::new(
-        pool.clone(),
-        hasher,
-        key.clone(),
-        tokens,
-        config.lockout,
-        clock.clone(),
-    );
+    let accounts = Accounts::new(pool.clone(), hasher, key.clone(), &config);
     let routes = Routes::new(AuthServiceServer::new(AuthApi::new(
         accounts.clone(),
         published,
