@@ -114,6 +114,10 @@ impl Reservations {
         &self.policy
     }
 
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
     /// Now, on the service's clock: what requests are judged against.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()

@@ -257,6 +257,23 @@ impl Reservation {
         Ok(change)
     }
 
+    /// What becomes of a reservation the sweeper found overdue: a PENDING
+    /// one expires (cancelled, EXPIRED), a CONFIRMED one is a no-show.
+    pub fn sweep(&self, policy: &RestaurantPolicy, now: DateTime<Utc>) -> Result<Change, Refusal> {
+        if self.status == Status::Pending {
+            let why = Note::parse("description", "not confirmed by its start time");
+            return self.cancel(CancelReason::Expired, &why.unwrap_or_default(), policy, now);
+        }
+        let why = Note::parse(
+            "note",
+            &format!(
+                "not checked in within {} minutes of the start",
+                policy.no_show_grace.num_minutes()
+            ),
+        );
+        self.mark_no_show(&why.unwrap_or_default(), now)
+    }
+
     /// Records the deposit as paid. Repeating it with the same reference
     /// changes nothing, whatever happened since.
     pub fn pay_deposit(
@@ -468,6 +485,38 @@ mod tests {
         assert!(
             reservation(Status::Pending, 0)
                 .mark_no_show(&Note::default(), at("2030-01-03T00:00:00Z"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_sweeper_expires_the_unconfirmed_and_marks_the_confirmed_no_show() {
+        let policy = RestaurantPolicy::default();
+        let late = at("2030-01-02T12:20:00Z");
+        let expired = reservation(Status::Pending, 0)
+            .sweep(&policy, late)
+            .unwrap();
+        assert_eq!(expired.to, Status::Cancelled);
+        assert_eq!(expired.note, "not confirmed by its start time");
+        assert!(matches!(
+            expired.steps[0],
+            Step::Cancelled {
+                reason: CancelReason::Expired,
+                ..
+            }
+        ));
+        let no_show = paid(reservation(Status::Confirmed, 200_000))
+            .sweep(&policy, late)
+            .unwrap();
+        assert_eq!(no_show.to, Status::NoShow);
+        assert_eq!(
+            no_show.note,
+            "not checked in within 15 minutes of the start"
+        );
+        assert_eq!(no_show.deposit_status, DepositStatus::Forfeited);
+        assert!(
+            reservation(Status::Completed, 0)
+                .sweep(&policy, late)
                 .is_err()
         );
     }
