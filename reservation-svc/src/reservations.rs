@@ -2,7 +2,11 @@
 //! locks the reservation, lets the aggregate decide, and writes the row, its
 //! history entries and its outbox events together.
 //!
-//! Handlers in `api` parse requests and call these; these call `db`.
+//! Whose reservation the actor may see, book or list is decided here and
+//! nowhere else ([`Actor::may_see`], [`Actor::acting_for`],
+//! [`Actor::listing_for`]), and who may run which command by
+//! [`access::may_run`]. Handlers in `api` parse requests and call these;
+//! these call `db`.
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
