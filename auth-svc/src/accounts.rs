@@ -5,16 +5,17 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use kursi_proto::access::v1::Role;
 use service_kit::auth::{parse_role, role_name};
+use service_kit::clock::Clock;
 use service_kit::config::JwtSettings;
 use service_kit::db::{Pool, RefuseExt};
 use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
 
-use crate::config::{BootstrapAdmin, LockoutPolicy};
+use crate::config::{AuthConfig, BootstrapAdmin, LockoutPolicy};
 use crate::db::refresh_tokens::{self, NewRefreshToken};
 use crate::db::users::{self, NewUser, UserRow};
 use crate::domain::{DisplayName, Email, Password, Username};
@@ -55,31 +56,39 @@ pub struct Accounts {
     key: SigningKey,
     tokens: TokenPolicy,
     lockout: LockoutPolicy,
+    clock: Clock,
 }
 
 const BAD_CREDENTIALS: &str = "invalid username or password";
 const BAD_REFRESH_TOKEN: &str = "the refresh token is not valid; sign in again";
 
 impl Accounts {
-    pub fn new(
-        pool: Pool,
-        hasher: PasswordHasher,
-        key: SigningKey,
-        tokens: TokenPolicy,
-        lockout: LockoutPolicy,
-    ) -> Self {
+    /// The accounts on `pool`, with the token, lockout and clock settings
+    /// of `config`.
+    pub fn new(pool: Pool, hasher: PasswordHasher, key: SigningKey, config: &AuthConfig) -> Self {
         Self {
             pool,
             hasher,
             key,
-            tokens,
-            lockout,
+            tokens: TokenPolicy {
+                jwt: config.common.jwt.clone(),
+                access_ttl: config.access_token_ttl,
+                refresh_ttl: config.refresh_token_ttl,
+            },
+            lockout: config.lockout,
+            clock: config.common.clock.clone(),
         }
+    }
+
+    /// Now, on the service's clock: what tokens, locks and answers go by.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     pub async fn register(&self, registration: Registration) -> Result<UserRow, ServiceError> {
         let hash = self.hasher.hash(&registration.password).await?;
         let mut conn = self.pool.get().await?;
+        let now = self.clock.now();
         let new_user = NewUser {
             id: Uuid::now_v7(),
             email: registration.email.as_str(),
@@ -87,6 +96,8 @@ impl Accounts {
             display_name: registration.display_name.as_str(),
             password_hash: &hash,
             role: role_name(Role::Customer),
+            created_at: now,
+            updated_at: now,
         };
         users::insert(&mut conn, new_user).await.refuse(|broken| {
             let taken = match broken.constraint {
@@ -107,8 +118,10 @@ impl Accounts {
             let mut conn = self.pool.get().await?;
             users::find_by_login(&mut conn, login.trim()).await?
         };
-        let now = Utc::now();
-        if let Some(until) = user.as_ref().and_then(|user| user.locked_at(now)) {
+        if let Some(until) = user
+            .as_ref()
+            .and_then(|user| user.locked_at(self.clock.now()))
+        {
             return Err(locked(until));
         }
         let matches = self
@@ -123,16 +136,20 @@ impl Accounts {
         };
         let mut conn = self.pool.get().await?;
         if !matches {
-            let lock_seconds = self.lockout.duration.as_secs() as i64;
+            let now = self.clock.now();
+            let lock_until = now
+                + chrono::Duration::from_std(self.lockout.duration)
+                    .map_err(ServiceError::internal)?;
             let after = users::record_failed_login(
                 &mut conn,
                 user.id,
                 self.lockout.threshold,
-                lock_seconds,
+                lock_until,
+                now,
             )
             .await?;
             tracing::info!(user_id = %user.id, "failed sign-in");
-            return Err(match after.locked_at(Utc::now()) {
+            return Err(match after.locked_at(now) {
                 Some(until) => locked(until),
                 None => ServiceError::Unauthenticated(BAD_CREDENTIALS.into()),
             });
@@ -147,20 +164,21 @@ impl Accounts {
     pub async fn refresh(&self, presented: &str) -> Result<TokenPair, ServiceError> {
         let hash = tokens::hash_refresh_token(presented);
         let mut conn = self.pool.get().await?;
+        let now = self.clock.now();
         let outcome = conn
             .transaction(async |conn| -> Result<Exchange, ServiceError> {
                 let Some(token) = refresh_tokens::find_for_update(conn, &hash).await? else {
                     return Ok(Exchange::Refused);
                 };
-                if token.revoked_at.is_some() || token.expires_at <= Utc::now() {
+                if token.revoked_at.is_some() || token.expires_at <= now {
                     return Ok(Exchange::Refused);
                 }
                 if token.spent_at.is_some() {
-                    let revoked = refresh_tokens::revoke_family(conn, token.family_id).await?;
+                    let revoked = refresh_tokens::revoke_family(conn, token.family_id, now).await?;
                     tracing::warn!(user_id = %token.user_id, family = %token.family_id, revoked, "refresh token reused; family revoked");
                     return Ok(Exchange::Reused);
                 }
-                refresh_tokens::mark_spent(conn, token.id).await?;
+                refresh_tokens::mark_spent(conn, token.id, now).await?;
                 let user = users::find(conn, token.user_id).await?;
                 Ok(user.map_or(Exchange::Refused, |user| Exchange::Spent(user, token.family_id)))
             })
@@ -180,12 +198,13 @@ impl Accounts {
     pub async fn logout(&self, presented: &str) -> Result<(), ServiceError> {
         let hash = tokens::hash_refresh_token(presented);
         let mut conn = self.pool.get().await?;
+        let now = self.clock.now();
         let family = conn
             .transaction(async |conn| {
                 let Some(token) = refresh_tokens::find_for_update(conn, &hash).await? else {
                     return Ok::<_, ServiceError>(None);
                 };
-                refresh_tokens::revoke_family(conn, token.family_id).await?;
+                refresh_tokens::revoke_family(conn, token.family_id, now).await?;
                 Ok(Some(token.family_id))
             })
             .await?;
@@ -229,7 +248,7 @@ impl Accounts {
             ));
         }
         let mut conn = self.pool.get().await?;
-        users::set_role(&mut conn, user_id, role_name(role))
+        users::set_role(&mut conn, user_id, role_name(role), self.clock.now())
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("no account with id {user_id}")))
     }
@@ -240,7 +259,8 @@ impl Accounts {
         let mut conn = self.pool.get().await?;
         if let Some(existing) = users::find_by_email(&mut conn, &admin.email).await? {
             if parse_role(&existing.role) != Some(Role::Admin) {
-                users::set_role(&mut conn, existing.id, role_name(Role::Admin)).await?;
+                let now = self.clock.now();
+                users::set_role(&mut conn, existing.id, role_name(Role::Admin), now).await?;
                 tracing::info!(email = %admin.email, "bootstrap account promoted to ADMIN");
             }
             return Ok(());
@@ -260,7 +280,7 @@ impl Accounts {
             Err(err) => return Err(err),
         };
         let mut conn = self.pool.get().await?;
-        users::set_role(&mut conn, user.id, role_name(Role::Admin)).await?;
+        users::set_role(&mut conn, user.id, role_name(Role::Admin), self.clock.now()).await?;
         tracing::info!(email = %admin.email, "bootstrap ADMIN account created");
         Ok(())
     }
@@ -269,7 +289,7 @@ impl Accounts {
         let role = parse_role(&user.role).ok_or_else(|| {
             ServiceError::internal(format!("user {} has unknown role {}", user.id, user.role))
         })?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let access_token = tokens::access_token(
             &self.key,
             &self.tokens.jwt,
@@ -290,6 +310,7 @@ impl Accounts {
                 family_id,
                 user_id: user.id,
                 token_hash: &refresh.hash,
+                issued_at: now,
                 expires_at,
             },
         )

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tonic::server::NamedService;
 use tonic::service::Routes;
 
-use crate::accounts::{Accounts, TokenPolicy};
+use crate::accounts::Accounts;
 use crate::api::AuthApi;
 use crate::config::AuthConfig;
 use crate::db::{MIGRATIONS, signing_keys};
@@ -27,7 +27,8 @@ pub async fn run(
     let key = SigningKey::from_pem(config.signing_key_pem.expose()).map_err(ServeError::Setup)?;
     let database_url = config.common.database_url.expose().to_owned();
     let pool = db::pool(&database_url, config.common.database_pool_size);
-    let published = PublishedKeys::new(pool.clone(), config.access_token_ttl);
+    let clock = config.common.clock.clone();
+    let published = PublishedKeys::new(pool.clone(), config.access_token_ttl, clock.clone());
     let host = Host::new(
         (&config.common).into(),
         &[AuthServiceServer::<AuthApi>::NAME],
@@ -41,12 +42,7 @@ pub async fn run(
         .await
         .map_err(|err| ServeError::Setup(err.to_string()))?
         .map_err(ServeError::Setup)?;
-    let tokens = TokenPolicy {
-        jwt: config.common.jwt.clone(),
-        access_ttl: config.access_token_ttl,
-        refresh_ttl: config.refresh_token_ttl,
-    };
-    let accounts = Accounts::new(pool.clone(), hasher, key.clone(), tokens, config.lockout);
+    let accounts = Accounts::new(pool.clone(), hasher, key.clone(), &config);
     let routes = Routes::new(AuthServiceServer::new(AuthApi::new(
         accounts.clone(),
         published,
@@ -57,7 +53,7 @@ pub async fn run(
             .await
             .map_err(|err| ServiceError::Unavailable(err.to_string()))?;
         let mut conn = pool.get().await?;
-        signing_keys::make_current(&mut conn, key.kid(), key.public_x()).await?;
+        signing_keys::make_current(&mut conn, key.kid(), key.public_x(), clock.now()).await?;
         tracing::info!(kid = key.kid(), "signing with the configured key");
         drop(conn);
         if let Some(admin) = &config.bootstrap_admin {

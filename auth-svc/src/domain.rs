@@ -2,6 +2,7 @@
 //! bad input. Each parse error names the request field it came from.
 
 use service_kit::FieldViolation;
+use service_kit::values::parse_required_text;
 
 /// A valid email address, kept as typed; uniqueness ignores case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,19 +98,10 @@ impl Username {
 pub struct DisplayName(String);
 
 impl DisplayName {
+    pub const MAX_CHARS: usize = 100;
+
     pub fn parse(raw: &str) -> Result<Self, FieldViolation> {
-        let name = raw.trim();
-        let bad = |why: &str| FieldViolation::new("display_name", why);
-        if name.is_empty() {
-            return Err(bad("is required"));
-        }
-        if name.chars().count() > 100 {
-            return Err(bad("must be at most 100 characters"));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(bad("must not contain control characters"));
-        }
-        Ok(Self(name.to_owned()))
+        parse_required_text("display_name", raw, Self::MAX_CHARS).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

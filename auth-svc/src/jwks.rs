@@ -7,6 +7,7 @@ use futures_util::future::BoxFuture;
 use kursi_proto::auth::v1::Jwk;
 use service_kit::ServiceError;
 use service_kit::auth::{KeySource, KeySourceError};
+use service_kit::clock::Clock;
 use service_kit::db::Pool;
 
 use crate::db::signing_keys;
@@ -19,20 +20,26 @@ const RETIREMENT_SLACK: Duration = Duration::from_secs(120);
 #[derive(Clone)]
 pub struct PublishedKeys {
     pool: Pool,
-    grace: Duration,
+    grace: chrono::Duration,
+    clock: Clock,
 }
 
 impl PublishedKeys {
-    pub fn new(pool: Pool, access_ttl: Duration) -> Self {
+    pub fn new(pool: Pool, access_ttl: Duration, clock: Clock) -> Self {
+        let grace = access_ttl + RETIREMENT_SLACK;
         Self {
             pool,
-            grace: access_ttl + RETIREMENT_SLACK,
+            grace: chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX),
+            clock,
         }
     }
 
+    /// The current key, and those retired less than the access-token
+    /// lifetime (and some slack) ago.
     pub async fn list(&self) -> Result<Vec<Jwk>, ServiceError> {
+        let cutoff = self.clock.now() - self.grace;
         let mut conn = self.pool.get().await?;
-        let keys = signing_keys::published(&mut conn, self.grace).await?;
+        let keys = signing_keys::published(&mut conn, cutoff).await?;
         Ok(keys.iter().map(|(kid, x)| keys::jwk(kid, x)).collect())
     }
 }

@@ -38,17 +38,18 @@ pub async fn run(
     // the server's graceful drain is not held open by a follower's stream.
     let (shutdown, stopping) = shutdown::watched(shutdown);
 
-    let reservations = Reservations::new(outbox.clone(), config.policy.clone());
+    let clock = config.common.clock.clone();
+    let reservations = Reservations::new(outbox.clone(), config.policy.clone(), clock.clone());
     let api = ReservationApi::new(
         reservations,
-        Floor::new(pool),
+        Floor::new(pool, clock.clone()),
         outbox.clone(),
         stopping.clone(),
         config.event_poll_interval,
     );
     let routes = Routes::new(ReservationServiceServer::new(api));
 
-    let sweeper = Sweeper::new(outbox.clone(), config.policy.clone());
+    let sweeper = Sweeper::new(outbox.clone(), config.policy.clone(), clock);
     let interval = config.sweeper_interval;
     let (poll, relay) = (config.event_poll_interval, config.relay.clone());
     let health = host.readiness().reporter();

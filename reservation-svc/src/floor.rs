@@ -1,15 +1,15 @@
 //! The floor plan: tables, and which of them are free when.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use service_kit::ServiceError;
-use service_kit::db::Pool;
+use service_kit::clock::Clock;
+use service_kit::db::{Pool, RefuseExt};
 use uuid::Uuid;
 
-use crate::db::reservations;
 use crate::db::tables::{self, NewTable, TableChanges, TableRow};
-use crate::domain::RestaurantPolicy;
+use crate::db::{self, reservations};
 use crate::domain::values::{Area, Capacity, DurationMinutes, PartySize, TableLabel};
+use crate::domain::{Refusal, RestaurantPolicy};
 
 /// A bookable start time and the tables free for it.
 #[derive(Debug, Clone)]
@@ -33,24 +33,12 @@ pub struct TableUpdate {
 #[derive(Clone)]
 pub struct Floor {
     pool: Pool,
-}
-
-fn label_taken(err: DieselError) -> ServiceError {
-    match err {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-            ServiceError::AlreadyExists("a table with this label already exists".into())
-        }
-        other => other.into(),
-    }
-}
-
-fn no_table(id: Uuid) -> ServiceError {
-    ServiceError::NotFound(format!("no table with id {id}"))
+    clock: Clock,
 }
 
 impl Floor {
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    pub fn new(pool: Pool, clock: Clock) -> Self {
+        Self { pool, clock }
     }
 
     pub async fn create(
@@ -60,15 +48,16 @@ impl Floor {
         area: Area,
     ) -> Result<TableRow, ServiceError> {
         let mut conn = self.pool.get().await?;
+        let now = self.clock.now();
         let table = NewTable {
             id: Uuid::now_v7(),
             label: label.as_str(),
             capacity: capacity.get(),
             area: area.as_str(),
+            created_at: now,
+            updated_at: now,
         };
-        let row = tables::insert(&mut conn, table)
-            .await
-            .map_err(label_taken)?;
+        let row = tables::insert(&mut conn, table).await.refuse(db::refusal)?;
         tracing::info!(table_id = %row.id, label = %row.label, "table created");
         Ok(row)
     }
@@ -86,33 +75,27 @@ impl Floor {
             && changes.area.is_none()
             && changes.active.is_none()
         {
-            return tables::find(&mut conn, id)
-                .await?
-                .ok_or_else(|| no_table(id));
+            let row = tables::find(&mut conn, id).await?;
+            return Ok(row.ok_or(Refusal::NoTable(id))?);
         }
-        tables::update(&mut conn, id, changes)
+        let row = tables::update(&mut conn, id, changes, self.clock.now())
             .await
-            .map_err(label_taken)?
-            .ok_or_else(|| no_table(id))
+            .refuse(db::refusal)?;
+        Ok(row.ok_or(Refusal::NoTable(id))?)
     }
 
-    /// One page of tables, the total, and whether more follow.
+    /// One page of tables after the `(label, id)` of the previous page's
+    /// last, the total, and whether more follow.
     pub async fn list(
         &self,
-        after: Option<Uuid>,
+        after: Option<(TableLabel, Uuid)>,
         area: Option<&str>,
         include_inactive: bool,
         size: i64,
     ) -> Result<(Vec<TableRow>, i64, bool), ServiceError> {
         let mut conn = self.pool.get().await?;
-        let after = match after {
-            Some(id) => Some(tables::find(&mut conn, id).await?.ok_or_else(|| {
-                ServiceError::invalid("page_token", "is not a token from a previous page")
-            })?),
-            None => None,
-        };
-        let mut rows =
-            tables::page(&mut conn, after.as_ref(), area, include_inactive, size + 1).await?;
+        let after = after.as_ref().map(|(label, id)| (label.as_str(), *id));
+        let mut rows = tables::page(&mut conn, after, area, include_inactive, size + 1).await?;
         let total = tables::count(&mut conn, area, include_inactive).await?;
         let more = rows.len() as i64 > size;
         rows.truncate(size as usize);
@@ -129,7 +112,7 @@ impl Floor {
         duration: DurationMinutes,
         area: Option<&str>,
     ) -> Result<Vec<Slot>, ServiceError> {
-        let starts = policy.slots(date, duration, Utc::now());
+        let starts = policy.slots(date, duration, self.clock.now());
         let (Some(first), Some(last)) = (starts.first(), starts.last()) else {
             return Ok(Vec::new());
         };

@@ -1,10 +1,12 @@
 //! reservation-svc: the restaurant's tables and the whole life cycle of a
 //! table reservation.
 //!
-//! [`app::run`] starts the server. `api` holds the gRPC handlers; `domain`
-//! the rules (value objects, the state machine, the aggregate, the policy);
-//! `reservations`, `floor` and `sweeper` run those rules in
-//! transactions; `db` holds the SQL.
+//! [`app::run`] starts the server. `api` holds the gRPC handlers (parsing in
+//! `api/parse.rs`); `domain` the rules (value objects, the state machine,
+//! the aggregate, who may run what, the policy) and every refusal with its
+//! status code (`domain/refusal.rs`); `reservations`, `floor` and `sweeper`
+//! run those rules in transactions; `render` turns rows into messages and
+//! events; `db` holds the SQL and the constraints the service relies on.
 
 pub mod api;
 pub mod app;

@@ -1,15 +1,18 @@
 //! Rows and domain steps to contract messages: what callers see and what the
 //! outbox stores.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use kursi_proto::reservation::v1 as pb;
 use pb::reservation_event::Event;
+use service_kit::ServiceError;
+use service_kit::outbox::NewEvent;
 use uuid::Uuid;
 
 use crate::db::history::HistoryRow;
-use crate::db::reservations::ReservationRow;
+use crate::db::reservations::{ReservationRow, Stats};
 use crate::db::tables::TableRow;
-use crate::domain::{Status, Step};
+use crate::domain::{Change, RestaurantPolicy, Status, Step};
+use crate::floor::Slot;
 
 pub const CURRENCY: &str = "IDR";
 
@@ -40,6 +43,45 @@ pub fn table(row: &TableRow) -> pb::Table {
         active: row.active,
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.updated_at)),
+    }
+}
+
+/// The floor's figures.
+pub fn stats(stats: &Stats) -> pb::GetStatsResponse {
+    pb::GetStatsResponse {
+        total_reservations: stats.total_reservations,
+        pending_count: stats.pending_count,
+        confirmed_count: stats.confirmed_count,
+        checked_in_count: stats.checked_in_count,
+        completed_count: stats.completed_count,
+        cancelled_count: stats.cancelled_count,
+        total_revenue: stats.total_revenue,
+        generated_at: Some(timestamp(stats.generated_at)),
+        no_show_count: stats.no_show_count,
+        covers: stats.covers,
+        currency: CURRENCY.into(),
+    }
+}
+
+/// The bookable slots of `date` on the restaurant's clock.
+pub fn availability(
+    date: NaiveDate,
+    policy: &RestaurantPolicy,
+    slots: &[Slot],
+) -> pb::SearchAvailabilityResponse {
+    pb::SearchAvailabilityResponse {
+        date: date.format("%Y-%m-%d").to_string(),
+        time_zone: policy.time_zone.name().to_owned(),
+        slots: slots
+            .iter()
+            .map(|slot| pb::AvailabilitySlot {
+                start_time: Some(timestamp(slot.start)),
+                end_time: Some(timestamp(slot.end)),
+                is_peak_hour: slot.is_peak_hour,
+                deposit_amount: slot.deposit,
+                tables: slot.tables.iter().map(table).collect(),
+            })
+            .collect(),
     }
 }
 
@@ -162,6 +204,32 @@ pub fn event(step: &Step, after: &ReservationRow, note: &str) -> Event {
             })
         }
     }
+}
+
+/// The history note of one step: the command's note, or what happened to
+/// the money.
+pub fn history_note(step: &Step, change: &Change) -> String {
+    match step {
+        Step::DepositPaid { amount, reference } => {
+            format!("deposit of IDR {amount} paid ({reference})")
+        }
+        Step::DepositRefunded { amount, reference } => {
+            format!("deposit of IDR {amount} refunded ({reference})")
+        }
+        _ => change.note.clone(),
+    }
+}
+
+/// The outbox row of `event` on the reservation as it is after the change.
+pub fn outbox_event(
+    after: &ReservationRow,
+    actor: Option<Uuid>,
+    at: DateTime<Utc>,
+    event: Event,
+) -> Result<NewEvent, ServiceError> {
+    let envelope = envelope(after, actor, at, event);
+    NewEvent::new(after.id, &envelope, at)
+        .ok_or_else(|| ServiceError::internal("an event envelope without an event"))
 }
 
 /// An event's envelope, its position left 0 until it is read back.

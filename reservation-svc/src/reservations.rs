@@ -2,53 +2,41 @@
 //! locks the reservation, lets the aggregate decide, and writes the row, its
 //! history entries and its outbox events together.
 //!
-//! Handlers in `api` parse requests and call these; these call `db`.
+//! Whose reservation the actor may see, book or list is decided here and
+//! nowhere else ([`Actor::may_see`], [`Actor::acting_for`],
+//! [`Actor::listing_for`]), and who may run which command by
+//! [`access::may_run`]. Handlers in `api` parse requests and call these;
+//! these call `db`.
 
 use chrono::{DateTime, Utc};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use service_kit::ServiceError;
-use service_kit::db::Pool;
-use service_kit::outbox::{self, NewEvent, Outbox};
+use service_kit::auth::Actor;
+use service_kit::clock::Clock;
+use service_kit::db::{Pool, RefuseExt};
+use service_kit::outbox::{self, Outbox};
 use uuid::Uuid;
 
+use crate::db::created::{self, Created};
 use crate::db::history::{self, HistoryRow, NewEntry};
 use crate::db::reservations::{self, Filter, NewReservation, ReservationRow, RowChanges, Stats};
-use crate::db::{self, created, tables};
+use crate::db::{self, tables};
 use crate::domain::values::{
     ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize, PaymentReference,
 };
 use crate::domain::{
-    CancelReason, Change, DepositStatus, Outcome, Reservation, RestaurantPolicy, Status, TableOffer,
+    CancelReason, Change, Command, DepositStatus, Outcome, Refusal, Reservation, RestaurantPolicy,
+    Status, access,
 };
 use crate::render;
 use kursi_proto::reservation::v1::reservation_event::Event;
 
-/// Who is acting: a signed-in account (customer or staff), or the sweeper.
-#[derive(Debug, Clone, Copy)]
-pub struct Actor {
-    pub user_id: Option<Uuid>,
-    pub staff: bool,
-}
-
-impl Actor {
-    pub fn sweeper() -> Self {
-        Self {
-            user_id: None,
-            staff: true,
-        }
-    }
-
-    /// Customers see only their own reservations; others do not exist for them.
-    fn may_see(&self, row: &ReservationRow) -> bool {
-        self.staff || self.user_id == Some(row.customer_id)
-    }
-}
-
 /// A validated booking.
 #[derive(Debug, Clone)]
 pub struct Booking {
-    pub customer_id: Uuid,
+    /// The customer the request names, if any; whom the booking is for is
+    /// decided with the actor ([`Actor::acting_for`]).
+    pub customer_id: Option<Uuid>,
     pub contact: ContactInfo,
     pub party: PartySize,
     pub start: DateTime<Utc>,
@@ -75,25 +63,50 @@ pub enum Action {
     PayDeposit(PaymentReference, i64),
 }
 
+impl Action {
+    /// The state machine's name for it.
+    fn command(&self) -> Command {
+        match self {
+            Action::Confirm(_) => Command::Confirm,
+            Action::AssignTable { .. } => Command::AssignTable,
+            Action::CheckIn(_) => Command::CheckIn,
+            Action::Complete(_) => Command::Complete,
+            Action::Cancel(..) => Command::Cancel,
+            Action::MarkNoShow(_) => Command::MarkNoShow,
+            Action::PayDeposit(..) => Command::PayDeposit,
+        }
+    }
+
+    fn cancel_reason(&self) -> Option<CancelReason> {
+        match self {
+            Action::Cancel(reason, _) => Some(*reason),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Reservations {
     pool: Pool,
     policy: RestaurantPolicy,
     outbox: Outbox,
+    clock: Clock,
 }
 
-const IDEMPOTENCY_INDEX: &str = "reservations_idempotency_key";
-
-fn not_found(id: Uuid) -> ServiceError {
-    ServiceError::NotFound(format!("no reservation with id {id}"))
+/// The reservation, if the actor may see it: customers see only their own,
+/// and another's is answered as not found.
+fn visible(row: Option<ReservationRow>, actor: Actor, id: Uuid) -> Result<ReservationRow, Refusal> {
+    row.filter(|row| actor.may_see(row.customer_id))
+        .ok_or(Refusal::NoReservation(id))
 }
 
 impl Reservations {
-    pub fn new(outbox: Outbox, policy: RestaurantPolicy) -> Self {
+    pub fn new(outbox: Outbox, policy: RestaurantPolicy, clock: Clock) -> Self {
         Self {
             pool: outbox.pool().clone(),
             policy,
             outbox,
+            clock,
         }
     }
 
@@ -105,6 +118,15 @@ impl Reservations {
         &self.policy
     }
 
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// Now, on the service's clock: what requests are judged against.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     /// Books a table: PENDING, with the deposit the policy asks for. A key
     /// seen before for this customer returns the reservation it created.
     pub async fn create(
@@ -112,20 +134,21 @@ impl Reservations {
         actor: Actor,
         booking: Booking,
     ) -> Result<ReservationRow, ServiceError> {
+        let customer_id = actor.acting_for(booking.customer_id, "book")?;
         let mut conn = self.pool.get().await?;
         let key = booking.idempotency_key.as_ref().map(IdempotencyKey::as_str);
         if let Some(key) = key
             && let Some(first) =
-                reservations::find_by_idempotency_key(&mut conn, booking.customer_id, key).await?
+                reservations::find_by_idempotency_key(&mut conn, customer_id, key).await?
         {
             return Ok(first);
         }
-        let now = service_kit::values::now();
+        let now = self.clock.now();
         let is_peak_hour = self.policy.is_peak_hour(booking.start);
         let deposit = self.policy.deposit_for(booking.party, is_peak_hour);
         let new = NewReservation {
             id: Uuid::now_v7(),
-            customer_id: booking.customer_id,
+            customer_id,
             contact_name: booking.contact.name(),
             contact_phone: booking.contact.phone(),
             contact_email: booking.contact.email(),
@@ -148,56 +171,55 @@ impl Reservations {
         let created = Event::Created(kursi_proto::reservation::v1::ReservationCreated {
             reservation: Some(render::reservation(&expected)),
         });
-        let envelope = render::envelope(&expected, actor.user_id, now, created);
-        let event = NewEvent::new(expected.id, &envelope, now)
-            .ok_or_else(|| ServiceError::internal("an event envelope without an event"))?;
-        let created = created::insert(&mut conn, &new, actor.user_id, &event)
+        let event = render::outbox_event(&expected, actor.user_id(), now, created)?;
+        match created::insert(&mut conn, &new, actor.user_id(), &event)
             .await
-            .map_err(|err| match err {
-                DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
-                    if info.constraint_name() == Some(IDEMPOTENCY_INDEX) =>
-                {
-                    ServiceError::AlreadyExists(IDEMPOTENCY_INDEX.into())
-                }
-                other => ServiceError::from(other),
-            });
-        match (created, key) {
-            // The same key raced in from a concurrent retry: answer with its winner.
-            (Err(ServiceError::AlreadyExists(which)), Some(key)) if which == IDEMPOTENCY_INDEX => {
-                reservations::find_by_idempotency_key(&mut conn, booking.customer_id, key)
-                    .await?
-                    .ok_or_else(|| {
-                        ServiceError::Aborted("a concurrent retry is in flight; retry".into())
-                    })
-            }
-            (Ok(row), _) => {
+            .refuse(db::refusal)?
+        {
+            Created::Row(row) => {
                 self.outbox.committed();
                 // Debug, not info: a line per booking was a write system
                 // call per request, the largest single cost after the SQL.
                 tracing::debug!(reservation_id = %row.id, "reservation created");
-                Ok(row)
+                Ok(*row)
             }
-            (Err(err), _) => Err(err),
+            // The same key raced in from a concurrent retry: answer with its winner.
+            Created::KeyTaken => {
+                let winner = match key {
+                    Some(key) => {
+                        reservations::find_by_idempotency_key(&mut conn, customer_id, key).await?
+                    }
+                    None => None,
+                };
+                winner.ok_or_else(|| {
+                    ServiceError::Aborted("a concurrent retry is in flight; retry".into())
+                })
+            }
         }
     }
 
     pub async fn get(&self, actor: Actor, id: Uuid) -> Result<ReservationRow, ServiceError> {
         let mut conn = self.pool.get().await?;
-        reservations::find(&mut conn, id)
-            .await?
-            .filter(|row| actor.may_see(row))
-            .ok_or_else(|| not_found(id))
+        let row = reservations::find(&mut conn, id).await?;
+        Ok(visible(row, actor, id)?)
     }
 
+    /// One page of the reservations `filter` names, of those the actor may
+    /// list (customers only their own), and how many there are.
     pub async fn list(
         &self,
-        filter: &Filter,
+        actor: Actor,
+        filter: Filter,
         skip: i64,
         limit: i64,
     ) -> Result<(Vec<ReservationRow>, i64), ServiceError> {
+        let filter = Filter {
+            customer_id: actor.listing_for(filter.customer_id, "reservations")?,
+            ..filter
+        };
         let mut conn = self.pool.get().await?;
-        let rows = reservations::page(&mut conn, filter, skip, limit).await?;
-        let total = reservations::count(&mut conn, filter).await?;
+        let rows = reservations::page(&mut conn, &filter, skip, limit).await?;
+        let total = reservations::count(&mut conn, &filter).await?;
         Ok((rows, total))
     }
 
@@ -213,7 +235,7 @@ impl Reservations {
         to: Option<DateTime<Utc>>,
     ) -> Result<Stats, ServiceError> {
         let mut conn = self.pool.get().await?;
-        Ok(reservations::stats(&mut conn, from, to).await?)
+        Ok(reservations::stats(&mut conn, from, to, self.clock.now()).await?)
     }
 
     /// Runs one command on one reservation.
@@ -223,34 +245,15 @@ impl Reservations {
         id: Uuid,
         action: Action,
     ) -> Result<ReservationRow, ServiceError> {
-        if !actor.staff {
-            match &action {
-                // The reason decides the refund, so customers cannot claim
-                // the restaurant called it off.
-                Action::Cancel(CancelReason::RestaurantRequest, _) => {
-                    return Err(ServiceError::invalid(
-                        "reason_code",
-                        "RESTAURANT_REQUEST is given by the restaurant's staff; use CUSTOMER_REQUEST or OTHER",
-                    ));
-                }
-                Action::Cancel(..) => {}
-                _ => {
-                    return Err(ServiceError::PermissionDenied(
-                        "only staff run the floor".into(),
-                    ));
-                }
-            }
-        }
+        access::may_run(&actor, action.command(), action.cancel_reason())?;
         let policy = &self.policy;
         let mut conn = self.pool.get().await?;
         let (row, changed) = conn
             .transaction(async |conn| {
-                let row = reservations::find_for_update(conn, id)
-                    .await?
-                    .filter(|row| actor.may_see(row))
-                    .ok_or_else(|| not_found(id))?;
+                let row = reservations::find_for_update(conn, id).await?;
+                let row = visible(row, actor, id)?;
                 let current = aggregate(&row)?;
-                let now = Utc::now();
+                let now = self.clock.now();
                 let outcome = decide(conn, &current, action, policy, now).await?;
                 match outcome {
                     Outcome::Unchanged => Ok::<_, ServiceError>((row, false)),
@@ -296,36 +299,9 @@ async fn decide(
     {
         let table = tables::lock_for_assignment(conn, *table_id)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("no table with id {table_id}")))?;
-        if let Some(capacity) = capacity
-            && *capacity != table.capacity
-        {
-            return Err(ServiceError::invalid(
-                "capacity",
-                format!(
-                    "table {} seats {}; leave capacity out or give that",
-                    table.label, table.capacity
-                ),
-            ));
-        }
-        if let Some(area) = area
-            && !area.eq_ignore_ascii_case(&table.area)
-        {
-            return Err(ServiceError::invalid(
-                "area",
-                format!(
-                    "table {} is in {}; leave area out or give that",
-                    table.label, table.area
-                ),
-            ));
-        }
-        let offer = TableOffer {
-            id: table.id,
-            label: table.label,
-            capacity: table.capacity,
-            area: table.area,
-            active: table.active,
-        };
+            .ok_or(Refusal::NoTable(*table_id))?;
+        let offer = table.into_offer();
+        offer.check_asked(*capacity, area.as_deref())?;
         return Ok(current.assign_table(&offer, note)?);
     }
     if let Some(held) = current.table_id {
@@ -355,11 +331,11 @@ pub(crate) async fn write_change(
 ) -> Result<ReservationRow, ServiceError> {
     let after = reservations::apply(conn, before.id, RowChanges::from_change(change, now))
         .await
-        .map_err(db::conflict)?;
+        .refuse(db::refusal)?;
     let notes: Vec<String> = change
         .steps
         .iter()
-        .map(|step| step_note(step, change))
+        .map(|step| render::history_note(step, change))
         .collect();
     let entries: Vec<NewEntry<'_>> = change
         .steps
@@ -371,7 +347,7 @@ pub(crate) async fn write_change(
             action: render::action(step),
             from_status: Some(change.from.as_str()),
             to_status: change.to.as_str(),
-            actor_id: actor.user_id,
+            actor_id: actor.user_id(),
             note,
             changed_at: now,
         })
@@ -381,40 +357,11 @@ pub(crate) async fn write_change(
         .steps
         .iter()
         .zip(&notes)
-        .map(|(step, note)| render::event(step, &after, note))
-        .collect();
-    append_events(conn, &after, actor, now, events).await?;
-    Ok(after)
-}
-
-fn step_note(step: &crate::domain::Step, change: &Change) -> String {
-    use crate::domain::Step;
-    match step {
-        Step::DepositPaid { amount, reference } => {
-            format!("deposit of IDR {amount} paid ({reference})")
-        }
-        Step::DepositRefunded { amount, reference } => {
-            format!("deposit of IDR {amount} refunded ({reference})")
-        }
-        _ => change.note.clone(),
-    }
-}
-
-async fn append_events(
-    conn: &mut AsyncPgConnection,
-    after: &ReservationRow,
-    actor: Actor,
-    now: DateTime<Utc>,
-    events: Vec<Event>,
-) -> Result<(), ServiceError> {
-    let rows = events
-        .into_iter()
-        .map(|event| {
-            let envelope = render::envelope(after, actor.user_id, now, event);
-            NewEvent::new(after.id, &envelope, now)
-                .ok_or_else(|| ServiceError::internal("an event envelope without an event"))
+        .map(|(step, note)| {
+            let event = render::event(step, &after, note);
+            render::outbox_event(&after, actor.user_id(), now, event)
         })
         .collect::<Result<_, _>>()?;
-    outbox::append(conn, rows).await?;
-    Ok(())
+    outbox::append(conn, events).await?;
+    Ok(after)
 }

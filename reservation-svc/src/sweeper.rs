@@ -10,18 +10,17 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use diesel_async::AsyncConnection;
 use service_kit::ServiceError;
-use service_kit::db::Pool;
+use service_kit::auth::Actor;
+use service_kit::clock::Clock;
 use service_kit::outbox::Outbox;
 use service_kit::shutdown;
 use tokio::sync::watch;
 
 use crate::db::{reservations, tables};
-use crate::domain::values::Note;
-use crate::domain::{CancelReason, RestaurantPolicy, Status};
-use crate::reservations::{Actor, aggregate, write_change};
+use crate::domain::{RestaurantPolicy, Status};
+use crate::reservations::{Reservations, aggregate, write_change};
 
 /// How many rows one transaction handles.
 const BATCH: i64 = 100;
@@ -33,19 +32,17 @@ pub struct Swept {
     pub expired: usize,
 }
 
+/// Runs on the same state as the commands: it is one more actor
+/// ([`Actor::System`]) on the reservations.
 #[derive(Clone)]
 pub struct Sweeper {
-    pool: Pool,
-    policy: RestaurantPolicy,
-    outbox: Outbox,
+    reservations: Reservations,
 }
 
 impl Sweeper {
-    pub fn new(outbox: Outbox, policy: RestaurantPolicy) -> Self {
+    pub fn new(outbox: Outbox, policy: RestaurantPolicy, clock: Clock) -> Self {
         Self {
-            pool: outbox.pool().clone(),
-            policy,
-            outbox,
+            reservations: Reservations::new(outbox, policy, clock),
         }
     }
 
@@ -57,7 +54,7 @@ impl Sweeper {
             total.no_shows += batch.no_shows;
             total.expired += batch.expired;
             if batch != Swept::default() {
-                self.outbox.committed();
+                self.reservations.outbox().committed();
             }
             if seen < BATCH as usize {
                 return Ok(total);
@@ -66,10 +63,10 @@ impl Sweeper {
     }
 
     async fn sweep_batch(&self) -> Result<(Swept, usize), ServiceError> {
-        let policy = &self.policy;
-        let mut conn = self.pool.get().await?;
+        let policy = self.reservations.policy();
+        let mut conn = self.reservations.pool().get().await?;
         conn.transaction(async |conn| {
-            let now = Utc::now();
+            let now = self.reservations.now();
             let rows = reservations::lock_overdue(conn, now, policy.no_show_grace, BATCH).await?;
             let mut held: Vec<_> = rows.iter().filter_map(|row| row.table_id).collect();
             held.sort();
@@ -77,28 +74,12 @@ impl Sweeper {
             tables::lock_shared(conn, &held).await?;
             let mut swept = Swept::default();
             for row in &rows {
-                let current = aggregate(row)?;
-                let change = match current.status {
-                    Status::Pending => {
-                        swept.expired += 1;
-                        let why = Note::parse("description", "not confirmed by its start time")
-                            .unwrap_or_default();
-                        current.cancel(CancelReason::Expired, &why, policy, now)?
-                    }
-                    _ => {
-                        swept.no_shows += 1;
-                        let why = Note::parse(
-                            "note",
-                            &format!(
-                                "not checked in within {} minutes of the start",
-                                policy.no_show_grace.num_minutes()
-                            ),
-                        )
-                        .unwrap_or_default();
-                        current.mark_no_show(&why, now)?
-                    }
-                };
-                write_change(conn, row, &change, Actor::sweeper(), now).await?;
+                let change = aggregate(row)?.sweep(policy, now)?;
+                match change.to {
+                    Status::Cancelled => swept.expired += 1,
+                    _ => swept.no_shows += 1,
+                }
+                write_change(conn, row, &change, Actor::System, now).await?;
             }
             Ok::<_, ServiceError>((swept, rows.len()))
         })

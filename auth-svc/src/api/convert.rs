@@ -4,10 +4,12 @@ use chrono::{DateTime, Utc};
 use kursi_proto::access::v1::Role;
 use kursi_proto::auth::v1::User;
 use service_kit::auth::parse_role;
+use service_kit::values::timestamp;
 
 use crate::db::users::UserRow;
 
-pub fn user_to_proto(row: &UserRow) -> User {
+/// The account as of `now` (a lock that ran out is not shown).
+pub fn user_to_proto(row: &UserRow, now: DateTime<Utc>) -> User {
     User {
         user_id: row.id.to_string(),
         email: row.email.clone(),
@@ -15,13 +17,6 @@ pub fn user_to_proto(row: &UserRow) -> User {
         display_name: row.display_name.clone(),
         role: parse_role(&row.role).unwrap_or(Role::Unspecified) as i32,
         create_time: Some(timestamp(row.created_at)),
-        locked_until: row.locked_at(Utc::now()).map(timestamp),
-    }
-}
-
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: at.timestamp_subsec_nanos() as i32,
+        locked_until: row.locked_at(now).map(timestamp),
     }
 }

@@ -25,6 +25,7 @@ pub struct NewRefreshToken<'a> {
     pub family_id: Uuid,
     pub user_id: Uuid,
     pub token_hash: &'a [u8],
+    pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -50,22 +51,30 @@ pub async fn find_for_update(
         .optional()
 }
 
-pub async fn mark_spent(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+pub async fn mark_spent(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
     diesel::update(refresh_tokens::table.find(id))
-        .set(refresh_tokens::spent_at.eq(diesel::dsl::now))
+        .set(refresh_tokens::spent_at.eq(now))
         .execute(conn)
         .await
         .map(drop)
 }
 
 /// Revokes every live token of a family; returns how many were live.
-pub async fn revoke_family(conn: &mut AsyncPgConnection, family_id: Uuid) -> QueryResult<usize> {
+pub async fn revoke_family(
+    conn: &mut AsyncPgConnection,
+    family_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::family_id.eq(family_id))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
-    .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
+    .set(refresh_tokens::revoked_at.eq(now))
     .execute(conn)
     .await
 }

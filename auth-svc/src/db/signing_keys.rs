@@ -1,18 +1,18 @@
 //! The `signing_keys` table: which public keys are published in the JWKS.
 
-use std::time::Duration;
-
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::schema::signing_keys;
 
-/// Makes `kid` the current key and retires every other one, at once.
+/// Makes `kid` the current key and retires every other one, at once, `now`.
 pub async fn make_current(
     conn: &mut AsyncPgConnection,
     kid: &str,
     public_x: &str,
+    now: DateTime<Utc>,
 ) -> QueryResult<()> {
     let (kid, public_x) = (kid.to_owned(), public_x.to_owned());
     conn.transaction(async |conn| {
@@ -20,12 +20,13 @@ pub async fn make_current(
             .values((
                 signing_keys::kid.eq(&kid),
                 signing_keys::public_x.eq(&public_x),
+                signing_keys::first_used.eq(now),
             ))
             .on_conflict(signing_keys::kid)
             .do_update()
             .set((
                 signing_keys::public_x.eq(excluded(signing_keys::public_x)),
-                signing_keys::retired_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+                signing_keys::retired_at.eq(None::<DateTime<Utc>>),
             ))
             .execute(conn)
             .await?;
@@ -34,7 +35,7 @@ pub async fn make_current(
                 .filter(signing_keys::kid.ne(&kid))
                 .filter(signing_keys::retired_at.is_null()),
         )
-        .set(signing_keys::retired_at.eq(diesel::dsl::now))
+        .set(signing_keys::retired_at.eq(now))
         .execute(conn)
         .await?;
         Ok(())
@@ -42,14 +43,12 @@ pub async fn make_current(
     .await
 }
 
-/// `(kid, x)` of the current key and of keys retired less than `grace` ago,
+/// `(kid, x)` of the current key and of keys retired after `cutoff`,
 /// newest first.
 pub async fn published(
     conn: &mut AsyncPgConnection,
-    grace: Duration,
+    cutoff: DateTime<Utc>,
 ) -> QueryResult<Vec<(String, String)>> {
-    let cutoff =
-        chrono::Utc::now() - chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
     signing_keys::table
         .filter(
             signing_keys::retired_at

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Interval, Nullable, Text};
+use diesel::sql_types::{Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -48,6 +48,8 @@ pub struct NewUser<'a> {
     pub display_name: &'a str,
     pub password_hash: &'a str,
     pub role: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, user: NewUser<'_>) -> QueryResult<UserRow> {
@@ -96,27 +98,28 @@ pub async fn find_by_email(
         .optional()
 }
 
-/// Counts a failed sign-in in one statement, so concurrent guesses all count.
-/// Reaching `threshold` locks the account and starts the count again.
+/// Counts a failed sign-in at `now` in one statement, so concurrent guesses
+/// all count. Reaching `threshold` locks the account until `lock_until` and
+/// starts the count again.
 pub async fn record_failed_login(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     threshold: i32,
-    lock_seconds: i64,
+    lock_until: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> QueryResult<UserRow> {
     diesel::sql_query(
         "UPDATE users SET \
-           locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + $3 ELSE locked_until END, \
+           locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END, \
            failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END, \
-           updated_at = now() \
+           updated_at = $4 \
          WHERE id = $1 \
          RETURNING *",
     )
     .bind::<diesel::sql_types::Uuid, _>(id)
     .bind::<Integer, _>(threshold)
-    .bind::<Interval, _>(diesel::pg::data_types::PgInterval::from_microseconds(
-        lock_seconds * 1_000_000,
-    ))
+    .bind::<Timestamptz, _>(lock_until)
+    .bind::<Timestamptz, _>(now)
     .get_result(conn)
     .await
 }
@@ -133,9 +136,10 @@ pub async fn set_role(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     role: &str,
+    now: DateTime<Utc>,
 ) -> QueryResult<Option<UserRow>> {
     diesel::update(users::table.find(id))
-        .set((users::role.eq(role), users::updated_at.eq(diesel::dsl::now)))
+        .set((users::role.eq(role), users::updated_at.eq(now)))
         .returning(UserRow::as_returning())
         .get_result(conn)
         .await

@@ -81,6 +81,37 @@ async fn five_failures_in_a_row_lock_the_account() {
 }
 
 #[tokio::test]
+async fn a_lock_runs_out_on_the_services_clock() {
+    let (clock, hand) = service_kit::clock::Clock::adjustable();
+    let auth = TestAuth::start_with(|config| config.common.clock = clock).await;
+    customer(&auth, "dewi@example.com", "right password").await;
+    for _ in 0..5 {
+        auth.login("dewi@example.com", "wrong password")
+            .await
+            .expect_err("wrong");
+    }
+    let locked = auth
+        .login("dewi@example.com", "right password")
+        .await
+        .expect_err("locked");
+    assert_eq!(locked.code(), Code::ResourceExhausted);
+
+    // The lock is 15 minutes; the service's clock passes it. (Signed in
+    // with the bare call: the token it hands out is issued on the moved
+    // clock, which verifiers on the system clock take as not valid yet.)
+    hand.advance(chrono::Duration::minutes(16));
+    auth.client()
+        .await
+        .login(LoginRequest {
+            username: "dewi@example.com".into(),
+            password: "right password".into(),
+            grant_type: String::new(),
+        })
+        .await
+        .expect("after lock");
+}
+
+#[tokio::test]
 async fn a_success_resets_the_failure_count() {
     let auth = TestAuth::start().await;
     customer(&auth, "dewi@example.com", "right password").await;

@@ -1,30 +1,26 @@
-//! The gRPC face of reservation-svc: parse each request into domain values,
-//! call the service layer, render the answer. No SQL and no rules live here.
+//! The gRPC face of reservation-svc: each RPC is the actor, `parse::*`, a
+//! command of `reservations` or `floor`, and `render::*`. No SQL and no
+//! rules live here.
 
 mod parse;
 
 use std::time::Duration;
 
-use chrono::Utc;
 use kursi_proto::reservation::v1::reservation_service_server::ReservationService;
 use kursi_proto::reservation::v1::*;
 use service_kit::ServiceError;
-use service_kit::auth::{Caller, caller};
-use tokio::sync::watch;
-use tonic::{Request, Response, Status};
-
-use crate::db::reservations::Filter;
-use crate::domain::values::{
-    Area, Capacity, DurationMinutes, PartySize, PaymentReference, TableLabel, parse_id,
-};
-use crate::floor::{Floor, TableUpdate};
-use crate::render;
-use crate::reservations::{Action, Actor, Reservations};
+use service_kit::auth::actor;
 use service_kit::outbox::Outbox;
-use service_kit::pages::PageSizes;
-use service_kit::values::Violations;
+use service_kit::pages::{self, PageSizes};
+use tokio::sync::watch;
 use tokio_stream::StreamExt;
 use tonic::codegen::BoxStream;
+use tonic::{Request, Response, Status};
+
+use crate::domain::values::Area;
+use crate::floor::{Floor, TableUpdate};
+use crate::render;
+use crate::reservations::{Action, Reservations};
 
 pub struct ReservationApi {
     reservations: Reservations,
@@ -51,26 +47,18 @@ impl ReservationApi {
         }
     }
 
-    /// Runs a command given the request's reservation id and renders the result.
-    async fn act(&self, caller: &Caller, id: &str, action: Action) -> Result<Reservation, Status> {
+    /// Runs `action` on the reservation `id` names, as the request's actor,
+    /// and renders the result.
+    async fn act<T>(
+        &self,
+        request: &Request<T>,
+        id: &str,
+        action: Action,
+    ) -> Result<Option<Reservation>, Status> {
+        let me = actor(request)?;
         let id = parse::id("reservation_id", id)?;
-        let row = self.reservations.run(actor(caller), id, action).await?;
-        Ok(render::reservation(&row))
-    }
-}
-
-fn actor(caller: &Caller) -> Actor {
-    Actor {
-        user_id: Some(caller.user_id),
-        staff: caller.is_staff(),
-    }
-}
-
-/// An optional area filter; empty means every area.
-fn area_filter(raw: &str) -> Result<Option<Area>, service_kit::FieldViolation> {
-    match raw.trim() {
-        "" => Ok(None),
-        area => Area::parse(area).map(Some),
+        let row = self.reservations.run(me, id, action).await?;
+        Ok(Some(render::reservation(&row)))
     }
 }
 
@@ -92,13 +80,7 @@ impl ReservationService for ReservationApi {
         &self,
         request: Request<CreateTableRequest>,
     ) -> Reply<CreateTableResponse> {
-        let r = request.get_ref();
-        let mut v = Violations::default();
-        let label = v.check(TableLabel::parse(&r.label));
-        let capacity = v.check(Capacity::parse(r.capacity));
-        let area = v.check(Area::parse(&r.area));
-        let (label, capacity, area) =
-            v.finish(label.zip(capacity).zip(area).map(|((l, c), a)| (l, c, a)))?;
+        let (label, capacity, area) = parse::new_table(request.get_ref())?;
         let table = self.floor.create(label, capacity, area).await?;
         reply(CreateTableResponse {
             table: Some(render::table(&table)),
@@ -108,25 +90,17 @@ impl ReservationService for ReservationApi {
     async fn list_tables(&self, request: Request<ListTablesRequest>) -> Reply<ListTablesResponse> {
         let r = request.get_ref();
         let size = TABLE_PAGES.get(r.page_size)?;
-        let after = match r.page_token.trim() {
-            "" => None,
-            token => Some(parse_id("page_token", token).map_err(|_| {
-                ServiceError::invalid("page_token", "is not a token from a previous page")
-            })?),
-        };
-        let area = area_filter(&r.area).map_err(|v| ServiceError::InvalidArgument(vec![v]))?;
+        let after = parse::table_token(&r.page_token)?;
+        let area =
+            parse::area_filter(&r.area).map_err(|v| ServiceError::InvalidArgument(vec![v]))?;
         let area = area.as_ref().map(Area::as_str);
         let (tables, total_size, more) = self
             .floor
             .list(after, area, r.include_inactive, size)
             .await?;
-        let next_page_token = match (more, tables.last()) {
-            (true, Some(last)) => last.id.to_string(),
-            _ => String::new(),
-        };
         reply(ListTablesResponse {
+            next_page_token: pages::next_token(&tables, more, parse::table_token_of),
             tables: tables.iter().map(render::table).collect(),
-            next_page_token,
             total_size,
         })
     }
@@ -135,19 +109,7 @@ impl ReservationService for ReservationApi {
         &self,
         request: Request<UpdateTableRequest>,
     ) -> Reply<UpdateTableResponse> {
-        let r = request.get_ref();
-        let mut v = Violations::default();
-        let id = v.check(parse_id("table_id", &r.table_id));
-        let update = TableUpdate {
-            label: r
-                .label
-                .as_deref()
-                .and_then(|l| v.check(TableLabel::parse(l))),
-            capacity: r.capacity.and_then(|c| v.check(Capacity::parse(c))),
-            area: r.area.as_deref().and_then(|a| v.check(Area::parse(a))),
-            active: r.active,
-        };
-        let id = v.finish(id)?;
+        let (id, update) = parse::table_update(request.get_ref())?;
         let table = self.floor.update(id, update).await?;
         reply(UpdateTableResponse {
             table: Some(render::table(&table)),
@@ -173,10 +135,10 @@ impl ReservationService for ReservationApi {
         &self,
         request: Request<CreateReservationRequest>,
     ) -> Reply<CreateReservationResponse> {
-        let me = caller(&request)?;
+        let me = actor(&request)?;
         let policy = self.reservations.policy();
-        let booking = parse::booking(&request, me, policy, Utc::now())?;
-        let row = self.reservations.create(actor(me), booking).await?;
+        let booking = parse::booking(&request, policy, self.reservations.now())?;
+        let row = self.reservations.create(me, booking).await?;
         reply(CreateReservationResponse {
             reservation: Some(render::reservation(&row)),
         })
@@ -186,9 +148,9 @@ impl ReservationService for ReservationApi {
         &self,
         request: Request<GetReservationRequest>,
     ) -> Reply<GetReservationResponse> {
-        let me = caller(&request)?;
+        let me = actor(&request)?;
         let id = parse::id("reservation_id", &request.get_ref().reservation_id)?;
-        let row = self.reservations.get(actor(me), id).await?;
+        let row = self.reservations.get(me, id).await?;
         reply(GetReservationResponse {
             reservation: Some(render::reservation(&row)),
         })
@@ -198,40 +160,9 @@ impl ReservationService for ReservationApi {
         &self,
         request: Request<ListReservationsRequest>,
     ) -> Reply<ListReservationsResponse> {
-        let me = caller(&request)?;
-        let r = request.get_ref();
-        let mut v = Violations::default();
-        let paging = parse::skip_limit(&mut v, r.skip, r.limit);
-        let status = v.check(parse::status_filter(r.status));
-        let range = parse::time_range(&mut v, r.start_time_from.as_ref(), r.start_time_to.as_ref());
-        let customer = match r.customer_id.trim() {
-            "" => Some(None),
-            raw => v.check(parse_id("customer_id", raw)).map(Some),
-        };
-        let ((skip, limit), status, (from, to), customer) = v.finish(
-            paging
-                .zip(status)
-                .zip(range)
-                .zip(customer)
-                .map(|(((p, s), r), c)| (p, s, r, c)),
-        )?;
-        let customer_id = if me.is_staff() {
-            customer
-        } else if customer.is_none_or(|id| id == me.user_id) {
-            Some(me.user_id)
-        } else {
-            return Err(ServiceError::PermissionDenied(
-                "customers list only their own reservations".into(),
-            )
-            .into());
-        };
-        let filter = Filter {
-            customer_id,
-            status,
-            start_from: from,
-            start_to: to,
-        };
-        let (rows, total_size) = self.reservations.list(&filter, skip, limit).await?;
+        let me = actor(&request)?;
+        let (filter, skip, limit) = parse::reservation_list(request.get_ref())?;
+        let (rows, total_size) = self.reservations.list(me, filter, skip, limit).await?;
         reply(ListReservationsResponse {
             reservations: rows.iter().map(render::reservation).collect(),
             total_size,
@@ -242,9 +173,9 @@ impl ReservationService for ReservationApi {
         &self,
         request: Request<GetReservationHistoryRequest>,
     ) -> Reply<GetReservationHistoryResponse> {
-        let me = caller(&request)?;
+        let me = actor(&request)?;
         let id = parse::id("reservation_id", &request.get_ref().reservation_id)?;
-        let entries = self.reservations.history(actor(me), id).await?;
+        let entries = self.reservations.history(me, id).await?;
         reply(GetReservationHistoryResponse {
             reservation_id: id.to_string(),
             entries: entries.iter().map(render::history_entry).collect(),
@@ -257,12 +188,8 @@ impl ReservationService for ReservationApi {
     ) -> Reply<ConfirmReservationResponse> {
         let r = request.get_ref();
         let action = Action::Confirm(parse::note("note", &r.note)?);
-        let reservation = self
-            .act(caller(&request)?, &r.reservation_id, action)
-            .await?;
-        reply(ConfirmReservationResponse {
-            reservation: Some(reservation),
-        })
+        let reservation = self.act(&request, &r.reservation_id, action).await?;
+        reply(ConfirmReservationResponse { reservation })
     }
 
     async fn assign_table(
@@ -270,28 +197,9 @@ impl ReservationService for ReservationApi {
         request: Request<AssignTableRequest>,
     ) -> Reply<AssignTableResponse> {
         let r = request.get_ref();
-        let mut v = Violations::default();
-        let table_id = v.check(parse_id("table_id", &r.table_id));
-        let note = v.check(crate::domain::values::Note::parse("note", &r.note));
-        if r.capacity < 0 {
-            v.push(
-                "capacity",
-                "must be the table's capacity, or 0 to leave it out",
-            );
-        }
-        let (table_id, note) = v.finish(table_id.zip(note))?;
-        let action = Action::AssignTable {
-            table_id,
-            capacity: (r.capacity != 0).then_some(r.capacity),
-            area: Some(r.area.trim().to_owned()).filter(|a| !a.is_empty()),
-            note,
-        };
-        let reservation = self
-            .act(caller(&request)?, &r.reservation_id, action)
-            .await?;
-        reply(AssignTableResponse {
-            reservation: Some(reservation),
-        })
+        let action = parse::assignment(r)?;
+        let reservation = self.act(&request, &r.reservation_id, action).await?;
+        reply(AssignTableResponse { reservation })
     }
 
     async fn check_in_reservation(
@@ -300,12 +208,8 @@ impl ReservationService for ReservationApi {
     ) -> Reply<CheckInReservationResponse> {
         let r = request.get_ref();
         let action = Action::CheckIn(parse::note("note", &r.note)?);
-        let reservation = self
-            .act(caller(&request)?, &r.reservation_id, action)
-            .await?;
-        reply(CheckInReservationResponse {
-            reservation: Some(reservation),
-        })
+        let reservation = self.act(&request, &r.reservation_id, action).await?;
+        reply(CheckInReservationResponse { reservation })
     }
 
     async fn complete_reservation(
@@ -314,12 +218,8 @@ impl ReservationService for ReservationApi {
     ) -> Reply<CompleteReservationResponse> {
         let r = request.get_ref();
         let action = Action::Complete(parse::note("note", &r.note)?);
-        let reservation = self
-            .act(caller(&request)?, &r.reservation_id, action)
-            .await?;
-        reply(CompleteReservationResponse {
-            reservation: Some(reservation),
-        })
+        let reservation = self.act(&request, &r.reservation_id, action).await?;
+        reply(CompleteReservationResponse { reservation })
     }
 
     async fn cancel_reservation(
@@ -327,124 +227,52 @@ impl ReservationService for ReservationApi {
         request: Request<CancelReservationRequest>,
     ) -> Reply<CancelReservationResponse> {
         let r = request.get_ref();
-        let mut v = Violations::default();
-        let reason = v.check(parse::cancel_reason(r.reason_code));
-        let description = v.check(crate::domain::values::Note::parse(
-            "description",
-            &r.description,
-        ));
-        let (reason, description) = v.finish(reason.zip(description))?;
-        let action = Action::Cancel(reason, description);
-        let reservation = self
-            .act(caller(&request)?, &r.reservation_id, action)
-            .await?;
-        reply(CancelReservationResponse {
-            reservation: Some(reservation),
-        })
+        let action = parse::cancellation(r)?;
+        let reservation = self.act(&request, &r.reservation_id, action).await?;
+        reply(CancelReservationResponse { reservation })
     }
 
     async fn mark_no_show(&self, request: Request<MarkNoShowRequest>) -> Reply<MarkNoShowResponse> {
         let r = request.get_ref();
         let action = Action::MarkNoShow(parse::note("note", &r.note)?);
-        let reservation = self
-            .act(caller(&request)?, &r.reservation_id, action)
-            .await?;
-        reply(MarkNoShowResponse {
-            reservation: Some(reservation),
-        })
+        let reservation = self.act(&request, &r.reservation_id, action).await?;
+        reply(MarkNoShowResponse { reservation })
     }
 
     async fn pay_deposit(&self, request: Request<PayDepositRequest>) -> Reply<PayDepositResponse> {
         let r = request.get_ref();
-        let mut v = Violations::default();
-        let reference = v.check(PaymentReference::parse(&r.payment_reference));
-        if r.amount <= 0 {
-            v.push("amount", "must be the deposit due, in whole rupiah");
-        }
-        let reference = v.finish(reference)?;
-        let action = Action::PayDeposit(reference, r.amount);
-        let reservation = self
-            .act(caller(&request)?, &r.reservation_id, action)
-            .await?;
-        reply(PayDepositResponse {
-            reservation: Some(reservation),
-        })
+        let action = parse::payment(r)?;
+        let reservation = self.act(&request, &r.reservation_id, action).await?;
+        reply(PayDepositResponse { reservation })
     }
 
     async fn search_availability(
         &self,
         request: Request<SearchAvailabilityRequest>,
     ) -> Reply<SearchAvailabilityResponse> {
-        let r = request.get_ref();
         let policy = self.reservations.policy();
-        let mut v = Violations::default();
-        let party = v.check(PartySize::parse(r.party_size));
-        let date = v.check(parse::date(&r.date, policy, Utc::now()));
-        let duration = match r.duration_minutes {
-            Some(minutes) => v.check(DurationMinutes::parse(minutes)),
-            None => party.map(|party| policy.turn_times.for_party(party)),
-        };
-        let area = v.check(area_filter(&r.area));
-        let (((party, date), duration), area) =
-            v.finish(party.zip(date).zip(duration).zip(area))?;
-        let area = area.as_ref().map(Area::as_str);
+        let query = parse::availability(request.get_ref(), policy, self.reservations.now())?;
+        let area = query.area.as_ref().map(Area::as_str);
         let slots = self
             .floor
-            .availability(policy, date, party, duration, area)
+            .availability(policy, query.date, query.party, query.duration, area)
             .await?;
-        reply(SearchAvailabilityResponse {
-            date: date.format("%Y-%m-%d").to_string(),
-            time_zone: policy.time_zone.name().to_owned(),
-            slots: slots
-                .iter()
-                .map(|slot| AvailabilitySlot {
-                    start_time: Some(service_kit::values::timestamp(slot.start)),
-                    end_time: Some(service_kit::values::timestamp(slot.end)),
-                    is_peak_hour: slot.is_peak_hour,
-                    deposit_amount: slot.deposit,
-                    tables: slot.tables.iter().map(render::table).collect(),
-                })
-                .collect(),
-        })
+        reply(render::availability(query.date, policy, &slots))
     }
 
     async fn get_stats(&self, request: Request<GetStatsRequest>) -> Reply<GetStatsResponse> {
-        let r = request.get_ref();
-        let mut v = Violations::default();
-        let range = parse::time_range(&mut v, r.start_time_from.as_ref(), r.start_time_to.as_ref());
-        let (from, to) = v.finish(range)?;
+        let (from, to) = parse::stats_range(request.get_ref())?;
         let stats = self.reservations.stats(from, to).await?;
-        reply(GetStatsResponse {
-            total_reservations: stats.total_reservations,
-            pending_count: stats.pending_count,
-            confirmed_count: stats.confirmed_count,
-            checked_in_count: stats.checked_in_count,
-            completed_count: stats.completed_count,
-            cancelled_count: stats.cancelled_count,
-            total_revenue: stats.total_revenue,
-            generated_at: Some(service_kit::values::timestamp(stats.generated_at)),
-            no_show_count: stats.no_show_count,
-            covers: stats.covers,
-            currency: render::CURRENCY.into(),
-        })
+        reply(render::stats(&stats))
     }
 
     async fn watch_reservation_events(
         &self,
         request: Request<WatchReservationEventsRequest>,
     ) -> Reply<BoxStream<WatchReservationEventsResponse>> {
-        let r = request.get_ref();
-        let mut v = Violations::default();
-        if r.start_position < 0 {
-            v.push("start_position", "must be 0 or more");
-        }
-        let reservation_id = match r.reservation_id.trim() {
-            "" => Some(None),
-            raw => v.check(parse_id("reservation_id", raw)).map(Some),
-        };
-        let reservation_id = v.finish(reservation_id)?;
+        let (start, reservation_id) = parse::watch(request.get_ref())?;
         let events = self.outbox.follow::<ReservationEvent>(
-            r.start_position,
+            start,
             reservation_id,
             self.shutdown.clone(),
             self.event_poll,

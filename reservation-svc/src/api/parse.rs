@@ -1,38 +1,40 @@
-//! Requests into domain values. Every field is checked and every problem
-//! reported at once, each naming its field; nothing reaches the database
-//! until the whole request is valid.
+//! Requests into domain values and commands. Every field is checked and
+//! every problem reported at once, each naming its field; nothing reaches
+//! the database until the whole request is valid.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kursi_proto::reservation::v1 as pb;
-use service_kit::auth::Caller;
+use service_kit::pages;
 pub use service_kit::values::id;
-use service_kit::values::{Violations, parse_day};
+use service_kit::values::{Violations, parse_day, parse_optional_id};
 use service_kit::{FieldViolation, ServiceError};
+use uuid::Uuid;
 
+use crate::db::reservations::Filter;
+use crate::db::tables::TableRow;
 use crate::domain::values::{
-    ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize, parse_id, parse_timestamp,
+    Area, Capacity, ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize,
+    PaymentReference, TableLabel, parse_id, parse_timestamp,
 };
 use crate::domain::{CancelReason, RestaurantPolicy, Status};
-use crate::reservations::Booking;
+use crate::floor::TableUpdate;
+use crate::reservations::{Action, Booking};
 
 pub fn note(field: &str, raw: &str) -> Result<Note, ServiceError> {
     Note::parse(field, raw).map_err(|v| ServiceError::InvalidArgument(vec![v]))
 }
 
-/// A CreateReservationRequest, for `caller`, judged at `now`.
-/// The idempotency key is the field's, else the `idempotency-key` metadata's.
+/// A CreateReservationRequest, judged at `now`. Whom it is for is the
+/// command's to decide; the idempotency key is the field's, else the
+/// `idempotency-key` metadata's.
 pub fn booking(
     call: &tonic::Request<pb::CreateReservationRequest>,
-    caller: &Caller,
     policy: &RestaurantPolicy,
     now: DateTime<Utc>,
 ) -> Result<Booking, ServiceError> {
     let request = call.get_ref();
     let mut v = Violations::default();
-    let customer_id = match request.customer_id.trim() {
-        "" => Some(caller.user_id),
-        raw => v.check(parse_id("customer_id", raw)),
-    };
+    let customer_id = v.check(parse_optional_id("customer_id", &request.customer_id));
     let contact = match &request.contact_info {
         Some(c) => v.check_all(ContactInfo::parse(&c.name, &c.phone, &c.email)),
         None => {
@@ -69,13 +71,24 @@ pub fn booking(
             idempotency_key: idempotency_key?,
         })
     })();
-    let booking = v.finish(booking)?;
-    if booking.customer_id != caller.user_id && !caller.is_staff() {
-        return Err(ServiceError::PermissionDenied(
-            "customers book for themselves: leave customer_id empty or give your own id".into(),
-        ));
-    }
-    Ok(booking)
+    v.finish(booking)
+}
+
+/// A ListTables page token: the last table's label and id.
+pub fn table_token(token: &str) -> Result<Option<(TableLabel, Uuid)>, ServiceError> {
+    let Some(key) = pages::decode(token, 2)? else {
+        return Ok(None);
+    };
+    let invalid = || ServiceError::invalid("page_token", "is not a token this API returned");
+    // Only a label a table can have: a NUL would reach PostgreSQL, which
+    // cannot hold one, and fail the query as INTERNAL.
+    let label = TableLabel::parse(&key[0]).map_err(|_| invalid())?;
+    let id = Uuid::parse_str(&key[1]).map_err(|_| invalid())?;
+    Ok(Some((label, id)))
+}
+
+pub fn table_token_of(row: &TableRow) -> String {
+    pages::encode(&[&row.label, &row.id.to_string()])
 }
 
 /// A status filter: unset means any.
@@ -186,9 +199,180 @@ pub fn skip_limit(v: &mut Violations, skip: i32, limit: i32) -> Option<(i64, i64
     Some((skip?, limit?))
 }
 
+/// A CreateTableRequest.
+pub fn new_table(r: &pb::CreateTableRequest) -> Result<(TableLabel, Capacity, Area), ServiceError> {
+    let mut v = Violations::default();
+    let label = v.check(TableLabel::parse(&r.label));
+    let capacity = v.check(Capacity::parse(r.capacity));
+    let area = v.check(Area::parse(&r.area));
+    v.finish(label.zip(capacity).zip(area).map(|((l, c), a)| (l, c, a)))
+}
+
+/// An UpdateTableRequest: the table and what to change.
+pub fn table_update(r: &pb::UpdateTableRequest) -> Result<(Uuid, TableUpdate), ServiceError> {
+    let mut v = Violations::default();
+    let id = v.check(parse_id("table_id", &r.table_id));
+    let update = TableUpdate {
+        label: r
+            .label
+            .as_deref()
+            .and_then(|l| v.check(TableLabel::parse(l))),
+        capacity: r.capacity.and_then(|c| v.check(Capacity::parse(c))),
+        area: r.area.as_deref().and_then(|a| v.check(Area::parse(a))),
+        active: r.active,
+    };
+    v.finish(id).map(|id| (id, update))
+}
+
+/// An optional area filter; empty means every area.
+pub fn area_filter(raw: &str) -> Result<Option<Area>, FieldViolation> {
+    match raw.trim() {
+        "" => Ok(None),
+        area => Area::parse(area).map(Some),
+    }
+}
+
+/// A SearchAvailabilityRequest, judged at `now`.
+#[derive(Debug)]
+pub struct AvailabilityQuery {
+    pub date: NaiveDate,
+    pub party: PartySize,
+    pub duration: DurationMinutes,
+    pub area: Option<Area>,
+}
+
+pub fn availability(
+    r: &pb::SearchAvailabilityRequest,
+    policy: &RestaurantPolicy,
+    now: DateTime<Utc>,
+) -> Result<AvailabilityQuery, ServiceError> {
+    let mut v = Violations::default();
+    let party = v.check(PartySize::parse(r.party_size));
+    let date = v.check(date(&r.date, policy, now));
+    let duration = match r.duration_minutes {
+        Some(minutes) => v.check(DurationMinutes::parse(minutes)),
+        None => party.map(|party| policy.turn_times.for_party(party)),
+    };
+    let area = v.check(area_filter(&r.area));
+    let query = (|| {
+        Some(AvailabilityQuery {
+            date: date?,
+            party: party?,
+            duration: duration?,
+            area: area?,
+        })
+    })();
+    v.finish(query)
+}
+
+/// A ListReservationsRequest: the filter (the customer it names, if any)
+/// and the `skip` and `limit`.
+pub fn reservation_list(
+    r: &pb::ListReservationsRequest,
+) -> Result<(Filter, i64, i64), ServiceError> {
+    let mut v = Violations::default();
+    let paging = skip_limit(&mut v, r.skip, r.limit);
+    let status = v.check(status_filter(r.status));
+    let range = time_range(&mut v, r.start_time_from.as_ref(), r.start_time_to.as_ref());
+    let customer_id = v.check(parse_optional_id("customer_id", &r.customer_id));
+    let ((skip, limit), status, (from, to), customer_id) = v.finish(
+        paging
+            .zip(status)
+            .zip(range)
+            .zip(customer_id)
+            .map(|(((p, s), r), c)| (p, s, r, c)),
+    )?;
+    let filter = Filter {
+        customer_id,
+        status,
+        start_from: from,
+        start_to: to,
+    };
+    Ok((filter, skip, limit))
+}
+
+/// An AssignTableRequest's command.
+pub fn assignment(r: &pb::AssignTableRequest) -> Result<Action, ServiceError> {
+    let mut v = Violations::default();
+    let table_id = v.check(parse_id("table_id", &r.table_id));
+    let note = v.check(Note::parse("note", &r.note));
+    if r.capacity < 0 {
+        v.push(
+            "capacity",
+            "must be the table's capacity, or 0 to leave it out",
+        );
+    }
+    let (table_id, note) = v.finish(table_id.zip(note))?;
+    Ok(Action::AssignTable {
+        table_id,
+        capacity: (r.capacity != 0).then_some(r.capacity),
+        area: Some(r.area.trim().to_owned()).filter(|a| !a.is_empty()),
+        note,
+    })
+}
+
+/// A CancelReservationRequest's command.
+pub fn cancellation(r: &pb::CancelReservationRequest) -> Result<Action, ServiceError> {
+    let mut v = Violations::default();
+    let reason = v.check(cancel_reason(r.reason_code));
+    let description = v.check(Note::parse("description", &r.description));
+    let (reason, description) = v.finish(reason.zip(description))?;
+    Ok(Action::Cancel(reason, description))
+}
+
+/// A PayDepositRequest's command.
+pub fn payment(r: &pb::PayDepositRequest) -> Result<Action, ServiceError> {
+    let mut v = Violations::default();
+    let reference = v.check(PaymentReference::parse(&r.payment_reference));
+    if r.amount <= 0 {
+        v.push("amount", "must be the deposit due, in whole rupiah");
+    }
+    let reference = v.finish(reference)?;
+    Ok(Action::PayDeposit(reference, r.amount))
+}
+
+/// A WatchReservationEventsRequest: where to start, and which reservation
+/// (all when none).
+pub fn watch(r: &pb::WatchReservationEventsRequest) -> Result<(i64, Option<Uuid>), ServiceError> {
+    let mut v = Violations::default();
+    if r.start_position < 0 {
+        v.push("start_position", "must be 0 or more");
+    }
+    let reservation_id = v.check(parse_optional_id("reservation_id", &r.reservation_id));
+    v.finish(reservation_id).map(|id| (r.start_position, id))
+}
+
+/// A GetStatsRequest's range of start times.
+pub fn stats_range(r: &pb::GetStatsRequest) -> Result<TimeRange, ServiceError> {
+    let mut v = Violations::default();
+    let range = time_range(&mut v, r.start_time_from.as_ref(), r.start_time_to.as_ref());
+    v.finish(range)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_tokens_round_trip_and_garbage_is_refused() {
+        let id = Uuid::now_v7();
+        let token = pages::encode(&["VIP-1", &id.to_string()]);
+        let (label, after) = table_token(&token).unwrap().unwrap();
+        assert_eq!((label.as_str(), after), ("VIP-1", id));
+        assert!(table_token("").unwrap().is_none());
+        for garbage in [
+            "%%%".to_owned(),
+            id.to_string(),
+            pages::encode(&["VIP-1", "not-a-uuid"]),
+            pages::encode(&["nul\u{0}", &id.to_string()]),
+        ] {
+            let refused = table_token(&garbage).unwrap_err();
+            assert!(
+                matches!(refused, ServiceError::InvalidArgument(ref v) if v[0].field == "page_token"),
+                "{garbage}: {refused:?}"
+            );
+        }
+    }
 
     #[test]
     fn unknown_statuses_are_refused() {

@@ -13,9 +13,10 @@
 //! connection, not on every booking.
 
 use diesel::QueryResult;
+use diesel::result::Error as DieselError;
 use diesel::sql_types::{Bool, Bytea, Int4, Int8, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use service_kit::db::{bind, prepared};
+use service_kit::db::{ConstraintKind, bind, prepared, violation};
 use service_kit::outbox::NewEvent;
 use uuid::Uuid;
 
@@ -37,13 +38,24 @@ WITH created AS (
 )
 SELECT * FROM created";
 
+/// What the insert did.
+#[derive(Debug)]
+pub enum Created {
+    Row(Box<ReservationRow>),
+    /// This customer's idempotency key is already on a reservation: a
+    /// retry raced in with the first attempt, which won.
+    KeyTaken,
+}
+
+/// Inserts the reservation, its history entry and its event; a key already
+/// taken is [`Created::KeyTaken`], not an error.
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     new: &NewReservation<'_>,
     actor: Option<Uuid>,
     event: &NewEvent,
-) -> QueryResult<ReservationRow> {
-    prepared(
+) -> QueryResult<Created> {
+    let inserted: QueryResult<ReservationRow> = prepared(
         CREATE,
         (
             bind::<SqlUuid, _>(new.id),
@@ -69,5 +81,16 @@ pub async fn insert(
         ),
     )
     .get_result(conn)
-    .await
+    .await;
+    match inserted {
+        Ok(row) => Ok(Created::Row(Box::new(row))),
+        Err(err) if key_taken(&err) => Ok(Created::KeyTaken),
+        Err(err) => Err(err),
+    }
+}
+
+fn key_taken(err: &DieselError) -> bool {
+    violation(err).is_some_and(|broken| {
+        broken.kind == ConstraintKind::Unique && broken.constraint == super::IDEMPOTENCY_KEY
+    })
 }

@@ -1,6 +1,9 @@
 //! reservation-svc's SQL, one module per table. Handlers never write
-//! queries; the service layer (`floor`, `reservations`, `sweeper`)
-//! calls these inside its transactions.
+//! queries; the command modules (`floor`, `reservations`, `sweeper`) call
+//! these inside their transactions.
+//!
+//! The constraints the service relies on are named here, with what each
+//! means for the caller when a statement breaks it.
 
 pub mod created;
 pub mod history;
@@ -8,30 +11,31 @@ pub mod reservations;
 pub mod schema;
 pub mod tables;
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use service_kit::ServiceError;
+use service_kit::db::{ConstraintKind, Violation};
+
+use crate::domain::Refusal;
 
 /// The exclusion constraint that keeps a table from being held twice.
 pub const NO_DOUBLE_BOOKING: &str = "reservations_no_double_booking";
+/// One reservation per customer and idempotency key.
+pub const IDEMPOTENCY_KEY: &str = "reservations_idempotency_key";
+/// One payment pays one deposit.
+pub const PAYMENT_REFERENCE: &str = "reservations_payment_reference";
+/// Table labels, unique regardless of case.
+pub const TABLE_LABEL: &str = "restaurant_tables_label_key";
 
-/// What a failed statement means for the caller. diesel reports SQLSTATE
-/// 23P01 as `ExclusionViolation`, which the shared mapping treats as a bug;
-/// here it is the expected outcome of losing a race for a table. A deadlock
-/// (40P01, which diesel does not classify) is a conflict worth a retry.
-pub fn conflict(err: DieselError) -> ServiceError {
-    match &err {
-        DieselError::DatabaseError(DatabaseErrorKind::ExclusionViolation, info)
-            if info.constraint_name() == Some(NO_DOUBLE_BOOKING) =>
-        {
-            ServiceError::FailedPrecondition(
-                "the table is already held by another reservation for an overlapping time".into(),
-            )
-        }
-        DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
-            if info.message().contains("deadlock detected") =>
-        {
-            ServiceError::Aborted("a concurrent change conflicted with this one; retry".into())
-        }
-        _ => ServiceError::from(err),
-    }
+/// The refusal a broken constraint stands for, for `RefuseExt::refuse`:
+/// losing a race for a table, a payment reference or a label is the
+/// caller's to hear about; anything else takes the shared mapping.
+/// [`IDEMPOTENCY_KEY`] is not a refusal: `created::insert` reads it as
+/// [`created::Created::KeyTaken`].
+pub fn refusal(broken: Violation<'_>) -> Option<ServiceError> {
+    let refusal = match (broken.kind, broken.constraint) {
+        (ConstraintKind::Exclusion, NO_DOUBLE_BOOKING) => Refusal::TableHeld,
+        (ConstraintKind::Unique, PAYMENT_REFERENCE) => Refusal::PaymentReferenceUsed,
+        (ConstraintKind::Unique, TABLE_LABEL) => Refusal::LabelTaken,
+        _ => return None,
+    };
+    Some(refusal.into())
 }

@@ -313,6 +313,7 @@ pub async fn stats(
     conn: &mut AsyncPgConnection,
     start_from: Option<DateTime<Utc>>,
     start_to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
 ) -> QueryResult<Stats> {
     diesel::sql_query(
         "SELECT \
@@ -329,13 +330,14 @@ pub async fn stats(
                  FILTER (WHERE deposit_status IN ('PAID', 'REFUNDED', 'FORFEITED')), 0) \
             - coalesce(sum(deposit_amount) FILTER (WHERE deposit_status = 'REFUNDED'), 0))::int8 \
              AS total_revenue, \
-           now() AS generated_at \
+           $3 AS generated_at \
          FROM reservations \
          WHERE ($1::timestamptz IS NULL OR start_time >= $1) \
            AND ($2::timestamptz IS NULL OR start_time < $2)",
     )
     .bind::<Nullable<Timestamptz>, _>(start_from)
     .bind::<Nullable<Timestamptz>, _>(start_to)
+    .bind::<Timestamptz, _>(now)
     .get_result(conn)
     .await
 }

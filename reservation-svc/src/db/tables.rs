@@ -6,6 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::restaurant_tables;
+use crate::domain::TableOffer;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -21,6 +22,19 @@ pub struct TableRow {
     pub updated_at: DateTime<Utc>,
 }
 
+impl TableRow {
+    /// The table as AssignTable sees it.
+    pub fn into_offer(self) -> TableOffer {
+        TableOffer {
+            id: self.id,
+            label: self.label,
+            capacity: self.capacity,
+            area: self.area,
+            active: self.active,
+        }
+    }
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = restaurant_tables)]
 pub struct NewTable<'a> {
@@ -28,6 +42,8 @@ pub struct NewTable<'a> {
     pub label: &'a str,
     pub capacity: i32,
     pub area: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// Fields to change; `None` keeps the value.
@@ -94,19 +110,21 @@ pub async fn update(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     changes: TableChanges<'_>,
+    now: DateTime<Utc>,
 ) -> QueryResult<Option<TableRow>> {
     diesel::update(restaurant_tables::table.find(id))
-        .set((changes, restaurant_tables::updated_at.eq(diesel::dsl::now)))
+        .set((changes, restaurant_tables::updated_at.eq(now)))
         .returning(TableRow::as_returning())
         .get_result(conn)
         .await
         .optional()
 }
 
-/// Tables in label order (case-insensitive), after the table `after`.
+/// Tables in label order (case-insensitive), after the `(label, id)` of
+/// the last table of the previous page.
 pub async fn page(
     conn: &mut AsyncPgConnection,
-    after: Option<&TableRow>,
+    after: Option<(&str, Uuid)>,
     area: Option<&str>,
     include_inactive: bool,
     limit: i64,
@@ -118,15 +136,15 @@ pub async fn page(
             restaurant_tables::id.asc(),
         ))
         .limit(limit);
-    if let Some(after) = after {
+    if let Some((label, id)) = after {
         // Lowered by PostgreSQL, as the ORDER BY is, not by Rust.
-        let label = || lower(after.label.clone().into_sql::<diesel::sql_types::Text>());
+        let label = || lower(label.to_owned().into_sql::<diesel::sql_types::Text>());
         query = query.filter(
             lower(restaurant_tables::label)
                 .gt(label())
                 .or(lower(restaurant_tables::label)
                     .eq(label())
-                    .and(restaurant_tables::id.gt(after.id))),
+                    .and(restaurant_tables::id.gt(id))),
         );
     }
     query.load(conn).await

@@ -1,12 +1,15 @@
 //! The restaurant's rules, free of gRPC and SQL: value objects, the
-//! reservation state machine, the aggregate's commands and the policy
-//! settings.
+//! reservation state machine, the aggregate's commands, who may run them,
+//! the policy settings, and every refusal with its status code.
 
+pub mod access;
 pub mod policy;
+pub mod refusal;
 pub mod reservation;
 pub mod status;
 pub mod values;
 
 pub use policy::{CancelReason, DailyWindow, DepositPolicy, RestaurantPolicy, TurnTimes};
-pub use reservation::{Change, DepositStatus, Outcome, Refusal, Reservation, Step, TableOffer};
+pub use refusal::Refusal;
+pub use reservation::{Change, DepositStatus, Outcome, Reservation, Step, TableOffer};
 pub use status::{Command, HOLDING, Status, TransitionRefused, transition};

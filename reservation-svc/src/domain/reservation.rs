@@ -4,11 +4,11 @@
 //! events — which `reservations` writes in one transaction.
 
 use chrono::{DateTime, Utc};
-use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
 
 use super::policy::{CancelReason, RestaurantPolicy};
-use super::status::{Command, Status, TransitionRefused, transition};
+use super::refusal::Refusal;
+use super::status::{Command, Status, transition};
 use super::values::{Note, PaymentReference};
 
 /// Where a deposit stands.
@@ -77,6 +77,30 @@ pub struct TableOffer {
     pub active: bool,
 }
 
+impl TableOffer {
+    /// AssignTable may repeat the table's capacity and area, as the earlier
+    /// system sent them; what it repeats must be the table's.
+    pub fn check_asked(&self, capacity: Option<i32>, area: Option<&str>) -> Result<(), Refusal> {
+        if let Some(capacity) = capacity
+            && capacity != self.capacity
+        {
+            return Err(Refusal::CapacityMismatch {
+                label: self.label.clone(),
+                capacity: self.capacity,
+            });
+        }
+        if let Some(area) = area
+            && !area.eq_ignore_ascii_case(&self.area)
+        {
+            return Err(Refusal::AreaMismatch {
+                label: self.label.clone(),
+                area: self.area.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// One thing that happened: one history entry and one outbox event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
@@ -125,27 +149,6 @@ pub enum Outcome {
     Unchanged,
 }
 
-/// Why a command was refused.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum Refusal {
-    #[error(transparent)]
-    Transition(#[from] TransitionRefused),
-    #[error("{0}")]
-    Precondition(String),
-    #[error("{}: {}", .0.field, .0.description)]
-    Invalid(FieldViolation),
-}
-
-impl From<Refusal> for ServiceError {
-    fn from(refusal: Refusal) -> Self {
-        match refusal {
-            Refusal::Transition(refused) => ServiceError::FailedPrecondition(refused.to_string()),
-            Refusal::Precondition(why) => ServiceError::FailedPrecondition(why),
-            Refusal::Invalid(violation) => ServiceError::InvalidArgument(vec![violation]),
-        }
-    }
-}
-
 impl Reservation {
     fn change(&self, command: Command, steps: Vec<Step>, note: &Note) -> Result<Change, Refusal> {
         Ok(Change {
@@ -161,10 +164,9 @@ impl Reservation {
     pub fn confirm(&self, note: &Note) -> Result<Change, Refusal> {
         let change = self.change(Command::Confirm, vec![Step::Confirmed], note)?;
         if self.deposit_status == DepositStatus::Unpaid {
-            return Err(Refusal::Precondition(format!(
-                "the deposit of IDR {} must be paid before the reservation is confirmed",
-                self.deposit_amount
-            )));
+            return Err(Refusal::DepositUnpaid {
+                amount: self.deposit_amount,
+            });
         }
         Ok(change)
     }
@@ -177,16 +179,16 @@ impl Reservation {
             return Ok(Outcome::Unchanged);
         }
         if !table.active {
-            return Err(Refusal::Precondition(format!(
-                "table {} is out of service",
-                table.label
-            )));
+            return Err(Refusal::TableOutOfService {
+                label: table.label.clone(),
+            });
         }
         if table.capacity < self.party_size {
-            return Err(Refusal::Precondition(format!(
-                "table {} seats {}, fewer than the party of {}",
-                table.label, table.capacity, self.party_size
-            )));
+            return Err(Refusal::TableTooSmall {
+                label: table.label.clone(),
+                capacity: table.capacity,
+                party: self.party_size,
+            });
         }
         let step = Step::TableAssigned {
             table_id: table.id,
@@ -247,16 +249,29 @@ impl Reservation {
         let mut change =
             self.change(Command::MarkNoShow, vec![Step::NoShow { forfeited }], note)?;
         if now < self.start {
-            return Err(Refusal::Precondition(format!(
-                "the party is not late yet: the reservation starts at {}",
-                self.start
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            )));
+            return Err(Refusal::NotLateYet { start: self.start });
         }
         if forfeited > 0 {
             change.deposit_status = DepositStatus::Forfeited;
         }
         Ok(change)
+    }
+
+    /// What becomes of a reservation the sweeper found overdue: a PENDING
+    /// one expires (cancelled, EXPIRED), a CONFIRMED one is a no-show.
+    pub fn sweep(&self, policy: &RestaurantPolicy, now: DateTime<Utc>) -> Result<Change, Refusal> {
+        if self.status == Status::Pending {
+            let why = Note::parse("description", "not confirmed by its start time");
+            return self.cancel(CancelReason::Expired, &why.unwrap_or_default(), policy, now);
+        }
+        let why = Note::parse(
+            "note",
+            &format!(
+                "not checked in within {} minutes of the start",
+                policy.no_show_grace.num_minutes()
+            ),
+        );
+        self.mark_no_show(&why.unwrap_or_default(), now)
     }
 
     /// Records the deposit as paid. Repeating it with the same reference
@@ -272,22 +287,17 @@ impl Reservation {
         transition(self.status, Command::PayDeposit)?;
         match self.deposit_status {
             DepositStatus::NotRequired => {
-                return Err(Refusal::Precondition(
-                    "this reservation needs no deposit".into(),
-                ));
+                return Err(Refusal::NoDepositDue);
             }
             DepositStatus::Unpaid => {}
             DepositStatus::Paid | DepositStatus::Refunded | DepositStatus::Forfeited => {
-                return Err(Refusal::Precondition(
-                    "the deposit was already paid with another payment reference".into(),
-                ));
+                return Err(Refusal::DepositAlreadyPaid);
             }
         }
         if amount != self.deposit_amount {
-            return Err(Refusal::Invalid(FieldViolation::new(
-                "amount",
-                format!("must be the deposit due, IDR {}", self.deposit_amount),
-            )));
+            return Err(Refusal::WrongDepositAmount {
+                due: self.deposit_amount,
+            });
         }
         let step = Step::DepositPaid {
             amount,
@@ -366,11 +376,11 @@ mod tests {
         let r = reservation(Status::Confirmed, 0);
         assert!(matches!(
             r.assign_table(&table(2, true), &Note::default()),
-            Err(Refusal::Precondition(why)) if why.contains("seats 2")
+            Err(why @ Refusal::TableTooSmall { .. }) if why.to_string().contains("seats 2")
         ));
         assert!(matches!(
             r.assign_table(&table(4, false), &Note::default()),
-            Err(Refusal::Precondition(why)) if why.contains("out of service")
+            Err(why @ Refusal::TableOutOfService { .. }) if why.to_string().contains("out of service")
         ));
         let Outcome::Changed(change) = r.assign_table(&table(4, true), &Note::default()).unwrap()
         else {
@@ -388,6 +398,22 @@ mod tests {
                 .assign_table(&table(4, true), &Note::default())
                 .is_err()
         );
+    }
+
+    #[test]
+    fn what_assign_table_repeats_must_be_the_tables() {
+        let t7 = table(4, true);
+        assert_eq!(t7.check_asked(None, None), Ok(()));
+        assert_eq!(t7.check_asked(Some(4), Some("indoor")), Ok(()));
+        let refused = t7.check_asked(Some(2), None).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "table T7 seats 4; leave capacity out or give that"
+        );
+        assert!(matches!(
+            t7.check_asked(None, Some("VIP")),
+            Err(Refusal::AreaMismatch { area, .. }) if area == "Indoor"
+        ));
     }
 
     #[test]
@@ -448,7 +474,7 @@ mod tests {
         let r = paid(reservation(Status::Confirmed, 200_000));
         assert!(matches!(
             r.mark_no_show(&Note::default(), at("2030-01-02T11:59:00Z")),
-            Err(Refusal::Precondition(_))
+            Err(Refusal::NotLateYet { .. })
         ));
         let change = r
             .mark_no_show(&Note::default(), at("2030-01-02T12:20:00Z"))
@@ -464,11 +490,43 @@ mod tests {
     }
 
     #[test]
+    fn the_sweeper_expires_the_unconfirmed_and_marks_the_confirmed_no_show() {
+        let policy = RestaurantPolicy::default();
+        let late = at("2030-01-02T12:20:00Z");
+        let expired = reservation(Status::Pending, 0)
+            .sweep(&policy, late)
+            .unwrap();
+        assert_eq!(expired.to, Status::Cancelled);
+        assert_eq!(expired.note, "not confirmed by its start time");
+        assert!(matches!(
+            expired.steps[0],
+            Step::Cancelled {
+                reason: CancelReason::Expired,
+                ..
+            }
+        ));
+        let no_show = paid(reservation(Status::Confirmed, 200_000))
+            .sweep(&policy, late)
+            .unwrap();
+        assert_eq!(no_show.to, Status::NoShow);
+        assert_eq!(
+            no_show.note,
+            "not checked in within 15 minutes of the start"
+        );
+        assert_eq!(no_show.deposit_status, DepositStatus::Forfeited);
+        assert!(
+            reservation(Status::Completed, 0)
+                .sweep(&policy, late)
+                .is_err()
+        );
+    }
+
+    #[test]
     fn paying_is_idempotent_on_the_reference() {
         let r = reservation(Status::Pending, 200_000);
         assert!(matches!(
             r.pay_deposit(&reference("PAY-1"), 1),
-            Err(Refusal::Invalid(v)) if v.field == "amount"
+            Err(Refusal::WrongDepositAmount { due: 200_000 })
         ));
         let Outcome::Changed(change) = r.pay_deposit(&reference("PAY-1"), 200_000).unwrap() else {
             panic!("expected a change");
@@ -481,11 +539,11 @@ mod tests {
         );
         assert!(matches!(
             done.pay_deposit(&reference("PAY-2"), 200_000),
-            Err(Refusal::Precondition(_))
+            Err(Refusal::DepositAlreadyPaid)
         ));
         assert!(matches!(
             reservation(Status::Pending, 0).pay_deposit(&reference("PAY-3"), 0),
-            Err(Refusal::Precondition(why)) if why.contains("no deposit")
+            Err(why @ Refusal::NoDepositDue) if why.to_string().contains("no deposit")
         ));
     }
 }

@@ -3,6 +3,7 @@
 //! field it came from.
 
 use service_kit::FieldViolation;
+use service_kit::values::{parse_required_text, parse_text};
 
 pub use service_kit::values::{IdempotencyKey, PaymentReference, parse_id, parse_timestamp};
 
@@ -45,18 +46,7 @@ impl ContactInfo {
 }
 
 fn parse_name(raw: &str) -> Result<String, FieldViolation> {
-    let name = raw.trim();
-    let bad = |why: &str| FieldViolation::new("contact_info.name", why);
-    if name.is_empty() {
-        return Err(bad("is required"));
-    }
-    if name.chars().count() > 100 {
-        return Err(bad("must be at most 100 characters"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(bad("must not contain control characters"));
-    }
-    Ok(name.to_owned())
+    parse_required_text("contact_info.name", raw, 100)
 }
 
 /// 8 to 15 digits (E.164's limit), an optional leading `+`, and spaces or
@@ -175,23 +165,10 @@ pub struct Note(String);
 impl Note {
     pub const MAX_CHARS: usize = 500;
 
+    /// Line breaks and tabs are fine in free text; other control characters
+    /// (NUL above all, which PostgreSQL cannot store) are not.
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
-        let note = raw.trim();
-        if note.chars().count() > Self::MAX_CHARS {
-            return Err(FieldViolation::new(field, "must be at most 500 characters"));
-        }
-        // Line breaks and tabs are fine in free text; other control
-        // characters (NUL above all, which PostgreSQL cannot store) are not.
-        if note
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            return Err(FieldViolation::new(
-                field,
-                "must not contain control characters other than line breaks and tabs",
-            ));
-        }
-        Ok(Self(note.to_owned()))
+        parse_text(field, raw, Self::MAX_CHARS, true).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -204,15 +181,10 @@ impl Note {
 pub struct TableLabel(String);
 
 impl TableLabel {
+    pub const MAX_CHARS: usize = 32;
+
     pub fn parse(raw: &str) -> Result<Self, FieldViolation> {
-        let label = raw.trim();
-        if label.is_empty() || label.chars().count() > 32 || label.chars().any(char::is_control) {
-            return Err(FieldViolation::new(
-                "label",
-                "must be 1 to 32 characters without control characters",
-            ));
-        }
-        Ok(Self(label.to_owned()))
+        parse_required_text("label", raw, Self::MAX_CHARS).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -246,15 +218,10 @@ impl Capacity {
 pub struct Area(String);
 
 impl Area {
+    pub const MAX_CHARS: usize = 50;
+
     pub fn parse(raw: &str) -> Result<Self, FieldViolation> {
-        let area = raw.trim();
-        if area.is_empty() || area.chars().count() > 50 || area.chars().any(char::is_control) {
-            return Err(FieldViolation::new(
-                "area",
-                "must be 1 to 50 characters without control characters",
-            ));
-        }
-        Ok(Self(area.to_owned()))
+        parse_required_text("area", raw, Self::MAX_CHARS).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

@@ -1,4 +1,5 @@
-//! The sweeper, run twice at once, handles each overdue reservation once.
+//! The sweeper, run twice at once, handles each overdue reservation once,
+//! and goes by the service's clock.
 
 use std::collections::HashMap;
 
@@ -75,8 +76,9 @@ async fn two_sweepers_at_once_mark_each_overdue_reservation_exactly_once() {
         .unwrap();
 
     let policy = env.config.policy.clone();
-    let one = Sweeper::new(Outbox::new(env.pool()), policy.clone());
-    let two = Sweeper::new(Outbox::new(env.pool()), policy);
+    let clock = env.config.common.clock.clone();
+    let one = Sweeper::new(Outbox::new(env.pool()), policy.clone(), clock.clone());
+    let two = Sweeper::new(Outbox::new(env.pool()), policy, clock);
     let (a, b) = tokio::join!(one.sweep(), two.sweep());
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(
@@ -139,4 +141,61 @@ async fn two_sweepers_at_once_mark_each_overdue_reservation_exactly_once() {
     let last = history.last().unwrap();
     assert_eq!(last.action, ReservationAction::NoShow as i32);
     assert_eq!(last.actor_id, "");
+}
+
+#[tokio::test]
+async fn the_sweeper_goes_by_the_services_clock() {
+    let (clock, hand) = service_kit::clock::Clock::adjustable();
+    let env = Env::start_with(|config| config.common.clock = clock).await;
+    let mut client = env.client().await;
+    let staff = &env.staff.access_token;
+    let confirmed = env.book(&env.staff, booking(local(2, 12, 0), 2)).await;
+    client
+        .confirm_reservation(bearer(
+            staff,
+            ConfirmReservationRequest {
+                reservation_id: confirmed.reservation_id.clone(),
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    let pending = env.book(&env.staff, booking(local(2, 13, 0), 2)).await;
+    let sweeper = Sweeper::new(
+        Outbox::new(env.pool()),
+        env.config.policy.clone(),
+        env.config.common.clock.clone(),
+    );
+    assert_eq!(sweeper.sweep().await.unwrap(), Swept::default());
+
+    hand.advance(chrono::Duration::days(3));
+    assert_eq!(
+        sweeper.sweep().await.unwrap(),
+        Swept {
+            no_shows: 1,
+            expired: 1
+        }
+    );
+    let status = |id: &str| {
+        let mut client = client.clone();
+        let id = id.to_owned();
+        async move {
+            client
+                .get_reservation(bearer(staff, GetReservationRequest { reservation_id: id }))
+                .await
+                .unwrap()
+                .into_inner()
+                .reservation
+                .unwrap()
+                .status
+        }
+    };
+    assert_eq!(
+        status(&confirmed.reservation_id).await,
+        ReservationStatus::NoShow as i32
+    );
+    assert_eq!(
+        status(&pending.reservation_id).await,
+        ReservationStatus::Cancelled as i32
+    );
 }

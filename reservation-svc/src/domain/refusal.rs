@@ -1,0 +1,122 @@
+//! Every way reservation-svc says no, as a value naming the rule that
+//! refused (with the data for its message), and the one mapping of those
+//! refusals to the codes callers see.
+
+use chrono::{DateTime, Utc};
+use service_kit::ServiceError;
+use uuid::Uuid;
+
+use super::status::TransitionRefused;
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Refusal {
+    /// The state machine does not allow the command in the current status.
+    #[error(transparent)]
+    Transition(#[from] TransitionRefused),
+    #[error("no reservation with id {0}")]
+    NoReservation(Uuid),
+    #[error("no table with id {0}")]
+    NoTable(Uuid),
+    /// Customers run nothing on the floor but their own cancellations.
+    #[error("only staff run the floor")]
+    StaffOnly,
+    /// The reason decides the refund, so customers cannot claim the
+    /// restaurant called it off.
+    #[error("RESTAURANT_REQUEST is given by the restaurant's staff; use CUSTOMER_REQUEST or OTHER")]
+    RestaurantRequestByCustomer,
+    #[error("the deposit of IDR {amount} must be paid before the reservation is confirmed")]
+    DepositUnpaid { amount: i64 },
+    #[error("this reservation needs no deposit")]
+    NoDepositDue,
+    #[error("the deposit was already paid with another payment reference")]
+    DepositAlreadyPaid,
+    #[error("must be the deposit due, IDR {due}")]
+    WrongDepositAmount { due: i64 },
+    /// One payment pays one deposit (a unique index guarantees it).
+    #[error("this payment reference has already paid another reservation's deposit")]
+    PaymentReferenceUsed,
+    #[error("the party is not late yet: the reservation starts at {}",
+        .start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))]
+    NotLateYet { start: DateTime<Utc> },
+    #[error("table {label} is out of service")]
+    TableOutOfService { label: String },
+    #[error("table {label} seats {capacity}, fewer than the party of {party}")]
+    TableTooSmall {
+        label: String,
+        capacity: i32,
+        party: i32,
+    },
+    /// AssignTable's `capacity` (the earlier system's) is not the table's.
+    #[error("table {label} seats {capacity}; leave capacity out or give that")]
+    CapacityMismatch { label: String, capacity: i32 },
+    /// AssignTable's `area` (the earlier system's) is not the table's.
+    #[error("table {label} is in {area}; leave area out or give that")]
+    AreaMismatch { label: String, area: String },
+    /// Another active reservation holds the table for an overlapping time
+    /// (the exclusion constraint guarantees it).
+    #[error("the table is already held by another reservation for an overlapping time")]
+    TableHeld,
+    /// Labels are unique regardless of case (a unique index guarantees it).
+    #[error("a table with this label already exists")]
+    LabelTaken,
+}
+
+impl From<Refusal> for ServiceError {
+    fn from(refusal: Refusal) -> Self {
+        use Refusal as R;
+        let why = refusal.to_string();
+        match refusal {
+            R::NoReservation(_) | R::NoTable(_) => ServiceError::NotFound(why),
+            R::StaffOnly => ServiceError::PermissionDenied(why),
+            R::RestaurantRequestByCustomer => ServiceError::invalid("reason_code", why),
+            R::WrongDepositAmount { .. } => ServiceError::invalid("amount", why),
+            R::CapacityMismatch { .. } => ServiceError::invalid("capacity", why),
+            R::AreaMismatch { .. } => ServiceError::invalid("area", why),
+            R::PaymentReferenceUsed | R::LabelTaken => ServiceError::AlreadyExists(why),
+            R::Transition(_)
+            | R::DepositUnpaid { .. }
+            | R::NoDepositDue
+            | R::DepositAlreadyPaid
+            | R::NotLateYet { .. }
+            | R::TableOutOfService { .. }
+            | R::TableTooSmall { .. }
+            | R::TableHeld => ServiceError::FailedPrecondition(why),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Command, Status};
+
+    #[test]
+    fn each_refusal_has_its_code_and_bad_input_names_its_field() {
+        let precondition = ServiceError::from(Refusal::Transition(TransitionRefused {
+            command: Command::Confirm,
+            current: Status::Completed,
+        }));
+        assert!(matches!(
+            precondition,
+            ServiceError::FailedPrecondition(ref m) if m == "cannot confirm a reservation that is COMPLETED"
+        ));
+        let amount = ServiceError::from(Refusal::WrongDepositAmount { due: 300_000 });
+        assert!(matches!(
+            amount,
+            ServiceError::InvalidArgument(ref v) if v[0].field == "amount" && v[0].description.contains("300000")
+        ));
+        assert!(matches!(
+            ServiceError::from(Refusal::StaffOnly),
+            ServiceError::PermissionDenied(_)
+        ));
+        assert!(matches!(
+            ServiceError::from(Refusal::LabelTaken),
+            ServiceError::AlreadyExists(_)
+        ));
+        assert!(matches!(
+            ServiceError::from(Refusal::NoTable(Uuid::nil())),
+            ServiceError::NotFound(ref m) if m.contains(&Uuid::nil().to_string())
+        ));
+    }
+}
