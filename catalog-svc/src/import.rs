@@ -19,6 +19,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use kursi_proto::catalog::v1 as pb;
 use pb::catalog_event::Event;
 use service_kit::ServiceError;
+use service_kit::auth::Actor;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use tokio::sync::watch;
@@ -30,7 +31,7 @@ use crate::db::movies::{self, MovieRow};
 use crate::db::{self};
 use crate::domain::movie::refresh;
 use crate::domain::{MovieContent, values};
-use crate::events::{self, Actor, CatalogChange};
+use crate::events::{self, CatalogChange};
 use crate::movies::movie_change;
 use crate::render;
 use crate::tmdb::{TmdbClient, TmdbMovie};
@@ -42,7 +43,7 @@ const IMPORT_LOCK: i64 = 0x6b75_7273_6369_6d70;
 #[derive(Debug, Clone, Copy)]
 pub enum Trigger {
     /// ImportMovies, by this account.
-    Request(Uuid),
+    Request(Actor),
     StartUp,
     /// The periodic import, which skips when one completed within `every`.
     Interval {
@@ -59,10 +60,12 @@ impl Trigger {
         }
     }
 
+    /// The admin who asked; the service itself at start-up and on the
+    /// interval.
     fn actor(self) -> Actor {
         match self {
-            Trigger::Request(user) => Some(user),
-            _ => None,
+            Trigger::Request(actor) => actor,
+            Trigger::StartUp | Trigger::Interval { .. } => Actor::System,
         }
     }
 }
@@ -139,7 +142,7 @@ impl Importer {
                     conn,
                     NewImport {
                         trigger: trigger.name(),
-                        actor_id: trigger.actor(),
+                        actor_id: trigger.actor().user_id(),
                         pages: pages as i32,
                         created_count: summary.created,
                         updated_count: summary.updated,

@@ -7,6 +7,7 @@ use diesel_async::AsyncConnection;
 use kursi_proto::catalog::v1 as pb;
 use pb::catalog_event::Event;
 use service_kit::ServiceError;
+use service_kit::auth::Actor;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use uuid::Uuid;
@@ -14,7 +15,7 @@ use uuid::Uuid;
 use crate::db::movies::{self, Filter, MovieRow};
 use crate::db::{self, showtimes};
 use crate::domain::{MovieContent, MovieEdit};
-use crate::events::{self, Actor, CatalogChange};
+use crate::events::{self, CatalogChange};
 use crate::render;
 
 #[derive(Clone)]

@@ -8,6 +8,7 @@ use diesel_async::AsyncConnection;
 use kursi_proto::catalog::v1 as pb;
 use pb::catalog_event::Event;
 use service_kit::ServiceError;
+use service_kit::auth::Actor;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use uuid::Uuid;
@@ -15,7 +16,7 @@ use uuid::Uuid;
 use crate::db::showtimes::{self, Filter, NewShowtime, ShowtimeView};
 use crate::db::{self, movies};
 use crate::domain::{Auditorium, Cancellation, Price, ScheduleRules, SeatLayout, ShowtimeStatus};
-use crate::events::{self, Actor, CatalogChange};
+use crate::events::{self, CatalogChange};
 use crate::render;
 
 /// A validated CreateShowtime.

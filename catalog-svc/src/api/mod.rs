@@ -9,7 +9,7 @@ use chrono::Utc;
 use kursi_proto::catalog::v1::catalog_service_server::CatalogService;
 use kursi_proto::catalog::v1::*;
 use service_kit::ServiceError;
-use service_kit::auth::caller;
+use service_kit::auth::actor;
 use service_kit::outbox::Outbox;
 use service_kit::pages::{self, PageSizes};
 use service_kit::values::{id, timestamp};
@@ -73,9 +73,9 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<CreateMovieRequest>,
     ) -> Reply<CreateMovieResponse> {
-        let me = caller(&request)?;
+        let actor = actor(&request)?;
         let content = parse::new_movie(request.get_ref())?;
-        let row = self.movies.create(Some(me.user_id), content).await?;
+        let row = self.movies.create(actor, content).await?;
         reply(CreateMovieResponse {
             movie: Some(render::movie(&row)),
         })
@@ -106,9 +106,9 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<UpdateMovieRequest>,
     ) -> Reply<UpdateMovieResponse> {
-        let me = caller(&request)?;
+        let actor = actor(&request)?;
         let (movie_id, edit) = parse::movie_edit(request.get_ref())?;
-        let row = self.movies.update(Some(me.user_id), movie_id, edit).await?;
+        let row = self.movies.update(actor, movie_id, edit).await?;
         reply(UpdateMovieResponse {
             movie: Some(render::movie(&row)),
         })
@@ -118,9 +118,9 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<DeleteMovieRequest>,
     ) -> Reply<DeleteMovieResponse> {
-        let me = caller(&request)?;
+        let actor = actor(&request)?;
         let movie_id = id("movie_id", &request.get_ref().movie_id)?;
-        self.movies.delete(Some(me.user_id), movie_id).await?;
+        self.movies.delete(actor, movie_id).await?;
         reply(DeleteMovieResponse {})
     }
 
@@ -128,11 +128,11 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<ImportMoviesRequest>,
     ) -> Reply<ImportMoviesResponse> {
-        let me = caller(&request)?;
+        let actor = actor(&request)?;
         let pages = parse::import_pages(request.get_ref().page_count)?;
         let summary = self
             .importer
-            .run(Trigger::Request(me.user_id), pages)
+            .run(Trigger::Request(actor), pages)
             .await?
             .ok_or_else(|| ServiceError::internal("an import on request did not run"))?;
         reply(ImportMoviesResponse {
@@ -156,9 +156,9 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<CreateShowtimeRequest>,
     ) -> Reply<CreateShowtimeResponse> {
-        let me = caller(&request)?;
+        let actor = actor(&request)?;
         let draft = parse::new_showtime(request.get_ref(), self.showtimes.rules(), Utc::now())?;
-        let view = self.showtimes.create(Some(me.user_id), draft).await?;
+        let view = self.showtimes.create(actor, draft).await?;
         reply(CreateShowtimeResponse {
             showtime: Some(render::showtime(&view)),
         })
@@ -195,14 +195,11 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<CancelShowtimeRequest>,
     ) -> Reply<CancelShowtimeResponse> {
-        let me = caller(&request)?;
+        let actor = actor(&request)?;
         let r = request.get_ref();
         let showtime_id = id("showtime_id", &r.showtime_id)?;
         let reason = parse::cancel_reason(&r.reason)?;
-        let view = self
-            .showtimes
-            .cancel(Some(me.user_id), showtime_id, reason)
-            .await?;
+        let view = self.showtimes.cancel(actor, showtime_id, reason).await?;
         reply(CancelShowtimeResponse {
             showtime: Some(render::showtime(&view)),
         })
