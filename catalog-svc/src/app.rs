@@ -37,14 +37,16 @@ pub async fn run(
     // the server's graceful drain is not held open by a follower's stream.
     let (shutdown, stopping) = shutdown::watched(shutdown);
 
-    let importer = Importer::new(outbox.clone(), client);
+    let clock = config.common.clock.clone();
+    let importer = Importer::new(outbox.clone(), client, clock.clone());
     let api = CatalogApi::new(
-        Movies::new(outbox.clone()),
-        Showtimes::new(outbox.clone(), config.schedule.clone()),
+        Movies::new(outbox.clone(), clock.clone()),
+        Showtimes::new(outbox.clone(), config.schedule.clone(), clock.clone()),
         importer.clone(),
         outbox.clone(),
         stopping.clone(),
         config.event_poll_interval,
+        clock,
     );
     let routes = Routes::new(CatalogServiceServer::new(api));
 

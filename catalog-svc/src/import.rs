@@ -20,6 +20,7 @@ use kursi_proto::catalog::v1 as pb;
 use pb::catalog_event::Event;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
+use service_kit::clock::Clock;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use tokio::sync::watch;
@@ -93,6 +94,7 @@ pub struct Importer {
     pool: Pool,
     outbox: Outbox,
     client: TmdbClient,
+    clock: Clock,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -102,11 +104,12 @@ struct Locked {
 }
 
 impl Importer {
-    pub fn new(outbox: Outbox, client: TmdbClient) -> Self {
+    pub fn new(outbox: Outbox, client: TmdbClient, clock: Clock) -> Self {
         Self {
             pool: outbox.pool().clone(),
             outbox,
             client,
+            clock,
         }
     }
 
@@ -132,12 +135,13 @@ impl Importer {
                 }
                 if let Trigger::Interval { every } = trigger
                     && let Some(last) = imports::last_completed(conn).await?
-                    && Utc::now() - last < chrono::Duration::from_std(every).unwrap_or_default()
+                    && self.clock.now() - last
+                        < chrono::Duration::from_std(every).unwrap_or_default()
                 {
                     return Ok(None);
                 }
                 let fetched = self.client.fetch_popular(pages).await?;
-                let summary = upsert(conn, trigger, &fetched).await?;
+                let summary = upsert(conn, trigger, &fetched, self.clock.now()).await?;
                 imports::record(
                     conn,
                     NewImport {
@@ -196,7 +200,7 @@ impl Importer {
         let mut not_before = Instant::now() + every;
         loop {
             let due = match self.last_completed().await {
-                Some(last) => not_before.max(instant_at(last) + every),
+                Some(last) => not_before.max(self.instant_at(last) + every),
                 None => not_before,
             };
             tokio::select! {
@@ -221,6 +225,12 @@ impl Importer {
         imports::last_completed(&mut conn).await.ok().flatten()
     }
 
+    /// The monotonic instant of a time on the service's clock (now, for
+    /// one in the past).
+    fn instant_at(&self, at: DateTime<Utc>) -> Instant {
+        Instant::now() + (at - self.clock.now()).to_std().unwrap_or_default()
+    }
+
     fn log(&self, result: Result<Option<Summary>, ServiceError>) {
         match result {
             Ok(Some(_)) => {}
@@ -238,8 +248,8 @@ async fn upsert(
     conn: &mut AsyncPgConnection,
     trigger: Trigger,
     fetched: &[TmdbMovie],
+    now: DateTime<Utc>,
 ) -> Result<Summary, ServiceError> {
-    let now = Utc::now();
     let ids: Vec<i64> = fetched.iter().map(|m| m.tmdb_id).collect();
     let known = movies::lock_by_tmdb_ids(conn, &ids).await?;
     let mut summary = Summary {
@@ -319,11 +329,6 @@ async fn refresh_known(
         changed_fields: revision.changed.iter().map(|f| f.name().into()).collect(),
     });
     Ok(Some(movie_change(&updated, event)))
-}
-
-/// The monotonic instant of a wall-clock time (now, for one in the past).
-fn instant_at(at: DateTime<Utc>) -> Instant {
-    Instant::now() + (at - Utc::now()).to_std().unwrap_or_default()
 }
 
 fn skipped(movie: &TmdbMovie, reason: String) -> Skipped {

@@ -1,13 +1,13 @@
 //! The movie rules at work: each command runs in one transaction that
 //! writes the movie and its outbox event together.
 
-use chrono::Utc;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::AsyncConnection;
 use kursi_proto::catalog::v1 as pb;
 use pb::catalog_event::Event;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
+use service_kit::clock::Clock;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use uuid::Uuid;
@@ -22,6 +22,7 @@ use crate::render;
 pub struct Movies {
     pool: Pool,
     outbox: Outbox,
+    clock: Clock,
 }
 
 fn not_found(id: Uuid) -> ServiceError {
@@ -49,10 +50,11 @@ pub(crate) fn refused_by_table(err: DieselError, tmdb_id: Option<i64>) -> Servic
 }
 
 impl Movies {
-    pub fn new(outbox: Outbox) -> Self {
+    pub fn new(outbox: Outbox, clock: Clock) -> Self {
         Self {
             pool: outbox.pool().clone(),
             outbox,
+            clock,
         }
     }
 
@@ -62,7 +64,7 @@ impl Movies {
         content: MovieContent,
     ) -> Result<MovieRow, ServiceError> {
         let mut conn = self.pool.get().await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let row = conn
             .transaction(async |conn| {
                 let row = movies::insert(conn, Uuid::now_v7(), &content, now)
@@ -111,7 +113,7 @@ impl Movies {
         edit: MovieEdit,
     ) -> Result<MovieRow, ServiceError> {
         let mut conn = self.pool.get().await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let (row, changed) = conn
             .transaction(async |conn| {
                 let current = movies::find_for_update(conn, id)
@@ -143,7 +145,7 @@ impl Movies {
     /// scheduled meanwhile (its foreign key waits for the lock).
     pub async fn delete(&self, actor: Actor, id: Uuid) -> Result<(), ServiceError> {
         let mut conn = self.pool.get().await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         conn.transaction(async |conn| {
             let row = movies::find_for_update(conn, id)
                 .await?

@@ -9,6 +9,7 @@ use kursi_proto::catalog::v1 as pb;
 use pb::catalog_event::Event;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
+use service_kit::clock::Clock;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use uuid::Uuid;
@@ -34,6 +35,7 @@ pub struct Showtimes {
     pool: Pool,
     outbox: Outbox,
     rules: ScheduleRules,
+    clock: Clock,
 }
 
 fn not_found(id: Uuid) -> ServiceError {
@@ -63,11 +65,12 @@ impl From<DieselError> for Refused {
 }
 
 impl Showtimes {
-    pub fn new(outbox: Outbox, rules: ScheduleRules) -> Self {
+    pub fn new(outbox: Outbox, rules: ScheduleRules, clock: Clock) -> Self {
         Self {
             pool: outbox.pool().clone(),
             outbox,
             rules,
+            clock,
         }
     }
 
@@ -86,7 +89,7 @@ impl Showtimes {
         draft: ShowtimeDraft,
     ) -> Result<ShowtimeView, ServiceError> {
         let mut conn = self.pool.get().await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let rules = &self.rules;
         let result = conn
             .transaction(async |conn| {
@@ -219,7 +222,7 @@ impl Showtimes {
         reason: Option<String>,
     ) -> Result<ShowtimeView, ServiceError> {
         let mut conn = self.pool.get().await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let changed = conn
             .transaction(async |conn| {
                 let row = showtimes::find_for_update(conn, id)

@@ -5,11 +5,11 @@ mod parse;
 
 use std::time::Duration;
 
-use chrono::Utc;
 use kursi_proto::catalog::v1::catalog_service_server::CatalogService;
 use kursi_proto::catalog::v1::*;
 use service_kit::ServiceError;
 use service_kit::auth::actor;
+use service_kit::clock::Clock;
 use service_kit::outbox::Outbox;
 use service_kit::pages::{self, PageSizes};
 use service_kit::values::{id, timestamp};
@@ -39,6 +39,9 @@ pub struct CatalogApi {
     outbox: Outbox,
     shutdown: watch::Receiver<bool>,
     event_poll: Duration,
+    /// The time a new showtime's start and ListShowtimes' "still to end"
+    /// are judged by.
+    clock: Clock,
 }
 
 impl CatalogApi {
@@ -49,6 +52,7 @@ impl CatalogApi {
         outbox: Outbox,
         shutdown: watch::Receiver<bool>,
         event_poll: Duration,
+        clock: Clock,
     ) -> Self {
         Self {
             movies,
@@ -57,6 +61,7 @@ impl CatalogApi {
             outbox,
             shutdown,
             event_poll,
+            clock,
         }
     }
 }
@@ -157,7 +162,8 @@ impl CatalogService for CatalogApi {
         request: Request<CreateShowtimeRequest>,
     ) -> Reply<CreateShowtimeResponse> {
         let actor = actor(&request)?;
-        let draft = parse::new_showtime(request.get_ref(), self.showtimes.rules(), Utc::now())?;
+        let draft =
+            parse::new_showtime(request.get_ref(), self.showtimes.rules(), self.clock.now())?;
         let view = self.showtimes.create(actor, draft).await?;
         reply(CreateShowtimeResponse {
             showtime: Some(render::showtime(&view)),
@@ -182,7 +188,7 @@ impl CatalogService for CatalogApi {
         let r = request.get_ref();
         let size = SHOWTIME_PAGES.get(r.page_size)?;
         let after = parse::showtime_token(&r.page_token)?;
-        let filter = parse::showtime_filter(r, self.showtimes.rules(), Utc::now())?;
+        let filter = parse::showtime_filter(r, self.showtimes.rules(), self.clock.now())?;
         let (rows, total_size, more) = self.showtimes.list(&filter, after, size).await?;
         reply(ListShowtimesResponse {
             next_page_token: pages::next_token(&rows, more, parse::showtime_token_of),

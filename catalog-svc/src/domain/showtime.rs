@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn cancelling_is_idempotent_and_refused_after_the_end() {
-        let now = Utc::now();
+        let now = DateTime::from_timestamp(1_900_000_000, 0).unwrap();
         let later = now + Duration::hours(2);
         assert_eq!(
             cancel(ShowtimeStatus::Scheduled, later, now),
