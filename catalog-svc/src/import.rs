@@ -13,7 +13,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use diesel::result::DatabaseErrorKind;
 use diesel::sql_types::{Bool, Int8};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use kursi_proto::catalog::v1 as pb;
@@ -21,7 +20,7 @@ use pb::catalog_event::Event;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
-use service_kit::db::Pool;
+use service_kit::db::{Pool, RefuseExt};
 use service_kit::outbox::Outbox;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -29,9 +28,9 @@ use uuid::Uuid;
 
 use crate::db::imports::{self, NewImport};
 use crate::db::movies::{self, MovieRow};
-use crate::db::{self};
+use crate::db::{self, Writing};
 use crate::domain::movie::refresh;
-use crate::domain::{MovieContent, values};
+use crate::domain::{MovieContent, Refusal, values};
 use crate::events::{self, CatalogChange};
 use crate::movies::movie_change;
 use crate::render;
@@ -128,10 +127,7 @@ impl Importer {
                         .get_result(conn)
                         .await?;
                 if !locked.locked {
-                    return Err(ServiceError::Aborted(
-                        "another TheMovieDB import is running; try again when it has finished"
-                            .into(),
-                    ));
+                    return Err(ServiceError::from(Refusal::ImportRunning));
                 }
                 if let Trigger::Interval { every } = trigger
                     && let Some(last) = imports::last_completed(conn).await?
@@ -288,17 +284,12 @@ async fn upsert(
             None => match minutes {
                 Err(reason) => summary.skipped.push(skipped(movie, reason)),
                 Ok(_) => {
+                    let writing = Writing::ImportedMovie {
+                        tmdb_id: movie.tmdb_id,
+                    };
                     let row = movies::insert(conn, Uuid::now_v7(), &imported, now)
                         .await
-                        .map_err(|err| match db::violated(&err) {
-                            Some((DatabaseErrorKind::UniqueViolation, db::TMDB_ID_UNIQUE)) => {
-                                ServiceError::Aborted(format!(
-                                    "a movie with TheMovieDB id {} was added meanwhile; run the import again",
-                                    movie.tmdb_id
-                                ))
-                            }
-                            _ => ServiceError::from(err),
-                        })?;
+                        .refuse(|v| db::refusal(v, writing).map(ServiceError::from))?;
                     let event = Event::MovieCreated(pb::MovieCreated {
                         movie: Some(render::movie(&row)),
                     });

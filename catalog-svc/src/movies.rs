@@ -1,20 +1,20 @@
 //! The movie rules at work: each command runs in one transaction that
 //! writes the movie and its outbox event together.
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::AsyncConnection;
 use kursi_proto::catalog::v1 as pb;
 use pb::catalog_event::Event;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
-use service_kit::db::Pool;
+use service_kit::db::{Pool, RefuseExt};
 use service_kit::outbox::Outbox;
 use uuid::Uuid;
 
 use crate::db::movies::{self, Filter, MovieRow};
-use crate::db::{self, showtimes};
-use crate::domain::{MovieContent, MovieEdit};
+use crate::db::{self, Writing, showtimes};
+use crate::domain::movie::check_deletable;
+use crate::domain::{MovieContent, MovieEdit, Refusal};
 use crate::events::{self, CatalogChange};
 use crate::render;
 
@@ -25,28 +25,13 @@ pub struct Movies {
     clock: Clock,
 }
 
-fn not_found(id: Uuid) -> ServiceError {
-    ServiceError::NotFound(format!("no movie with id {id}"))
-}
-
-/// A write the table refused, said plainly: the TheMovieDB id is taken, or
-/// (a backstop) two genres are the same to PostgreSQL's lower(). Genres
-/// compares names as lower() does, but should their case tables ever
-/// disagree, that is still the caller's mistake, not INTERNAL.
-pub(crate) fn refused_by_table(err: DieselError, tmdb_id: Option<i64>) -> ServiceError {
-    match db::violated(&err) {
-        Some((DatabaseErrorKind::UniqueViolation, db::TMDB_ID_UNIQUE)) => {
-            ServiceError::AlreadyExists(format!(
-                "another movie already has tmdb_id {}",
-                tmdb_id.unwrap_or_default()
-            ))
-        }
-        Some((DatabaseErrorKind::CheckViolation, db::GENRES_VALID)) => ServiceError::invalid(
-            "genres",
-            "two of them are the same genre regardless of case",
-        ),
-        _ => ServiceError::from(err),
-    }
+/// A movie written by hand, refused by the table: the TheMovieDB id is
+/// taken, or (a backstop) two genres are the same to PostgreSQL's lower().
+fn refused(
+    violation: service_kit::db::Violation<'_>,
+    tmdb_id: Option<i64>,
+) -> Option<ServiceError> {
+    db::refusal(violation, Writing::Movie { tmdb_id }).map(ServiceError::from)
 }
 
 impl Movies {
@@ -69,7 +54,7 @@ impl Movies {
             .transaction(async |conn| {
                 let row = movies::insert(conn, Uuid::now_v7(), &content, now)
                     .await
-                    .map_err(|err| refused_by_table(err, content.tmdb_id))?;
+                    .refuse(|v| refused(v, content.tmdb_id))?;
                 let event = Event::MovieCreated(pb::MovieCreated {
                     movie: Some(render::movie(&row)),
                 });
@@ -84,9 +69,8 @@ impl Movies {
 
     pub async fn get(&self, id: Uuid) -> Result<MovieRow, ServiceError> {
         let mut conn = self.pool.get().await?;
-        movies::find(&mut conn, id)
-            .await?
-            .ok_or_else(|| not_found(id))
+        let row = movies::find(&mut conn, id).await?;
+        Ok(row.ok_or(Refusal::NoMovie(id))?)
     }
 
     /// One page after `after`, the number of matches, and whether more follow.
@@ -118,14 +102,14 @@ impl Movies {
             .transaction(async |conn| {
                 let current = movies::find_for_update(conn, id)
                     .await?
-                    .ok_or_else(|| not_found(id))?;
+                    .ok_or(Refusal::NoMovie(id))?;
                 let revision = edit.apply(&current.content(), &current.edited());
                 if revision.changed.is_empty() {
                     return Ok::<_, ServiceError>((current, false));
                 }
                 let row = movies::update(conn, id, &revision.content, &revision.edited, now)
                     .await
-                    .map_err(|err| refused_by_table(err, revision.content.tmdb_id))?;
+                    .refuse(|v| refused(v, revision.content.tmdb_id))?;
                 let event = Event::MovieUpdated(pb::MovieUpdated {
                     movie: Some(render::movie(&row)),
                     changed_fields: revision.changed.iter().map(|f| f.name().into()).collect(),
@@ -149,14 +133,9 @@ impl Movies {
         conn.transaction(async |conn| {
             let row = movies::find_for_update(conn, id)
                 .await?
-                .ok_or_else(|| not_found(id))?;
+                .ok_or(Refusal::NoMovie(id))?;
             let upcoming = showtimes::count_upcoming(conn, id, now).await?;
-            if upcoming > 0 {
-                return Err(ServiceError::FailedPrecondition(format!(
-                    "{} has {upcoming} scheduled showtime(s) still to end; cancel them first",
-                    row.title
-                )));
-            }
+            check_deletable(&row.title, upcoming)?;
             movies::delete(conn, id).await?;
             let event = Event::MovieDeleted(pb::MovieDeleted {
                 movie_id: row.id.to_string(),
@@ -164,7 +143,7 @@ impl Movies {
                 tmdb_id: row.tmdb_id.unwrap_or_default(),
             });
             events::append(conn, actor, now, vec![movie_change(&row, event)]).await?;
-            Ok(())
+            Ok::<_, ServiceError>(())
         })
         .await?;
         self.outbox.committed();

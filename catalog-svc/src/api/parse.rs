@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Datelike, Utc};
 use kursi_proto::catalog::v1 as pb;
-use service_kit::ServiceError;
 use service_kit::pages;
 use service_kit::values::{Violations, parse_id, parse_optional_id, parse_text, parse_timestamp};
+use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
 
 use crate::db::{movies, showtimes};
@@ -91,33 +91,7 @@ pub fn movie_edit(r: &pb::UpdateMovieRequest) -> Result<(Uuid, MovieEdit), Servi
         .as_ref()
         .map(|mask| mask.paths.iter().map(|p| p.trim()).collect())
         .unwrap_or_default();
-    let named = if paths.is_empty() {
-        Some(MovieField::ALL.to_vec())
-    } else {
-        let unknown: Vec<&str> = paths
-            .iter()
-            .copied()
-            .filter(|p| MovieField::parse(p).is_none())
-            .collect();
-        if unknown.is_empty() {
-            let mut fields: Vec<MovieField> =
-                paths.iter().filter_map(|p| MovieField::parse(p)).collect();
-            fields.sort();
-            fields.dedup();
-            Some(fields)
-        } else {
-            let known: Vec<&str> = MovieField::ALL.iter().map(|f| f.name()).collect();
-            v.push(
-                "update_mask",
-                format!(
-                    "unknown field(s) {}; a movie's fields are {}",
-                    unknown.join(", "),
-                    known.join(", ")
-                ),
-            );
-            None
-        }
-    };
+    let named = v.check(MovieField::from_mask(&paths).map_err(FieldViolation::from));
     let fields = MovieFields {
         title: &r.title,
         genres: &r.genres,
@@ -176,7 +150,12 @@ pub fn new_showtime(
     let movie_id = v.check(parse_id("movie_id", &r.movie_id));
     let auditorium = v.check(Auditorium::parse(&r.auditorium));
     let start = match v.check(parse_timestamp("start_time", r.start_time.as_ref())) {
-        Some(Some(start)) => v.check(rules.check_start(start, now).map(|()| start)),
+        Some(Some(start)) => v.check(
+            rules
+                .check_start(start, now)
+                .map(|()| start)
+                .map_err(FieldViolation::from),
+        ),
         Some(None) => {
             v.push(
                 "start_time",

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::movies::lower;
 use super::schema::{movies, showtimes};
-use crate::domain::ShowtimeStatus;
+use crate::domain::{Occupant, ShowtimeStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = showtimes, check_for_backend(diesel::pg::Pg))]
@@ -41,6 +41,19 @@ impl ShowtimeRow {
 pub struct ShowtimeView {
     pub row: ShowtimeRow,
     pub movie_title: String,
+}
+
+impl ShowtimeView {
+    /// The showing as what holds its auditorium, for a clash to name.
+    pub fn occupant(&self) -> Occupant<'_> {
+        Occupant {
+            showtime_id: self.row.id,
+            auditorium: &self.row.auditorium,
+            movie_title: &self.movie_title,
+            start: self.row.start_time,
+            free_at: self.row.free_at,
+        }
+    }
 }
 
 impl From<(ShowtimeRow, String)> for ShowtimeView {
