@@ -1,5 +1,6 @@
 //! Writing the catalog's events: one outbox row per event, in the
-//! transaction of the change it records.
+//! transaction of the change it records. The events themselves are rendered
+//! from rows in [`crate::render`].
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;

@@ -15,8 +15,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Bool, Int8};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use kursi_proto::catalog::v1 as pb;
-use pb::catalog_event::Event;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
@@ -32,7 +30,6 @@ use crate::db::{self, Writing};
 use crate::domain::movie::refresh;
 use crate::domain::{MovieContent, Refusal, values};
 use crate::events::{self, CatalogChange};
-use crate::movies::movie_change;
 use crate::render;
 use crate::tmdb::{TmdbClient, TmdbMovie};
 
@@ -290,11 +287,8 @@ async fn upsert(
                     let row = movies::insert(conn, Uuid::now_v7(), &imported, now)
                         .await
                         .refuse(|v| db::refusal(v, writing).map(ServiceError::from))?;
-                    let event = Event::MovieCreated(pb::MovieCreated {
-                        movie: Some(render::movie(&row)),
-                    });
                     summary.created += 1;
-                    changes.push(movie_change(&row, event));
+                    changes.push(render::movie_created(&row));
                 }
             },
         }
@@ -315,11 +309,7 @@ async fn refresh_known(
         return Ok(None);
     }
     let updated = movies::update(conn, row.id, &revision.content, &revision.edited, now).await?;
-    let event = Event::MovieUpdated(pb::MovieUpdated {
-        movie: Some(render::movie(&updated)),
-        changed_fields: revision.changed.iter().map(|f| f.name().into()).collect(),
-    });
-    Ok(Some(movie_change(&updated, event)))
+    Ok(Some(render::movie_updated(&updated, &revision.changed)))
 }
 
 fn skipped(movie: &TmdbMovie, reason: String) -> Skipped {

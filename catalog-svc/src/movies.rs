@@ -2,8 +2,6 @@
 //! writes the movie and its outbox event together.
 
 use diesel_async::AsyncConnection;
-use kursi_proto::catalog::v1 as pb;
-use pb::catalog_event::Event;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
@@ -15,7 +13,7 @@ use crate::db::movies::{self, Filter, MovieRow};
 use crate::db::{self, Writing, showtimes};
 use crate::domain::movie::check_deletable;
 use crate::domain::{MovieContent, MovieEdit, Refusal};
-use crate::events::{self, CatalogChange};
+use crate::events;
 use crate::render;
 
 #[derive(Clone)]
@@ -55,10 +53,7 @@ impl Movies {
                 let row = movies::insert(conn, Uuid::now_v7(), &content, now)
                     .await
                     .refuse(|v| refused(v, content.tmdb_id))?;
-                let event = Event::MovieCreated(pb::MovieCreated {
-                    movie: Some(render::movie(&row)),
-                });
-                events::append(conn, actor, now, vec![movie_change(&row, event)]).await?;
+                events::append(conn, actor, now, vec![render::movie_created(&row)]).await?;
                 Ok::<_, ServiceError>(row)
             })
             .await?;
@@ -110,11 +105,8 @@ impl Movies {
                 let row = movies::update(conn, id, &revision.content, &revision.edited, now)
                     .await
                     .refuse(|v| refused(v, revision.content.tmdb_id))?;
-                let event = Event::MovieUpdated(pb::MovieUpdated {
-                    movie: Some(render::movie(&row)),
-                    changed_fields: revision.changed.iter().map(|f| f.name().into()).collect(),
-                });
-                events::append(conn, actor, now, vec![movie_change(&row, event)]).await?;
+                let change = render::movie_updated(&row, &revision.changed);
+                events::append(conn, actor, now, vec![change]).await?;
                 Ok((row, true))
             })
             .await?;
@@ -137,25 +129,12 @@ impl Movies {
             let upcoming = showtimes::count_upcoming(conn, id, now).await?;
             check_deletable(&row.title, upcoming)?;
             movies::delete(conn, id).await?;
-            let event = Event::MovieDeleted(pb::MovieDeleted {
-                movie_id: row.id.to_string(),
-                title: row.title.clone(),
-                tmdb_id: row.tmdb_id.unwrap_or_default(),
-            });
-            events::append(conn, actor, now, vec![movie_change(&row, event)]).await?;
+            events::append(conn, actor, now, vec![render::movie_deleted(&row)]).await?;
             Ok::<_, ServiceError>(())
         })
         .await?;
         self.outbox.committed();
         tracing::info!(movie_id = %id, "movie deleted");
         Ok(())
-    }
-}
-
-pub(crate) fn movie_change(row: &MovieRow, event: Event) -> CatalogChange {
-    CatalogChange {
-        movie_id: row.id,
-        showtime_id: None,
-        event,
     }
 }

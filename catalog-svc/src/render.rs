@@ -1,4 +1,5 @@
-//! Rows to contract messages: what callers see and what the outbox stores.
+//! Rows to contract messages: what callers see, and the events the outbox
+//! stores.
 
 use chrono::{DateTime, Utc};
 use kursi_proto::catalog::v1 as pb;
@@ -8,7 +9,8 @@ use uuid::Uuid;
 
 use crate::db::movies::MovieRow;
 use crate::db::showtimes::ShowtimeView;
-use crate::domain::ShowtimeStatus;
+use crate::domain::{MovieField, ShowtimeStatus};
+use crate::events::CatalogChange;
 
 pub const CURRENCY: &str = "IDR";
 
@@ -77,5 +79,71 @@ pub fn envelope(
         event_time: Some(timestamp(at)),
         actor_id: actor.map(|id| id.to_string()).unwrap_or_default(),
         event: Some(event),
+    }
+}
+
+pub fn movie_created(row: &MovieRow) -> CatalogChange {
+    movie_event(
+        row,
+        Event::MovieCreated(pb::MovieCreated {
+            movie: Some(movie(row)),
+        }),
+    )
+}
+
+pub fn movie_updated(row: &MovieRow, changed: &[MovieField]) -> CatalogChange {
+    movie_event(
+        row,
+        Event::MovieUpdated(pb::MovieUpdated {
+            movie: Some(movie(row)),
+            changed_fields: changed.iter().map(|f| f.name().into()).collect(),
+        }),
+    )
+}
+
+pub fn movie_deleted(row: &MovieRow) -> CatalogChange {
+    movie_event(
+        row,
+        Event::MovieDeleted(pb::MovieDeleted {
+            movie_id: row.id.to_string(),
+            title: row.title.clone(),
+            tmdb_id: row.tmdb_id.unwrap_or_default(),
+        }),
+    )
+}
+
+pub fn showtime_scheduled(view: &ShowtimeView) -> CatalogChange {
+    showtime_event(
+        view,
+        Event::ShowtimeScheduled(pb::ShowtimeScheduled {
+            showtime: Some(showtime(view)),
+        }),
+    )
+}
+
+pub fn showtime_cancelled(view: &ShowtimeView) -> CatalogChange {
+    showtime_event(
+        view,
+        Event::ShowtimeCancelled(pb::ShowtimeCancelled {
+            showtime: Some(showtime(view)),
+        }),
+    )
+}
+
+/// An event filed under the movie.
+fn movie_event(row: &MovieRow, event: Event) -> CatalogChange {
+    CatalogChange {
+        movie_id: row.id,
+        showtime_id: None,
+        event,
+    }
+}
+
+/// An event filed under the showtime.
+fn showtime_event(view: &ShowtimeView, event: Event) -> CatalogChange {
+    CatalogChange {
+        movie_id: view.row.movie_id,
+        showtime_id: Some(view.row.id),
+        event,
     }
 }

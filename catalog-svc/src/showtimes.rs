@@ -5,8 +5,6 @@
 use chrono::{DateTime, Utc};
 use diesel::result::Error as DieselError;
 use diesel_async::AsyncConnection;
-use kursi_proto::catalog::v1 as pb;
-use pb::catalog_event::Event;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
@@ -19,7 +17,7 @@ use crate::db::{self, Writing, movies};
 use crate::domain::{
     Auditorium, Cancellation, Price, Refusal, ScheduleRules, SeatLayout, ShowtimeStatus,
 };
-use crate::events::{self, CatalogChange};
+use crate::events;
 use crate::render;
 
 /// A validated CreateShowtime.
@@ -135,10 +133,7 @@ impl Showtimes {
                     row,
                     movie_title: movie.title,
                 };
-                let event = Event::ShowtimeScheduled(pb::ShowtimeScheduled {
-                    showtime: Some(render::showtime(&view)),
-                });
-                events::append(conn, actor, now, vec![showtime_change(&view, event)]).await?;
+                events::append(conn, actor, now, vec![render::showtime_scheduled(&view)]).await?;
                 Ok(view)
             })
             .await;
@@ -206,11 +201,8 @@ impl Showtimes {
                         let view = showtimes::find(conn, id)
                             .await?
                             .ok_or(Refusal::NoShowtime(id))?;
-                        let event = Event::ShowtimeCancelled(pb::ShowtimeCancelled {
-                            showtime: Some(render::showtime(&view)),
-                        });
-                        events::append(conn, actor, now, vec![showtime_change(&view, event)])
-                            .await?;
+                        let change = render::showtime_cancelled(&view);
+                        events::append(conn, actor, now, vec![change]).await?;
                         Ok(true)
                     }
                 }
@@ -221,13 +213,5 @@ impl Showtimes {
             tracing::info!(showtime_id = %id, "showtime cancelled");
         }
         self.get(id).await
-    }
-}
-
-fn showtime_change(view: &ShowtimeView, event: Event) -> CatalogChange {
-    CatalogChange {
-        movie_id: view.row.movie_id,
-        showtime_id: Some(view.row.id),
-        event,
     }
 }
