@@ -151,7 +151,7 @@ impl CatalogService for CatalogApi {
                 .map(|s| SkippedMovie {
                     tmdb_id: s.tmdb_id,
                     title: s.title,
-                    reason: s.reason,
+                    reason: s.reason.to_string(),
                 })
                 .collect(),
         })

@@ -2,6 +2,7 @@
 //! changes, a showtime's life cycle, the scheduling rules, and the typed
 //! refusals they answer with.
 
+pub mod import;
 pub mod movie;
 pub mod refusal;
 pub mod schedule;
