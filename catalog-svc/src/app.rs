@@ -39,15 +39,15 @@ pub async fn run(
 
     let clock = config.common.clock.clone();
     let importer = Importer::new(outbox.clone(), client, clock.clone());
-    let api = CatalogApi::new(
-        Movies::new(outbox.clone(), clock.clone()),
-        Showtimes::new(outbox.clone(), config.schedule.clone(), clock.clone()),
-        importer.clone(),
-        outbox.clone(),
-        stopping.clone(),
-        config.event_poll_interval,
+    let api = CatalogApi {
+        movies: Movies::new(outbox.clone(), clock.clone()),
+        showtimes: Showtimes::new(outbox.clone(), config.schedule.clone(), clock.clone()),
+        importer: importer.clone(),
+        outbox: outbox.clone(),
+        shutdown: stopping.clone(),
+        event_poll: config.event_poll_interval,
         clock,
-    );
+    };
     let routes = Routes::new(CatalogServiceServer::new(api));
 
     let poll = config.event_poll_interval;

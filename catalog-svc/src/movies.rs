@@ -9,8 +9,8 @@ use service_kit::db::{Pool, RefuseExt};
 use service_kit::outbox::Outbox;
 use uuid::Uuid;
 
-use crate::db::movies::{self, Filter, MovieRow};
-use crate::db::{self, Writing, showtimes};
+use crate::db::movies::{self, Filter, Lock, MovieRow};
+use crate::db::{self, Page, PageRequest, Writing, showtimes};
 use crate::domain::movie::check_deletable;
 use crate::domain::{MovieContent, MovieEdit, Refusal};
 use crate::events;
@@ -64,23 +64,16 @@ impl Movies {
 
     pub async fn get(&self, id: Uuid) -> Result<MovieRow, ServiceError> {
         let mut conn = self.pool.get().await?;
-        let row = movies::find(&mut conn, id).await?;
+        let row = movies::find(&mut conn, id, Lock::Unlocked).await?;
         Ok(row.ok_or(Refusal::NoMovie(id))?)
     }
 
-    /// One page after `after`, the number of matches, and whether more follow.
     pub async fn list(
         &self,
-        filter: &Filter,
-        after: Option<(String, Uuid)>,
-        size: i64,
-    ) -> Result<(Vec<MovieRow>, i64, bool), ServiceError> {
+        request: &PageRequest<Filter, (String, Uuid)>,
+    ) -> Result<Page<MovieRow>, ServiceError> {
         let mut conn = self.pool.get().await?;
-        let mut rows = movies::page(&mut conn, filter, after, size + 1).await?;
-        let more = rows.len() as i64 > size;
-        rows.truncate(size as usize);
-        let total = movies::count(&mut conn, filter).await?;
-        Ok((rows, total, more))
+        Ok(movies::page(&mut conn, request).await?)
     }
 
     /// Applies a change by hand; a change that changes nothing writes
@@ -95,7 +88,7 @@ impl Movies {
         let now = self.clock.now();
         let (row, changed) = conn
             .transaction(async |conn| {
-                let current = movies::find_for_update(conn, id)
+                let current = movies::find(conn, id, Lock::ForUpdate)
                     .await?
                     .ok_or(Refusal::NoMovie(id))?;
                 let revision = edit.apply(&current.content(), &current.edited());
@@ -123,7 +116,7 @@ impl Movies {
         let mut conn = self.pool.get().await?;
         let now = self.clock.now();
         conn.transaction(async |conn| {
-            let row = movies::find_for_update(conn, id)
+            let row = movies::find(conn, id, Lock::ForUpdate)
                 .await?
                 .ok_or(Refusal::NoMovie(id))?;
             let upcoming = showtimes::count_upcoming(conn, id, now).await?;

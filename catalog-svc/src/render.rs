@@ -4,13 +4,16 @@
 use chrono::{DateTime, Utc};
 use kursi_proto::catalog::v1 as pb;
 use pb::catalog_event::Event;
+use service_kit::pages;
 use service_kit::values::timestamp;
 use uuid::Uuid;
 
+use crate::db::Page;
 use crate::db::movies::MovieRow;
 use crate::db::showtimes::ShowtimeView;
 use crate::domain::{MovieField, ShowtimeStatus};
 use crate::events::CatalogChange;
+use crate::import::Summary;
 
 pub const CURRENCY: &str = "IDR";
 
@@ -29,6 +32,17 @@ pub fn movie(row: &MovieRow) -> pb::Movie {
         tmdb_id: row.tmdb_id.unwrap_or_default(),
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.updated_at)),
+    }
+}
+
+/// A ListMovies page; its token holds the last movie's title and id.
+pub fn movie_page(page: &Page<MovieRow>) -> pb::ListMoviesResponse {
+    pb::ListMoviesResponse {
+        movies: page.rows.iter().map(movie).collect(),
+        next_page_token: pages::next_token(&page.rows, page.more, |row| {
+            pages::encode(&[&row.title, &row.id.to_string()])
+        }),
+        total_size: page.total,
     }
 }
 
@@ -61,6 +75,37 @@ pub fn showtime(view: &ShowtimeView) -> pb::Showtime {
         update_time: Some(timestamp(row.updated_at)),
         cancel_reason: row.cancel_reason.clone().unwrap_or_default(),
         cancel_time: row.cancelled_at.map(timestamp),
+    }
+}
+
+/// A ListShowtimes page; its token holds the last showtime's start (in
+/// microseconds) and id.
+pub fn showtime_page(page: &Page<ShowtimeView>) -> pb::ListShowtimesResponse {
+    pb::ListShowtimesResponse {
+        showtimes: page.rows.iter().map(showtime).collect(),
+        next_page_token: pages::next_token(&page.rows, page.more, |view| {
+            let start = view.row.start_time.timestamp_micros().to_string();
+            pages::encode(&[&start, &view.row.id.to_string()])
+        }),
+        total_size: page.total,
+    }
+}
+
+pub fn import_summary(summary: &Summary) -> pb::ImportMoviesResponse {
+    pb::ImportMoviesResponse {
+        created_count: summary.created,
+        updated_count: summary.updated,
+        complete_time: Some(timestamp(summary.completed_at)),
+        unchanged_count: summary.unchanged,
+        skipped: summary
+            .skipped
+            .iter()
+            .map(|s| pb::SkippedMovie {
+                tmdb_id: s.tmdb_id,
+                title: s.title.clone(),
+                reason: s.reason.to_string(),
+            })
+            .collect(),
     }
 }
 

@@ -12,8 +12,9 @@ use service_kit::db::{Pool, RefuseExt};
 use service_kit::outbox::Outbox;
 use uuid::Uuid;
 
+use crate::db::movies::{self, Lock};
 use crate::db::showtimes::{self, Filter, NewShowtime, ShowtimeView};
-use crate::db::{self, Writing, movies};
+use crate::db::{self, Page, PageRequest, Writing};
 use crate::domain::{
     Auditorium, Cancellation, Price, Refusal, ScheduleRules, SeatLayout, ShowtimeStatus,
 };
@@ -94,7 +95,7 @@ impl Showtimes {
             .transaction(async |conn| {
                 // Shared: concurrent showtimes of one movie do not wait for
                 // each other, but a change or deletion of the movie does.
-                let movie = movies::find_for_share(conn, draft.movie_id)
+                let movie = movies::find(conn, draft.movie_id, Lock::ForShare)
                     .await?
                     .ok_or(Refusal::NoMovie(draft.movie_id))?;
                 let (end, free_at) = rules.slot(draft.start, movie.duration_minutes);
@@ -162,19 +163,12 @@ impl Showtimes {
         Ok(view.ok_or(Refusal::NoShowtime(id))?)
     }
 
-    /// One page after `after`, the number of matches, and whether more follow.
     pub async fn list(
         &self,
-        filter: &Filter,
-        after: Option<(DateTime<Utc>, Uuid)>,
-        size: i64,
-    ) -> Result<(Vec<ShowtimeView>, i64, bool), ServiceError> {
+        request: &PageRequest<Filter, (DateTime<Utc>, Uuid)>,
+    ) -> Result<Page<ShowtimeView>, ServiceError> {
         let mut conn = self.pool.get().await?;
-        let mut rows = showtimes::page(&mut conn, filter, after, size + 1).await?;
-        let more = rows.len() as i64 > size;
-        rows.truncate(size as usize);
-        let total = showtimes::count(&mut conn, filter).await?;
-        Ok((rows, total, more))
+        Ok(showtimes::page(&mut conn, request).await?)
     }
 
     /// SCHEDULED → CANCELLED; a CANCELLED showtime is answered as it is.

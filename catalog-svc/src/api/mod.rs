@@ -11,8 +11,7 @@ use service_kit::ServiceError;
 use service_kit::auth::actor;
 use service_kit::clock::Clock;
 use service_kit::outbox::Outbox;
-use service_kit::pages::{self, PageSizes};
-use service_kit::values::{id, timestamp};
+use service_kit::values::id;
 use tokio::sync::watch;
 use tokio_stream::StreamExt;
 use tonic::codegen::BoxStream;
@@ -23,47 +22,19 @@ use crate::movies::Movies;
 use crate::render;
 use crate::showtimes::Showtimes;
 
-const MOVIE_PAGES: PageSizes = PageSizes {
-    default: 20,
-    max: 100,
-};
-const SHOWTIME_PAGES: PageSizes = PageSizes {
-    default: 50,
-    max: 200,
-};
-
+/// The handlers' state, built by [`crate::app::run`].
 pub struct CatalogApi {
-    movies: Movies,
-    showtimes: Showtimes,
-    importer: Importer,
-    outbox: Outbox,
-    shutdown: watch::Receiver<bool>,
-    event_poll: Duration,
+    pub movies: Movies,
+    pub showtimes: Showtimes,
+    pub importer: Importer,
+    /// The event stream: followed until `shutdown`, polled every
+    /// `event_poll` for other replicas' events.
+    pub outbox: Outbox,
+    pub shutdown: watch::Receiver<bool>,
+    pub event_poll: Duration,
     /// The time a new showtime's start and ListShowtimes' "still to end"
     /// are judged by.
-    clock: Clock,
-}
-
-impl CatalogApi {
-    pub fn new(
-        movies: Movies,
-        showtimes: Showtimes,
-        importer: Importer,
-        outbox: Outbox,
-        shutdown: watch::Receiver<bool>,
-        event_poll: Duration,
-        clock: Clock,
-    ) -> Self {
-        Self {
-            movies,
-            showtimes,
-            importer,
-            outbox,
-            shutdown,
-            event_poll,
-            clock,
-        }
-    }
+    pub clock: Clock,
 }
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -95,16 +66,9 @@ impl CatalogService for CatalogApi {
     }
 
     async fn list_movies(&self, request: Request<ListMoviesRequest>) -> Reply<ListMoviesResponse> {
-        let r = request.get_ref();
-        let size = MOVIE_PAGES.get(r.page_size)?;
-        let after = parse::movie_token(&r.page_token)?;
-        let filter = parse::movie_filter(r)?;
-        let (rows, total_size, more) = self.movies.list(&filter, after, size).await?;
-        reply(ListMoviesResponse {
-            next_page_token: pages::next_token(&rows, more, parse::movie_token_of),
-            movies: rows.iter().map(render::movie).collect(),
-            total_size,
-        })
+        let list = parse::movie_list(request.get_ref())?;
+        let page = self.movies.list(&list).await?;
+        reply(render::movie_page(&page))
     }
 
     async fn update_movie(
@@ -140,21 +104,7 @@ impl CatalogService for CatalogApi {
             .run(Trigger::Request(actor), pages)
             .await?
             .ok_or_else(|| ServiceError::internal("an import on request did not run"))?;
-        reply(ImportMoviesResponse {
-            created_count: summary.created,
-            updated_count: summary.updated,
-            complete_time: Some(timestamp(summary.completed_at)),
-            unchanged_count: summary.unchanged,
-            skipped: summary
-                .skipped
-                .into_iter()
-                .map(|s| SkippedMovie {
-                    tmdb_id: s.tmdb_id,
-                    title: s.title,
-                    reason: s.reason.to_string(),
-                })
-                .collect(),
-        })
+        reply(render::import_summary(&summary))
     }
 
     async fn create_showtime(
@@ -185,16 +135,10 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<ListShowtimesRequest>,
     ) -> Reply<ListShowtimesResponse> {
-        let r = request.get_ref();
-        let size = SHOWTIME_PAGES.get(r.page_size)?;
-        let after = parse::showtime_token(&r.page_token)?;
-        let filter = parse::showtime_filter(r, self.showtimes.rules(), self.clock.now())?;
-        let (rows, total_size, more) = self.showtimes.list(&filter, after, size).await?;
-        reply(ListShowtimesResponse {
-            next_page_token: pages::next_token(&rows, more, parse::showtime_token_of),
-            showtimes: rows.iter().map(render::showtime).collect(),
-            total_size,
-        })
+        let rules = self.showtimes.rules();
+        let list = parse::showtime_list(request.get_ref(), rules, self.clock.now())?;
+        let page = self.showtimes.list(&list).await?;
+        reply(render::showtime_page(&page))
     }
 
     async fn cancel_showtime(

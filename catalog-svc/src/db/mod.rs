@@ -26,6 +26,38 @@ pub const GENRES_VALID: &str = "movies_genres_check";
 /// A showtime's movie must exist.
 pub const SHOWTIME_MOVIE: &str = "showtimes_movie_id_fkey";
 
+/// What a List method asks for: `size` rows matching `filter`, after the
+/// position `after` (the sort key of the last row of the page before).
+#[derive(Debug, Clone)]
+pub struct PageRequest<F, K> {
+    pub filter: F,
+    pub after: Option<K>,
+    pub size: i64,
+}
+
+/// One page of a list: its rows, how many match in all, and whether more
+/// follow.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub total: i64,
+    pub more: bool,
+}
+
+impl<T> Page<T> {
+    /// The page of `size` rows in `fetched`, which was asked for one more:
+    /// that one, when it came, says more follow.
+    fn of(mut fetched: Vec<T>, size: i64, total: i64) -> Self {
+        let more = fetched.len() as i64 > size;
+        fetched.truncate(size as usize);
+        Self {
+            rows: fetched,
+            total,
+            more,
+        }
+    }
+}
+
 /// What a refused statement was writing, for its refusal to name.
 #[derive(Debug, Clone, Copy)]
 pub enum Writing {
@@ -71,6 +103,14 @@ mod tests {
 
     fn broke(kind: ConstraintKind, constraint: &str) -> Violation<'_> {
         Violation { kind, constraint }
+    }
+
+    #[test]
+    fn a_page_knows_whether_more_follow() {
+        let full = Page::of(vec![1, 2, 3], 2, 7);
+        assert_eq!((full.rows, full.total, full.more), (vec![1, 2], 7, true));
+        let last = Page::of(vec![1, 2], 2, 2);
+        assert_eq!((last.rows, last.more), (vec![1, 2], false));
     }
 
     #[test]
