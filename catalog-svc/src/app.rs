@@ -37,15 +37,17 @@ pub async fn run(
     // the server's graceful drain is not held open by a follower's stream.
     let (shutdown, stopping) = shutdown::watched(shutdown);
 
-    let importer = Importer::new(outbox.clone(), client);
-    let api = CatalogApi::new(
-        Movies::new(outbox.clone()),
-        Showtimes::new(outbox.clone(), config.schedule.clone()),
-        importer.clone(),
-        outbox.clone(),
-        stopping.clone(),
-        config.event_poll_interval,
-    );
+    let clock = config.common.clock.clone();
+    let importer = Importer::new(outbox.clone(), client, clock.clone());
+    let api = CatalogApi {
+        movies: Movies::new(outbox.clone(), clock.clone()),
+        showtimes: Showtimes::new(outbox.clone(), config.schedule.clone(), clock.clone()),
+        importer: importer.clone(),
+        outbox: outbox.clone(),
+        shutdown: stopping.clone(),
+        event_poll: config.event_poll_interval,
+        clock,
+    };
     let routes = Routes::new(CatalogServiceServer::new(api));
 
     let poll = config.event_poll_interval;

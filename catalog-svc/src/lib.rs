@@ -1,11 +1,15 @@
 //! catalog-svc: the cinema's movies and showtimes, with an import of
 //! popular movies from TheMovieDB.
 //!
-//! [`app::run`] starts the server. `api` holds the gRPC handlers; `domain`
-//! the rules (value objects, what a movie is made of and how it changes, a
-//! showtime's life cycle, the scheduling rules); `movies`, `showtimes` and
-//! `import` run those rules in transactions, with their events; `tmdb`
-//! talks to TheMovieDB; `db` holds the SQL.
+//! [`app::run`] starts the server. `api` holds the gRPC handlers (a request
+//! parsed in `api::parse`, answered through `render`); `domain` the rules
+//! (value objects, what a movie is made of and how it changes, a showtime's
+//! life cycle, the scheduling rules, what the import makes of TheMovieDB's
+//! data) and the typed refusals they answer with, given their gRPC codes in
+//! one place (`domain::refusal`); `movies`, `showtimes` and `import` are
+//! the commands, each loading, deciding with those rules and writing in one
+//! transaction, with their events (rendered in `render`); `tmdb` talks to
+//! TheMovieDB; `db` holds the SQL and the constraints' refusals.
 
 pub mod api;
 pub mod app;

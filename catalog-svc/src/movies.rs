@@ -1,57 +1,43 @@
 //! The movie rules at work: each command runs in one transaction that
 //! writes the movie and its outbox event together.
 
-use chrono::Utc;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::AsyncConnection;
-use kursi_proto::catalog::v1 as pb;
-use pb::catalog_event::Event;
 use service_kit::ServiceError;
-use service_kit::db::Pool;
+use service_kit::auth::Actor;
+use service_kit::clock::Clock;
+use service_kit::db::{Pool, RefuseExt};
 use service_kit::outbox::Outbox;
 use uuid::Uuid;
 
-use crate::db::movies::{self, Filter, MovieRow};
-use crate::db::{self, showtimes};
-use crate::domain::{MovieContent, MovieEdit};
-use crate::events::{self, Actor, CatalogChange};
+use crate::db::movies::{self, Filter, Lock, MovieRow};
+use crate::db::{self, Page, PageRequest, Writing, showtimes};
+use crate::domain::movie::check_deletable;
+use crate::domain::{MovieContent, MovieEdit, Refusal};
+use crate::events;
 use crate::render;
 
 #[derive(Clone)]
 pub struct Movies {
     pool: Pool,
     outbox: Outbox,
+    clock: Clock,
 }
 
-fn not_found(id: Uuid) -> ServiceError {
-    ServiceError::NotFound(format!("no movie with id {id}"))
-}
-
-/// A write the table refused, said plainly: the TheMovieDB id is taken, or
-/// (a backstop) two genres are the same to PostgreSQL's lower(). Genres
-/// compares names as lower() does, but should their case tables ever
-/// disagree, that is still the caller's mistake, not INTERNAL.
-pub(crate) fn refused_by_table(err: DieselError, tmdb_id: Option<i64>) -> ServiceError {
-    match db::violated(&err) {
-        Some((DatabaseErrorKind::UniqueViolation, db::TMDB_ID_UNIQUE)) => {
-            ServiceError::AlreadyExists(format!(
-                "another movie already has tmdb_id {}",
-                tmdb_id.unwrap_or_default()
-            ))
-        }
-        Some((DatabaseErrorKind::CheckViolation, db::GENRES_VALID)) => ServiceError::invalid(
-            "genres",
-            "two of them are the same genre regardless of case",
-        ),
-        _ => ServiceError::from(err),
-    }
+/// A movie written by hand, refused by the table: the TheMovieDB id is
+/// taken, or (a backstop) two genres are the same to PostgreSQL's lower().
+fn refused(
+    violation: service_kit::db::Violation<'_>,
+    tmdb_id: Option<i64>,
+) -> Option<ServiceError> {
+    db::refusal(violation, Writing::Movie { tmdb_id }).map(ServiceError::from)
 }
 
 impl Movies {
-    pub fn new(outbox: Outbox) -> Self {
+    pub fn new(outbox: Outbox, clock: Clock) -> Self {
         Self {
             pool: outbox.pool().clone(),
             outbox,
+            clock,
         }
     }
 
@@ -61,16 +47,13 @@ impl Movies {
         content: MovieContent,
     ) -> Result<MovieRow, ServiceError> {
         let mut conn = self.pool.get().await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let row = conn
             .transaction(async |conn| {
                 let row = movies::insert(conn, Uuid::now_v7(), &content, now)
                     .await
-                    .map_err(|err| refused_by_table(err, content.tmdb_id))?;
-                let event = Event::MovieCreated(pb::MovieCreated {
-                    movie: Some(render::movie(&row)),
-                });
-                events::append(conn, actor, now, vec![movie_change(&row, event)]).await?;
+                    .refuse(|v| refused(v, content.tmdb_id))?;
+                events::append(conn, actor, now, vec![render::movie_created(&row)]).await?;
                 Ok::<_, ServiceError>(row)
             })
             .await?;
@@ -81,24 +64,16 @@ impl Movies {
 
     pub async fn get(&self, id: Uuid) -> Result<MovieRow, ServiceError> {
         let mut conn = self.pool.get().await?;
-        movies::find(&mut conn, id)
-            .await?
-            .ok_or_else(|| not_found(id))
+        let row = movies::find(&mut conn, id, Lock::Unlocked).await?;
+        Ok(row.ok_or(Refusal::NoMovie(id))?)
     }
 
-    /// One page after `after`, the number of matches, and whether more follow.
     pub async fn list(
         &self,
-        filter: &Filter,
-        after: Option<(String, Uuid)>,
-        size: i64,
-    ) -> Result<(Vec<MovieRow>, i64, bool), ServiceError> {
+        request: &PageRequest<Filter, (String, Uuid)>,
+    ) -> Result<Page<MovieRow>, ServiceError> {
         let mut conn = self.pool.get().await?;
-        let mut rows = movies::page(&mut conn, filter, after, size + 1).await?;
-        let more = rows.len() as i64 > size;
-        rows.truncate(size as usize);
-        let total = movies::count(&mut conn, filter).await?;
-        Ok((rows, total, more))
+        Ok(movies::page(&mut conn, request).await?)
     }
 
     /// Applies a change by hand; a change that changes nothing writes
@@ -110,24 +85,21 @@ impl Movies {
         edit: MovieEdit,
     ) -> Result<MovieRow, ServiceError> {
         let mut conn = self.pool.get().await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let (row, changed) = conn
             .transaction(async |conn| {
-                let current = movies::find_for_update(conn, id)
+                let current = movies::find(conn, id, Lock::ForUpdate)
                     .await?
-                    .ok_or_else(|| not_found(id))?;
+                    .ok_or(Refusal::NoMovie(id))?;
                 let revision = edit.apply(&current.content(), &current.edited());
                 if revision.changed.is_empty() {
                     return Ok::<_, ServiceError>((current, false));
                 }
                 let row = movies::update(conn, id, &revision.content, &revision.edited, now)
                     .await
-                    .map_err(|err| refused_by_table(err, revision.content.tmdb_id))?;
-                let event = Event::MovieUpdated(pb::MovieUpdated {
-                    movie: Some(render::movie(&row)),
-                    changed_fields: revision.changed.iter().map(|f| f.name().into()).collect(),
-                });
-                events::append(conn, actor, now, vec![movie_change(&row, event)]).await?;
+                    .refuse(|v| refused(v, revision.content.tmdb_id))?;
+                let change = render::movie_updated(&row, &revision.changed);
+                events::append(conn, actor, now, vec![change]).await?;
                 Ok((row, true))
             })
             .await?;
@@ -142,38 +114,20 @@ impl Movies {
     /// scheduled meanwhile (its foreign key waits for the lock).
     pub async fn delete(&self, actor: Actor, id: Uuid) -> Result<(), ServiceError> {
         let mut conn = self.pool.get().await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         conn.transaction(async |conn| {
-            let row = movies::find_for_update(conn, id)
+            let row = movies::find(conn, id, Lock::ForUpdate)
                 .await?
-                .ok_or_else(|| not_found(id))?;
+                .ok_or(Refusal::NoMovie(id))?;
             let upcoming = showtimes::count_upcoming(conn, id, now).await?;
-            if upcoming > 0 {
-                return Err(ServiceError::FailedPrecondition(format!(
-                    "{} has {upcoming} scheduled showtime(s) still to end; cancel them first",
-                    row.title
-                )));
-            }
+            check_deletable(&row.title, upcoming)?;
             movies::delete(conn, id).await?;
-            let event = Event::MovieDeleted(pb::MovieDeleted {
-                movie_id: row.id.to_string(),
-                title: row.title.clone(),
-                tmdb_id: row.tmdb_id.unwrap_or_default(),
-            });
-            events::append(conn, actor, now, vec![movie_change(&row, event)]).await?;
-            Ok(())
+            events::append(conn, actor, now, vec![render::movie_deleted(&row)]).await?;
+            Ok::<_, ServiceError>(())
         })
         .await?;
         self.outbox.committed();
         tracing::info!(movie_id = %id, "movie deleted");
         Ok(())
-    }
-}
-
-pub(crate) fn movie_change(row: &MovieRow, event: Event) -> CatalogChange {
-    CatalogChange {
-        movie_id: row.id,
-        showtime_id: None,
-        event,
     }
 }

@@ -3,19 +3,22 @@
 //! reading, and cancelling, each in one transaction with its outbox event.
 
 use chrono::{DateTime, Utc};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
 use diesel_async::AsyncConnection;
-use kursi_proto::catalog::v1 as pb;
-use pb::catalog_event::Event;
 use service_kit::ServiceError;
-use service_kit::db::Pool;
+use service_kit::auth::Actor;
+use service_kit::clock::Clock;
+use service_kit::db::{Pool, RefuseExt};
 use service_kit::outbox::Outbox;
 use uuid::Uuid;
 
+use crate::db::movies::{self, Lock};
 use crate::db::showtimes::{self, Filter, NewShowtime, ShowtimeView};
-use crate::db::{self, movies};
-use crate::domain::{Auditorium, Cancellation, Price, ScheduleRules, SeatLayout, ShowtimeStatus};
-use crate::events::{self, Actor, CatalogChange};
+use crate::db::{self, Page, PageRequest, Writing};
+use crate::domain::{
+    Auditorium, Cancellation, Price, Refusal, ScheduleRules, SeatLayout, ShowtimeStatus,
+};
+use crate::events;
 use crate::render;
 
 /// A validated CreateShowtime.
@@ -33,40 +36,41 @@ pub struct Showtimes {
     pool: Pool,
     outbox: Outbox,
     rules: ScheduleRules,
+    clock: Clock,
 }
 
-fn not_found(id: Uuid) -> ServiceError {
-    ServiceError::NotFound(format!("no showtime with id {id}"))
+/// Why scheduling stopped: a refusal, kept typed so that a race lost to a
+/// concurrent scheduler can be told from the rest, or another failure.
+enum Stopped {
+    Refused(Refusal),
+    Failed(ServiceError),
 }
 
-enum Refused {
-    Service(ServiceError),
-    /// The exclusion constraint said no: someone else got the room for
-    /// some of `[start, free_at)` first.
-    Clash {
-        start: DateTime<Utc>,
-        free_at: DateTime<Utc>,
-    },
-}
-
-impl From<ServiceError> for Refused {
-    fn from(err: ServiceError) -> Self {
-        Refused::Service(err)
+impl From<Refusal> for Stopped {
+    fn from(refusal: Refusal) -> Self {
+        Stopped::Refused(refusal)
     }
 }
 
-impl From<DieselError> for Refused {
+impl From<ServiceError> for Stopped {
+    fn from(err: ServiceError) -> Self {
+        Stopped::Failed(err)
+    }
+}
+
+impl From<DieselError> for Stopped {
     fn from(err: DieselError) -> Self {
-        Refused::Service(ServiceError::from(err))
+        Stopped::Failed(err.into())
     }
 }
 
 impl Showtimes {
-    pub fn new(outbox: Outbox, rules: ScheduleRules) -> Self {
+    pub fn new(outbox: Outbox, rules: ScheduleRules, clock: Clock) -> Self {
         Self {
             pool: outbox.pool().clone(),
             outbox,
             rules,
+            clock,
         }
     }
 
@@ -85,36 +89,34 @@ impl Showtimes {
         draft: ShowtimeDraft,
     ) -> Result<ShowtimeView, ServiceError> {
         let mut conn = self.pool.get().await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let rules = &self.rules;
         let result = conn
             .transaction(async |conn| {
                 // Shared: concurrent showtimes of one movie do not wait for
                 // each other, but a change or deletion of the movie does.
-                let movie = movies::find_for_share(conn, draft.movie_id)
-                    .await
-                    .map_err(Refused::from)?
-                    .ok_or_else(|| {
-                        ServiceError::NotFound(format!("no movie with id {}", draft.movie_id))
-                    })?;
-                let end = draft.start + chrono::Duration::minutes(movie.duration_minutes.into());
-                let free_at = end + rules.turnaround;
-                showtimes::lock_auditorium(conn, draft.auditorium.as_str())
-                    .await
-                    .map_err(Refused::from)?;
+                let movie = movies::find(conn, draft.movie_id, Lock::ForShare)
+                    .await?
+                    .ok_or(Refusal::NoMovie(draft.movie_id))?;
+                let (end, free_at) = rules.slot(draft.start, movie.duration_minutes);
+                let auditorium = draft.auditorium.as_str();
+                showtimes::lock_auditorium(conn, auditorium).await?;
                 if let Some(other) =
-                    showtimes::in_the_way(conn, draft.auditorium.as_str(), draft.start, free_at)
-                        .await
-                        .map_err(Refused::from)?
+                    showtimes::in_the_way(conn, auditorium, draft.start, free_at).await?
                 {
-                    return Err(Refused::Service(self.clash(&other)));
+                    return Err(Stopped::from(rules.taken_by(&other.occupant())));
                 }
+                let writing = Writing::Showtime {
+                    movie_id: movie.id,
+                    start: draft.start,
+                    free_at,
+                };
                 let row = showtimes::insert(
                     conn,
                     NewShowtime {
                         id: Uuid::now_v7(),
                         movie_id: movie.id,
-                        auditorium: draft.auditorium.as_str(),
+                        auditorium,
                         start_time: draft.start,
                         end_time: end,
                         free_at,
@@ -127,29 +129,12 @@ impl Showtimes {
                     },
                 )
                 .await
-                .map_err(|err| match db::violated(&err) {
-                    Some((DatabaseErrorKind::ExclusionViolation, db::NO_OVERLAP)) => {
-                        Refused::Clash {
-                            start: draft.start,
-                            free_at,
-                        }
-                    }
-                    Some((DatabaseErrorKind::ForeignKeyViolation, db::SHOWTIME_MOVIE)) => {
-                        Refused::Service(ServiceError::NotFound(format!(
-                            "no movie with id {}",
-                            draft.movie_id
-                        )))
-                    }
-                    _ => Refused::from(err),
-                })?;
+                .refuse(|v| db::refusal(v, writing).map(Stopped::Refused))?;
                 let view = ShowtimeView {
                     row,
                     movie_title: movie.title,
                 };
-                let event = Event::ShowtimeScheduled(pb::ShowtimeScheduled {
-                    showtime: Some(render::showtime(&view)),
-                });
-                events::append(conn, actor, now, vec![showtime_change(&view, event)]).await?;
+                events::append(conn, actor, now, vec![render::showtime_scheduled(&view)]).await?;
                 Ok(view)
             })
             .await;
@@ -159,55 +144,31 @@ impl Showtimes {
                 tracing::info!(showtime_id = %view.row.id, "showtime scheduled");
                 Ok(view)
             }
-            Err(Refused::Service(err)) => Err(err),
-            Err(Refused::Clash { start, free_at }) => {
+            Err(Stopped::Refused(Refusal::AuditoriumTakenMeanwhile { start, free_at })) => {
                 // The winner of the race has committed; name it.
-                match showtimes::in_the_way(&mut conn, draft.auditorium.as_str(), start, free_at)
-                    .await?
-                {
-                    Some(other) => Err(self.clash(&other)),
-                    None => Err(ServiceError::Aborted(
-                        "a concurrent change took the auditorium and released it again; retry"
-                            .into(),
-                    )),
+                let auditorium = draft.auditorium.as_str();
+                match showtimes::in_the_way(&mut conn, auditorium, start, free_at).await? {
+                    Some(other) => Err(rules.taken_by(&other.occupant()).into()),
+                    None => Err(Refusal::AuditoriumTakenMeanwhile { start, free_at }.into()),
                 }
             }
+            Err(Stopped::Refused(refusal)) => Err(refusal.into()),
+            Err(Stopped::Failed(err)) => Err(err),
         }
-    }
-
-    fn clash(&self, other: &ShowtimeView) -> ServiceError {
-        ServiceError::FailedPrecondition(format!(
-            "{} is taken from {} to {} ({}, turnaround of {} minutes included) by {} (showtime {})",
-            other.row.auditorium,
-            self.rules.local(other.row.start_time),
-            self.rules.local(other.row.free_at),
-            self.rules.time_zone.name(),
-            self.rules.turnaround.num_minutes(),
-            other.movie_title,
-            other.row.id
-        ))
     }
 
     pub async fn get(&self, id: Uuid) -> Result<ShowtimeView, ServiceError> {
         let mut conn = self.pool.get().await?;
-        showtimes::find(&mut conn, id)
-            .await?
-            .ok_or_else(|| not_found(id))
+        let view = showtimes::find(&mut conn, id).await?;
+        Ok(view.ok_or(Refusal::NoShowtime(id))?)
     }
 
-    /// One page after `after`, the number of matches, and whether more follow.
     pub async fn list(
         &self,
-        filter: &Filter,
-        after: Option<(DateTime<Utc>, Uuid)>,
-        size: i64,
-    ) -> Result<(Vec<ShowtimeView>, i64, bool), ServiceError> {
+        request: &PageRequest<Filter, (DateTime<Utc>, Uuid)>,
+    ) -> Result<Page<ShowtimeView>, ServiceError> {
         let mut conn = self.pool.get().await?;
-        let mut rows = showtimes::page(&mut conn, filter, after, size + 1).await?;
-        let more = rows.len() as i64 > size;
-        rows.truncate(size as usize);
-        let total = showtimes::count(&mut conn, filter).await?;
-        Ok((rows, total, more))
+        Ok(showtimes::page(&mut conn, request).await?)
     }
 
     /// SCHEDULED → CANCELLED; a CANCELLED showtime is answered as it is.
@@ -218,29 +179,24 @@ impl Showtimes {
         reason: Option<String>,
     ) -> Result<ShowtimeView, ServiceError> {
         let mut conn = self.pool.get().await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let changed = conn
             .transaction(async |conn| {
                 let row = showtimes::find_for_update(conn, id)
                     .await?
-                    .ok_or_else(|| not_found(id))?;
+                    .ok_or(Refusal::NoShowtime(id))?;
                 let status = row.status().ok_or_else(|| {
                     ServiceError::internal(format!("showtime {id} has status {}", row.status))
                 })?;
-                match crate::domain::showtime::cancel(status, row.end_time, now)
-                    .map_err(ServiceError::FailedPrecondition)?
-                {
+                match crate::domain::showtime::cancel(status, row.end_time, now)? {
                     Cancellation::AlreadyCancelled => Ok::<_, ServiceError>(false),
                     Cancellation::Cancel => {
                         showtimes::cancel(conn, id, reason.as_deref(), now).await?;
                         let view = showtimes::find(conn, id)
                             .await?
-                            .ok_or_else(|| not_found(id))?;
-                        let event = Event::ShowtimeCancelled(pb::ShowtimeCancelled {
-                            showtime: Some(render::showtime(&view)),
-                        });
-                        events::append(conn, actor, now, vec![showtime_change(&view, event)])
-                            .await?;
+                            .ok_or(Refusal::NoShowtime(id))?;
+                        let change = render::showtime_cancelled(&view);
+                        events::append(conn, actor, now, vec![change]).await?;
                         Ok(true)
                     }
                 }
@@ -251,13 +207,5 @@ impl Showtimes {
             tracing::info!(showtime_id = %id, "showtime cancelled");
         }
         self.get(id).await
-    }
-}
-
-fn showtime_change(view: &ShowtimeView, event: Event) -> CatalogChange {
-    CatalogChange {
-        movie_id: view.row.movie_id,
-        showtime_id: Some(view.row.id),
-        event,
     }
 }

@@ -5,14 +5,13 @@ mod parse;
 
 use std::time::Duration;
 
-use chrono::Utc;
 use kursi_proto::catalog::v1::catalog_service_server::CatalogService;
 use kursi_proto::catalog::v1::*;
 use service_kit::ServiceError;
-use service_kit::auth::caller;
+use service_kit::auth::actor;
+use service_kit::clock::Clock;
 use service_kit::outbox::Outbox;
-use service_kit::pages::{self, PageSizes};
-use service_kit::values::{id, timestamp};
+use service_kit::values::id;
 use tokio::sync::watch;
 use tokio_stream::StreamExt;
 use tonic::codegen::BoxStream;
@@ -23,42 +22,19 @@ use crate::movies::Movies;
 use crate::render;
 use crate::showtimes::Showtimes;
 
-const MOVIE_PAGES: PageSizes = PageSizes {
-    default: 20,
-    max: 100,
-};
-const SHOWTIME_PAGES: PageSizes = PageSizes {
-    default: 50,
-    max: 200,
-};
-
+/// The handlers' state, built by [`crate::app::run`].
 pub struct CatalogApi {
-    movies: Movies,
-    showtimes: Showtimes,
-    importer: Importer,
-    outbox: Outbox,
-    shutdown: watch::Receiver<bool>,
-    event_poll: Duration,
-}
-
-impl CatalogApi {
-    pub fn new(
-        movies: Movies,
-        showtimes: Showtimes,
-        importer: Importer,
-        outbox: Outbox,
-        shutdown: watch::Receiver<bool>,
-        event_poll: Duration,
-    ) -> Self {
-        Self {
-            movies,
-            showtimes,
-            importer,
-            outbox,
-            shutdown,
-            event_poll,
-        }
-    }
+    pub movies: Movies,
+    pub showtimes: Showtimes,
+    pub importer: Importer,
+    /// The event stream: followed until `shutdown`, polled every
+    /// `event_poll` for other replicas' events.
+    pub outbox: Outbox,
+    pub shutdown: watch::Receiver<bool>,
+    pub event_poll: Duration,
+    /// The time a new showtime's start and ListShowtimes' "still to end"
+    /// are judged by.
+    pub clock: Clock,
 }
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -73,9 +49,9 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<CreateMovieRequest>,
     ) -> Reply<CreateMovieResponse> {
-        let me = caller(&request)?;
+        let actor = actor(&request)?;
         let content = parse::new_movie(request.get_ref())?;
-        let row = self.movies.create(Some(me.user_id), content).await?;
+        let row = self.movies.create(actor, content).await?;
         reply(CreateMovieResponse {
             movie: Some(render::movie(&row)),
         })
@@ -90,25 +66,18 @@ impl CatalogService for CatalogApi {
     }
 
     async fn list_movies(&self, request: Request<ListMoviesRequest>) -> Reply<ListMoviesResponse> {
-        let r = request.get_ref();
-        let size = MOVIE_PAGES.get(r.page_size)?;
-        let after = parse::movie_token(&r.page_token)?;
-        let filter = parse::movie_filter(r)?;
-        let (rows, total_size, more) = self.movies.list(&filter, after, size).await?;
-        reply(ListMoviesResponse {
-            next_page_token: pages::next_token(&rows, more, parse::movie_token_of),
-            movies: rows.iter().map(render::movie).collect(),
-            total_size,
-        })
+        let list = parse::movie_list(request.get_ref())?;
+        let page = self.movies.list(&list).await?;
+        reply(render::movie_page(&page))
     }
 
     async fn update_movie(
         &self,
         request: Request<UpdateMovieRequest>,
     ) -> Reply<UpdateMovieResponse> {
-        let me = caller(&request)?;
+        let actor = actor(&request)?;
         let (movie_id, edit) = parse::movie_edit(request.get_ref())?;
-        let row = self.movies.update(Some(me.user_id), movie_id, edit).await?;
+        let row = self.movies.update(actor, movie_id, edit).await?;
         reply(UpdateMovieResponse {
             movie: Some(render::movie(&row)),
         })
@@ -118,9 +87,9 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<DeleteMovieRequest>,
     ) -> Reply<DeleteMovieResponse> {
-        let me = caller(&request)?;
+        let actor = actor(&request)?;
         let movie_id = id("movie_id", &request.get_ref().movie_id)?;
-        self.movies.delete(Some(me.user_id), movie_id).await?;
+        self.movies.delete(actor, movie_id).await?;
         reply(DeleteMovieResponse {})
     }
 
@@ -128,37 +97,24 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<ImportMoviesRequest>,
     ) -> Reply<ImportMoviesResponse> {
-        let me = caller(&request)?;
+        let actor = actor(&request)?;
         let pages = parse::import_pages(request.get_ref().page_count)?;
         let summary = self
             .importer
-            .run(Trigger::Request(me.user_id), pages)
+            .run(Trigger::Request(actor), pages)
             .await?
             .ok_or_else(|| ServiceError::internal("an import on request did not run"))?;
-        reply(ImportMoviesResponse {
-            created_count: summary.created,
-            updated_count: summary.updated,
-            complete_time: Some(timestamp(summary.completed_at)),
-            unchanged_count: summary.unchanged,
-            skipped: summary
-                .skipped
-                .into_iter()
-                .map(|s| SkippedMovie {
-                    tmdb_id: s.tmdb_id,
-                    title: s.title,
-                    reason: s.reason,
-                })
-                .collect(),
-        })
+        reply(render::import_summary(&summary))
     }
 
     async fn create_showtime(
         &self,
         request: Request<CreateShowtimeRequest>,
     ) -> Reply<CreateShowtimeResponse> {
-        let me = caller(&request)?;
-        let draft = parse::new_showtime(request.get_ref(), self.showtimes.rules(), Utc::now())?;
-        let view = self.showtimes.create(Some(me.user_id), draft).await?;
+        let actor = actor(&request)?;
+        let draft =
+            parse::new_showtime(request.get_ref(), self.showtimes.rules(), self.clock.now())?;
+        let view = self.showtimes.create(actor, draft).await?;
         reply(CreateShowtimeResponse {
             showtime: Some(render::showtime(&view)),
         })
@@ -179,30 +135,21 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<ListShowtimesRequest>,
     ) -> Reply<ListShowtimesResponse> {
-        let r = request.get_ref();
-        let size = SHOWTIME_PAGES.get(r.page_size)?;
-        let after = parse::showtime_token(&r.page_token)?;
-        let filter = parse::showtime_filter(r, self.showtimes.rules(), Utc::now())?;
-        let (rows, total_size, more) = self.showtimes.list(&filter, after, size).await?;
-        reply(ListShowtimesResponse {
-            next_page_token: pages::next_token(&rows, more, parse::showtime_token_of),
-            showtimes: rows.iter().map(render::showtime).collect(),
-            total_size,
-        })
+        let rules = self.showtimes.rules();
+        let list = parse::showtime_list(request.get_ref(), rules, self.clock.now())?;
+        let page = self.showtimes.list(&list).await?;
+        reply(render::showtime_page(&page))
     }
 
     async fn cancel_showtime(
         &self,
         request: Request<CancelShowtimeRequest>,
     ) -> Reply<CancelShowtimeResponse> {
-        let me = caller(&request)?;
+        let actor = actor(&request)?;
         let r = request.get_ref();
         let showtime_id = id("showtime_id", &r.showtime_id)?;
         let reason = parse::cancel_reason(&r.reason)?;
-        let view = self
-            .showtimes
-            .cancel(Some(me.user_id), showtime_id, reason)
-            .await?;
+        let view = self.showtimes.cancel(actor, showtime_id, reason).await?;
         reply(CancelShowtimeResponse {
             showtime: Some(render::showtime(&view)),
         })

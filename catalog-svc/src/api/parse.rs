@@ -4,12 +4,12 @@
 
 use chrono::{DateTime, Datelike, Utc};
 use kursi_proto::catalog::v1 as pb;
-use service_kit::ServiceError;
-use service_kit::pages;
+use service_kit::pages::{self, PageSizes};
 use service_kit::values::{Violations, parse_id, parse_optional_id, parse_text, parse_timestamp};
+use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
 
-use crate::db::{movies, showtimes};
+use crate::db::{PageRequest, movies, showtimes};
 use crate::domain::values::{
     Duration, Genres, Overview, Title, parse_poster_url, parse_release_date, parse_tmdb_id,
 };
@@ -19,6 +19,7 @@ use crate::domain::{
 use crate::showtimes::ShowtimeDraft;
 
 /// The seven fields of a movie, as CreateMovie and UpdateMovie carry them.
+/// (Two message types with the same fields: [`movie_fields!`] reads them.)
 struct MovieFields<'a> {
     title: &'a str,
     genres: &'a [String],
@@ -27,6 +28,21 @@ struct MovieFields<'a> {
     release_date: &'a str,
     poster_url: &'a str,
     tmdb_id: i64,
+}
+
+/// The [`MovieFields`] of a CreateMovie or UpdateMovie request.
+macro_rules! movie_fields {
+    ($r:expr) => {
+        MovieFields {
+            title: &$r.title,
+            genres: &$r.genres,
+            duration_minutes: $r.duration_minutes,
+            overview: &$r.overview,
+            release_date: &$r.release_date,
+            poster_url: &$r.poster_url,
+            tmdb_id: $r.tmdb_id,
+        }
+    };
 }
 
 impl MovieFields<'_> {
@@ -58,17 +74,8 @@ impl MovieFields<'_> {
 }
 
 pub fn new_movie(r: &pb::CreateMovieRequest) -> Result<MovieContent, ServiceError> {
-    let fields = MovieFields {
-        title: &r.title,
-        genres: &r.genres,
-        duration_minutes: r.duration_minutes,
-        overview: &r.overview,
-        release_date: &r.release_date,
-        poster_url: &r.poster_url,
-        tmdb_id: r.tmdb_id,
-    };
     let mut v = Violations::default();
-    let values = fields.values(&MovieField::ALL, &mut v);
+    let values = movie_fields!(r).values(&MovieField::ALL, &mut v);
     let values = v.finish(values)?;
     let blank = MovieContent {
         title: String::new(),
@@ -91,49 +98,52 @@ pub fn movie_edit(r: &pb::UpdateMovieRequest) -> Result<(Uuid, MovieEdit), Servi
         .as_ref()
         .map(|mask| mask.paths.iter().map(|p| p.trim()).collect())
         .unwrap_or_default();
-    let named = if paths.is_empty() {
-        Some(MovieField::ALL.to_vec())
-    } else {
-        let unknown: Vec<&str> = paths
-            .iter()
-            .copied()
-            .filter(|p| MovieField::parse(p).is_none())
-            .collect();
-        if unknown.is_empty() {
-            let mut fields: Vec<MovieField> =
-                paths.iter().filter_map(|p| MovieField::parse(p)).collect();
-            fields.sort();
-            fields.dedup();
-            Some(fields)
-        } else {
-            let known: Vec<&str> = MovieField::ALL.iter().map(|f| f.name()).collect();
-            v.push(
-                "update_mask",
-                format!(
-                    "unknown field(s) {}; a movie's fields are {}",
-                    unknown.join(", "),
-                    known.join(", ")
-                ),
-            );
-            None
-        }
-    };
-    let fields = MovieFields {
-        title: &r.title,
-        genres: &r.genres,
-        duration_minutes: r.duration_minutes,
-        overview: &r.overview,
-        release_date: &r.release_date,
-        poster_url: &r.poster_url,
-        tmdb_id: r.tmdb_id,
-    };
-    let values = named.and_then(|named| fields.values(&named, &mut v));
+    let named = v.check(MovieField::from_mask(&paths).map_err(FieldViolation::from));
+    let values = named.and_then(|named| movie_fields!(r).values(&named, &mut v));
     let (id, values) = v.finish(id.zip(values))?;
     Ok((id, MovieEdit(values)))
 }
 
+const MOVIE_PAGES: PageSizes = PageSizes {
+    default: 20,
+    max: 100,
+};
+const SHOWTIME_PAGES: PageSizes = PageSizes {
+    default: 50,
+    max: 200,
+};
+
+/// ListMovies: the page size, the position, the filter.
+pub fn movie_list(
+    r: &pb::ListMoviesRequest,
+) -> Result<PageRequest<movies::Filter, (String, Uuid)>, ServiceError> {
+    let size = MOVIE_PAGES.get(r.page_size)?;
+    let after = movie_token(&r.page_token)?;
+    Ok(PageRequest {
+        filter: movie_filter(r)?,
+        after,
+        size,
+    })
+}
+
+/// ListShowtimes: the page size, the position, the filter (see
+/// [`showtime_filter`]).
+pub fn showtime_list(
+    r: &pb::ListShowtimesRequest,
+    rules: &ScheduleRules,
+    now: DateTime<Utc>,
+) -> Result<PageRequest<showtimes::Filter, (DateTime<Utc>, Uuid)>, ServiceError> {
+    let size = SHOWTIME_PAGES.get(r.page_size)?;
+    let after = showtime_token(&r.page_token)?;
+    Ok(PageRequest {
+        filter: showtime_filter(r, rules, now)?,
+        after,
+        size,
+    })
+}
+
 /// ListMovies' filter: the title text and genre, both optional.
-pub fn movie_filter(r: &pb::ListMoviesRequest) -> Result<movies::Filter, ServiceError> {
+fn movie_filter(r: &pb::ListMoviesRequest) -> Result<movies::Filter, ServiceError> {
     let mut v = Violations::default();
     let query = v.check(parse_text("query", &r.query, Title::MAX, false));
     let genre = v.check(parse_text("genre", &r.genre, Genres::MAX_NAME, false));
@@ -145,7 +155,7 @@ pub fn movie_filter(r: &pb::ListMoviesRequest) -> Result<movies::Filter, Service
 }
 
 /// A ListMovies page token: the last movie's title and id.
-pub fn movie_token(token: &str) -> Result<Option<(String, Uuid)>, ServiceError> {
+fn movie_token(token: &str) -> Result<Option<(String, Uuid)>, ServiceError> {
     let Some(key) = pages::decode(token, 2)? else {
         return Ok(None);
     };
@@ -157,10 +167,6 @@ pub fn movie_token(token: &str) -> Result<Option<(String, Uuid)>, ServiceError> 
         return Err(invalid_token());
     }
     Ok(Some((title.clone(), id)))
-}
-
-pub fn movie_token_of(row: &movies::MovieRow) -> String {
-    pages::encode(&[&row.title, &row.id.to_string()])
 }
 
 fn invalid_token() -> ServiceError {
@@ -176,7 +182,12 @@ pub fn new_showtime(
     let movie_id = v.check(parse_id("movie_id", &r.movie_id));
     let auditorium = v.check(Auditorium::parse(&r.auditorium));
     let start = match v.check(parse_timestamp("start_time", r.start_time.as_ref())) {
-        Some(Some(start)) => v.check(rules.check_start(start, now).map(|()| start)),
+        Some(Some(start)) => v.check(
+            rules
+                .check_start(start, now)
+                .map(|()| start)
+                .map_err(FieldViolation::from),
+        ),
         Some(None) => {
             v.push(
                 "start_time",
@@ -207,7 +218,7 @@ pub fn new_showtime(
 }
 
 /// ListShowtimes' filter; without a day, the showtimes still to end at `now`.
-pub fn showtime_filter(
+fn showtime_filter(
     r: &pb::ListShowtimesRequest,
     rules: &ScheduleRules,
     now: DateTime<Utc>,
@@ -230,7 +241,7 @@ pub fn showtime_filter(
 }
 
 /// A ListShowtimes page token: the last showtime's start and id.
-pub fn showtime_token(token: &str) -> Result<Option<(DateTime<Utc>, Uuid)>, ServiceError> {
+fn showtime_token(token: &str) -> Result<Option<(DateTime<Utc>, Uuid)>, ServiceError> {
     let Some(key) = pages::decode(token, 2)? else {
         return Ok(None);
     };
@@ -243,13 +254,6 @@ pub fn showtime_token(token: &str) -> Result<Option<(DateTime<Utc>, Uuid)>, Serv
         .ok_or_else(invalid_token)?;
     let id = Uuid::parse_str(&key[1]).map_err(|_| invalid_token())?;
     Ok(Some((start, id)))
-}
-
-pub fn showtime_token_of(view: &showtimes::ShowtimeView) -> String {
-    pages::encode(&[
-        &view.row.start_time.timestamp_micros().to_string(),
-        &view.row.id.to_string(),
-    ])
 }
 
 /// ImportMovies' page count: 1 to 10, 0 meaning 1.

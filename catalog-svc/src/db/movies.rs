@@ -7,6 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::movies;
+use super::{Page, PageRequest};
 use crate::domain::{MovieContent, MovieField};
 
 diesel::define_sql_function!(fn lower(x: Text) -> Text);
@@ -94,43 +95,30 @@ pub async fn insert(
         .await
 }
 
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<MovieRow>> {
-    movies::table
-        .find(id)
-        .select(MovieRow::as_select())
-        .first(conn)
-        .await
-        .optional()
+/// How [`find`] locks the movie it finds, until the transaction ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    Unlocked,
+    /// Many showtimes of it may be scheduled at once, but it cannot change
+    /// or go away.
+    ForShare,
+    /// Against changes, deletion and new showtimes of it (their foreign key
+    /// takes a share lock on it).
+    ForUpdate,
 }
 
-/// The movie, locked against changes, deletion and new showtimes of it
-/// (their foreign key takes a share lock on it) until the transaction ends.
-pub async fn find_for_update(
+pub async fn find(
     conn: &mut AsyncPgConnection,
     id: Uuid,
+    lock: Lock,
 ) -> QueryResult<Option<MovieRow>> {
-    movies::table
-        .find(id)
-        .select(MovieRow::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()
-}
-
-/// The movie, share-locked: many showtimes of it may be scheduled at
-/// once, but it cannot change or go away until the transaction ends.
-pub async fn find_for_share(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-) -> QueryResult<Option<MovieRow>> {
-    movies::table
-        .find(id)
-        .select(MovieRow::as_select())
-        .for_share()
-        .first(conn)
-        .await
-        .optional()
+    let query = movies::table.find(id).select(MovieRow::as_select());
+    let found = match lock {
+        Lock::Unlocked => query.first(conn).await,
+        Lock::ForShare => query.for_share().first(conn).await,
+        Lock::ForUpdate => query.for_update().first(conn).await,
+    };
+    found.optional()
 }
 
 /// The movies known by these TheMovieDB ids, locked, in id order.
@@ -207,30 +195,26 @@ fn escape_like(text: &str) -> String {
     out
 }
 
-/// Movies by lower(title), then id, after the position `after`.
+/// A page of movies by lower(title), then id.
 pub async fn page(
     conn: &mut AsyncPgConnection,
-    filter: &Filter,
-    after: Option<(String, Uuid)>,
-    limit: i64,
-) -> QueryResult<Vec<MovieRow>> {
-    let mut query = filtered(filter)
+    request: &PageRequest<Filter, (String, Uuid)>,
+) -> QueryResult<Page<MovieRow>> {
+    let mut query = filtered(&request.filter)
         .select(MovieRow::as_select())
         .order((lower(movies::title).asc(), movies::id.asc()))
-        .limit(limit);
-    if let Some((title, id)) = after {
+        .limit(request.size + 1);
+    if let Some((title, id)) = &request.after {
         let key = || lower(title.clone().into_sql::<Text>());
         query = query.filter(
             lower(movies::title)
                 .gt(key())
-                .or(lower(movies::title).eq(key()).and(movies::id.gt(id))),
+                .or(lower(movies::title).eq(key()).and(movies::id.gt(*id))),
         );
     }
-    query.load(conn).await
-}
-
-pub async fn count(conn: &mut AsyncPgConnection, filter: &Filter) -> QueryResult<i64> {
-    filtered(filter).count().get_result(conn).await
+    let rows = query.load(conn).await?;
+    let total = filtered(&request.filter).count().get_result(conn).await?;
+    Ok(Page::of(rows, request.size, total))
 }
 
 #[cfg(test)]

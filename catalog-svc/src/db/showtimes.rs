@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::movies::lower;
 use super::schema::{movies, showtimes};
-use crate::domain::ShowtimeStatus;
+use super::{Page, PageRequest};
+use crate::domain::{Occupant, ShowtimeStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = showtimes, check_for_backend(diesel::pg::Pg))]
@@ -36,16 +37,27 @@ impl ShowtimeRow {
     }
 }
 
-/// A showtime as callers see it: with its movie's title.
-#[derive(Debug, Clone)]
+/// A showtime as callers see it: with its movie's title (a query joins
+/// `movies` to select one).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct ShowtimeView {
+    #[diesel(embed)]
     pub row: ShowtimeRow,
+    #[diesel(select_expression = movies::title)]
     pub movie_title: String,
 }
 
-impl From<(ShowtimeRow, String)> for ShowtimeView {
-    fn from((row, movie_title): (ShowtimeRow, String)) -> Self {
-        Self { row, movie_title }
+impl ShowtimeView {
+    /// The showing as what holds its auditorium, for a clash to name.
+    pub fn occupant(&self) -> Occupant<'_> {
+        Occupant {
+            showtime_id: self.row.id,
+            auditorium: &self.row.auditorium,
+            movie_title: &self.movie_title,
+            start: self.row.start_time,
+            free_at: self.row.free_at,
+        }
     }
 }
 
@@ -78,14 +90,7 @@ pub async fn insert(
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ShowtimeView>> {
-    showtimes::table
-        .inner_join(movies::table)
-        .filter(showtimes::id.eq(id))
-        .select((ShowtimeRow::as_select(), movies::title))
-        .first::<(ShowtimeRow, String)>(conn)
-        .await
-        .optional()
-        .map(|found| found.map(ShowtimeView::from))
+    first_view(conn, with_titles().filter(showtimes::id.eq(id))).await
 }
 
 /// The showtime, locked against concurrent cancellation.
@@ -155,18 +160,13 @@ pub async fn in_the_way(
     start: DateTime<Utc>,
     free_at: DateTime<Utc>,
 ) -> QueryResult<Option<ShowtimeView>> {
-    showtimes::table
-        .inner_join(movies::table)
+    let query = with_titles()
         .filter(showtimes::auditorium_key.eq(lower(auditorium.to_owned().into_sql::<Text>())))
         .filter(showtimes::status.eq(ShowtimeStatus::Scheduled.as_str()))
         .filter(showtimes::start_time.lt(free_at))
         .filter(showtimes::free_at.gt(start))
-        .order(showtimes::start_time)
-        .select((ShowtimeRow::as_select(), movies::title))
-        .first::<(ShowtimeRow, String)>(conn)
-        .await
-        .optional()
-        .map(|found| found.map(ShowtimeView::from))
+        .order(showtimes::start_time);
+    first_view(conn, query).await
 }
 
 /// How many of the movie's SCHEDULED showtimes have not ended at `now`.
@@ -201,8 +201,25 @@ type Boxed<'a> = diesel::helper_types::IntoBoxed<
     diesel::pg::Pg,
 >;
 
+/// Showtimes with their movies, for [`ShowtimeView`]s.
+fn with_titles() -> Boxed<'static> {
+    showtimes::table.inner_join(movies::table).into_boxed()
+}
+
+/// The first showtime `query` finds, with its movie's title.
+async fn first_view(
+    conn: &mut AsyncPgConnection,
+    query: Boxed<'static>,
+) -> QueryResult<Option<ShowtimeView>> {
+    query
+        .select(ShowtimeView::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 fn filtered(filter: &Filter) -> Boxed<'static> {
-    let mut query = showtimes::table.inner_join(movies::table).into_boxed();
+    let mut query = with_titles();
     if let Some(movie) = filter.movie_id {
         query = query.filter(showtimes::movie_id.eq(movie));
     }
@@ -220,28 +237,23 @@ fn filtered(filter: &Filter) -> Boxed<'static> {
     query
 }
 
-/// Showtimes by start, then id, after the position `after`.
+/// A page of showtimes by start, then id.
 pub async fn page(
     conn: &mut AsyncPgConnection,
-    filter: &Filter,
-    after: Option<(DateTime<Utc>, Uuid)>,
-    limit: i64,
-) -> QueryResult<Vec<ShowtimeView>> {
-    let mut query = filtered(filter)
-        .select((ShowtimeRow::as_select(), movies::title))
+    request: &PageRequest<Filter, (DateTime<Utc>, Uuid)>,
+) -> QueryResult<Page<ShowtimeView>> {
+    let mut query = filtered(&request.filter)
+        .select(ShowtimeView::as_select())
         .order((showtimes::start_time.asc(), showtimes::id.asc()))
-        .limit(limit);
-    if let Some((start, id)) = after {
+        .limit(request.size + 1);
+    if let Some((start, id)) = request.after {
         query = query.filter(
             showtimes::start_time
                 .gt(start)
                 .or(showtimes::start_time.eq(start).and(showtimes::id.gt(id))),
         );
     }
-    let rows: Vec<(ShowtimeRow, String)> = query.load(conn).await?;
-    Ok(rows.into_iter().map(ShowtimeView::from).collect())
-}
-
-pub async fn count(conn: &mut AsyncPgConnection, filter: &Filter) -> QueryResult<i64> {
-    filtered(filter).count().get_result(conn).await
+    let rows = query.load(conn).await?;
+    let total = filtered(&request.filter).count().get_result(conn).await?;
+    Ok(Page::of(rows, request.size, total))
 }

@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 
 use super::values::{Duration, Genres, Overview, Title};
+use super::{FieldRefusal, Refusal};
 
 /// The fields of a movie that can change, by their names in the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -43,6 +44,26 @@ impl MovieField {
 
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|field| field.name() == name)
+    }
+
+    /// The fields an update mask names, each once and in contract order;
+    /// every field for an empty mask (a full replace).
+    pub fn from_mask(paths: &[&str]) -> Result<Vec<MovieField>, FieldRefusal> {
+        if paths.is_empty() {
+            return Ok(Self::ALL.to_vec());
+        }
+        let unknown: Vec<String> = paths
+            .iter()
+            .filter(|path| Self::parse(path).is_none())
+            .map(|path| (*path).to_owned())
+            .collect();
+        if !unknown.is_empty() {
+            return Err(FieldRefusal::UnknownMovieFields { unknown });
+        }
+        let mut fields: Vec<MovieField> = paths.iter().filter_map(|p| Self::parse(p)).collect();
+        fields.sort();
+        fields.dedup();
+        Ok(fields)
     }
 
     /// What an import brings from TheMovieDB (the id itself is the key).
@@ -204,6 +225,18 @@ pub fn refresh(
     }
 }
 
+/// Whether a movie may be deleted: not while `upcoming` of its SCHEDULED
+/// showtimes are still to end.
+pub fn check_deletable(title: &str, upcoming: i64) -> Result<(), Refusal> {
+    if upcoming > 0 {
+        return Err(Refusal::MovieHasShowtimesToCome {
+            title: title.to_owned(),
+            count: upcoming,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,5 +289,32 @@ mod tests {
         }
         assert_eq!(MovieField::parse("movie_id"), None);
         assert_eq!(MovieField::parse("durationMinutes"), None);
+    }
+
+    #[test]
+    fn a_mask_names_known_fields_and_an_empty_one_all() {
+        assert_eq!(MovieField::from_mask(&[]).unwrap(), MovieField::ALL);
+        assert_eq!(
+            MovieField::from_mask(&["tmdb_id", "title", "title"]).unwrap(),
+            [MovieField::Title, MovieField::TmdbId]
+        );
+        assert_eq!(
+            MovieField::from_mask(&["title", "rating", "movie_id"]),
+            Err(FieldRefusal::UnknownMovieFields {
+                unknown: vec!["rating".into(), "movie_id".into()]
+            })
+        );
+    }
+
+    #[test]
+    fn a_movie_with_showtimes_to_come_stays() {
+        assert!(check_deletable("Dune", 0).is_ok());
+        assert_eq!(
+            check_deletable("Dune", 2),
+            Err(Refusal::MovieHasShowtimesToCome {
+                title: "Dune".into(),
+                count: 2
+            })
+        );
     }
 }

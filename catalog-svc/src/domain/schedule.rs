@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use service_kit::FieldViolation;
+use uuid::Uuid;
+
+use super::{Clash, FieldRefusal, Refusal};
 
 #[derive(Debug, Clone)]
 pub struct ScheduleRules {
@@ -31,20 +33,36 @@ impl ScheduleRules {
         &self,
         start: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<(), FieldViolation> {
+    ) -> Result<(), FieldRefusal> {
         if start <= now {
-            return Err(FieldViolation::new("start_time", "must be in the future"));
+            return Err(FieldRefusal::StartNotInTheFuture);
         }
         if start > now + self.window {
-            return Err(FieldViolation::new(
-                "start_time",
-                format!(
-                    "must be within {} days from now (SCHEDULE_WINDOW_DAYS)",
-                    self.window.num_days()
-                ),
-            ));
+            return Err(FieldRefusal::StartBeyondTheWindow {
+                days: self.window.num_days(),
+            });
         }
         Ok(())
+    }
+
+    /// When a showing of a `minutes` long movie starting at `start` ends,
+    /// and when its auditorium is free again (after the turnaround).
+    pub fn slot(&self, start: DateTime<Utc>, minutes: i32) -> (DateTime<Utc>, DateTime<Utc>) {
+        let end = start + Duration::minutes(minutes.into());
+        (end, end + self.turnaround)
+    }
+
+    /// The refusal of a new showing that `occupant` is in the way of.
+    pub fn taken_by(&self, occupant: &Occupant<'_>) -> Refusal {
+        Refusal::AuditoriumTaken(Box::new(Clash {
+            auditorium: occupant.auditorium.to_owned(),
+            from: self.local(occupant.start),
+            until: self.local(occupant.free_at),
+            time_zone: self.time_zone.name(),
+            turnaround_minutes: self.turnaround.num_minutes(),
+            movie_title: occupant.movie_title.to_owned(),
+            showtime_id: occupant.showtime_id,
+        }))
     }
 
     /// The instants `[from, to)` of a day on the cinema's clock.
@@ -70,6 +88,16 @@ impl ScheduleRules {
     }
 }
 
+/// A SCHEDULED showing holding its auditorium over `[start, free_at)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Occupant<'a> {
+    pub showtime_id: Uuid,
+    pub auditorium: &'a str,
+    pub movie_title: &'a str,
+    pub start: DateTime<Utc>,
+    pub free_at: DateTime<Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,9 +113,37 @@ mod tests {
     #[test]
     fn starts_are_in_the_future_and_within_the_window() {
         let rules = ScheduleRules::default();
-        let now = Utc::now();
-        assert!(rules.check_start(now - Duration::minutes(1), now).is_err());
+        let now = DateTime::from_timestamp(1_900_000_000, 0).unwrap();
+        assert_eq!(
+            rules.check_start(now - Duration::minutes(1), now),
+            Err(FieldRefusal::StartNotInTheFuture)
+        );
         assert!(rules.check_start(now + Duration::hours(1), now).is_ok());
-        assert!(rules.check_start(now + Duration::days(366), now).is_err());
+        assert_eq!(
+            rules.check_start(now + Duration::days(366), now),
+            Err(FieldRefusal::StartBeyondTheWindow { days: 365 })
+        );
+    }
+
+    #[test]
+    fn a_showing_holds_its_auditorium_through_the_turnaround() {
+        let rules = ScheduleRules::default();
+        let start = DateTime::from_timestamp(1_900_000_000, 0).unwrap();
+        let (end, free_at) = rules.slot(start, 155);
+        assert_eq!(end - start, Duration::minutes(155));
+        assert_eq!(free_at - end, Duration::minutes(15));
+        let occupant = Occupant {
+            showtime_id: Uuid::nil(),
+            auditorium: "Studio 1",
+            movie_title: "Dune",
+            start,
+            free_at,
+        };
+        let Refusal::AuditoriumTaken(clash) = rules.taken_by(&occupant) else {
+            panic!("not a clash");
+        };
+        assert_eq!(clash.time_zone, "Asia/Jakarta");
+        assert_eq!(clash.from, rules.local(start));
+        assert_eq!(clash.until, rules.local(free_at));
     }
 }

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use service_kit::FieldViolation;
 use service_kit::values::parse_required_text;
 
+use super::Refusal;
+
 /// Where a showing takes place, e.g. "Studio 1": 1 to 50 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Auditorium(String);
@@ -124,13 +126,10 @@ pub fn cancel(
     status: ShowtimeStatus,
     end: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<Cancellation, String> {
+) -> Result<Cancellation, Refusal> {
     match status {
         ShowtimeStatus::Cancelled => Ok(Cancellation::AlreadyCancelled),
-        ShowtimeStatus::Scheduled if end <= now => Err(format!(
-            "the showtime ended at {}; only showtimes still to end can be cancelled",
-            end.to_rfc3339()
-        )),
+        ShowtimeStatus::Scheduled if end <= now => Err(Refusal::ShowtimeEnded { end }),
         ShowtimeStatus::Scheduled => Ok(Cancellation::Cancel),
     }
 }
@@ -168,7 +167,7 @@ mod tests {
 
     #[test]
     fn cancelling_is_idempotent_and_refused_after_the_end() {
-        let now = Utc::now();
+        let now = DateTime::from_timestamp(1_900_000_000, 0).unwrap();
         let later = now + Duration::hours(2);
         assert_eq!(
             cancel(ShowtimeStatus::Scheduled, later, now),
@@ -178,6 +177,11 @@ mod tests {
             cancel(ShowtimeStatus::Cancelled, later, now),
             Ok(Cancellation::AlreadyCancelled)
         );
-        assert!(cancel(ShowtimeStatus::Scheduled, now - Duration::minutes(1), now).is_err());
+        let ended = now - Duration::minutes(1);
+        assert_eq!(
+            cancel(ShowtimeStatus::Scheduled, ended, now),
+            Err(Refusal::ShowtimeEnded { end: ended })
+        );
+        assert!(cancel(ShowtimeStatus::Scheduled, now, now).is_err());
     }
 }

@@ -90,6 +90,7 @@ async fn an_interval_import_is_skipped_while_the_last_import_is_younger_than_the
     let importer = Importer::new(
         Outbox::new(service_kit::db::pool(env.db.url(), 2)),
         TmdbClient::new(&env.config.tmdb).unwrap(),
+        env.config.common.clock.clone(),
     );
     env.import(1).await.unwrap();
     let requests = env.tmdb.count(Route::Any);
