@@ -3,6 +3,10 @@
 //! passed in with the service's state, so tests can let time pass without
 //! waiting for it. It reads to the microsecond, PostgreSQL's precision, so
 //! a value rendered before an insert equals the row read back.
+//!
+//! Access tokens are the exception: they are checked against the machine's
+//! time (`auth::verifier`), since they travel between processes whose
+//! clocks a test may have moved apart.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

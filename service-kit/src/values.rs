@@ -217,7 +217,11 @@ pub fn parse_text(
     if text.chars().any(|c| c.is_control() && !allowed(c)) {
         return Err(FieldViolation::new(
             field,
-            "must not contain control characters",
+            if multiline {
+                "must not contain control characters other than line breaks and tabs"
+            } else {
+                "must not contain control characters"
+            },
         ));
     }
     Ok(text.to_owned())
