@@ -18,6 +18,7 @@ use futures_util::StreamExt;
 use kursi_proto::catalog::v1::{CatalogEvent, catalog_event::Event as CatalogChange};
 use prost::Message;
 use service_kit::ServiceError;
+use service_kit::auth::Actor;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use service_kit::outbox::relay::{RelayConfig, stream_config, stream_name};
@@ -79,7 +80,7 @@ impl Cancellations {
                 };
                 let mut changed = 0;
                 for row in &live {
-                    if transition::apply(conn, row, &command, None, now)
+                    if transition::apply(conn, row, &command, Actor::System, now)
                         .await?
                         .is_some()
                     {

@@ -5,8 +5,8 @@ use diesel_async::AsyncConnection;
 use kursi_proto::order::v1 as pb;
 use pb::order_event::Event;
 use service_kit::ServiceError;
+use service_kit::auth::Actor;
 use service_kit::values::timestamp;
-use uuid::Uuid;
 
 use crate::db::orders::OrderRow;
 use crate::db::tickets::{self, TicketRow};
@@ -32,12 +32,17 @@ fn redeemed_at(ticket: &TicketRow) -> ServiceError {
 }
 
 impl Orders {
-    /// Admits the ticket `code`, for staff member `by`.
+    /// Admits the ticket `code`, for the staff member `actor`.
     pub async fn redeem(
         &self,
-        by: Uuid,
+        actor: Actor,
         code: &str,
     ) -> Result<(TicketRow, OrderRow), ServiceError> {
+        // A person admits a ticket (the table records who), never the
+        // service itself.
+        let by = actor
+            .user_id()
+            .ok_or_else(|| ServiceError::internal("a ticket admitted by no account"))?;
         let now = service_kit::values::now();
         let mut conn = self.pool().get().await?;
         let redeemed = conn
@@ -94,7 +99,7 @@ impl Orders {
                     seat: admitted.label.clone(),
                     redeem_time: Some(timestamp(now)),
                 });
-                transition::append(conn, &order, Some(by), now, event).await?;
+                transition::append(conn, &order, actor, now, event).await?;
                 Ok::<_, ServiceError>((admitted, order))
             })
             .await?;

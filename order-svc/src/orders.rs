@@ -12,6 +12,7 @@ use futures_util::future::{try_join3, try_join4};
 use kursi_proto::order::v1 as pb;
 use pb::order_event::Event;
 use service_kit::ServiceError;
+use service_kit::auth::Actor;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use service_kit::values::IdempotencyKey;
@@ -25,21 +26,6 @@ use crate::domain::{Command, Layout, OrderStatus, Seat};
 use crate::render;
 use crate::transition::{self, Changed};
 
-/// Who is acting: a signed-in account (customer or staff), or order-svc
-/// itself (the sweeper, the catalog's cancellation).
-#[derive(Debug, Clone, Copy)]
-pub struct Actor {
-    pub user_id: Option<Uuid>,
-    pub staff: bool,
-}
-
-impl Actor {
-    /// Customers see only their own orders; others do not exist for them.
-    pub fn may_see(&self, row: &OrderRow) -> bool {
-        self.staff || self.user_id == Some(row.customer_id)
-    }
-}
-
 /// What an order asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Wanted {
@@ -52,7 +38,9 @@ pub enum Wanted {
 /// A validated CreateOrder.
 #[derive(Debug, Clone)]
 pub struct OrderDraft {
-    pub customer_id: Uuid,
+    /// The customer named in the request, if any: whom the order is for is
+    /// decided with the actor.
+    pub customer_id: Option<Uuid>,
     pub showtime_id: Uuid,
     pub wanted: Wanted,
     pub idempotency_key: Option<IdempotencyKey>,
@@ -113,8 +101,9 @@ impl Orders {
         bearer: &str,
         draft: OrderDraft,
     ) -> Result<Changed, ServiceError> {
+        let customer_id = actor.acting_for(draft.customer_id, "order")?;
         let key = draft.idempotency_key.as_ref().map(IdempotencyKey::as_str);
-        if let Some(first) = self.first_with_key(draft.customer_id, key).await? {
+        if let Some(first) = self.first_with_key(customer_id, key).await? {
             return Ok(first);
         }
         // Before anything is written: a catalog that is down or slow leaves
@@ -131,10 +120,10 @@ impl Orders {
         let result = conn
             .transaction(async |conn| {
                 if let Some(key) = key {
-                    orders::lock_idempotency_key(conn, draft.customer_id, key).await?;
+                    orders::lock_idempotency_key(conn, customer_id, key).await?;
                     // A retry that raced the first attempt here: the
                     // first order, read again below.
-                    if orders::find_by_idempotency_key(conn, draft.customer_id, key)
+                    if orders::find_by_idempotency_key(conn, customer_id, key)
                         .await?
                         .is_some()
                     {
@@ -166,7 +155,7 @@ impl Orders {
                 let picked = pick(&draft.wanted, &local, &taken)?;
                 let order = OrderRow {
                     id: Uuid::now_v7(),
-                    customer_id: draft.customer_id,
+                    customer_id,
                     showtime_id: local.id,
                     movie_id: local.movie_id,
                     movie_title: local.movie_title.clone(),
@@ -215,7 +204,7 @@ impl Orders {
                         })
                 };
                 let append = async {
-                    transition::append(shared, &order, actor.user_id, now, event)
+                    transition::append(shared, &order, actor, now, event)
                         .await
                         .map_err(Refused::from)
                 };
@@ -230,12 +219,11 @@ impl Orders {
                 Ok((row, Vec::new()))
             }
             Err(Refused::Service(err)) => Err(err),
-            Err(Refused::Duplicate) => self
-                .first_with_key(draft.customer_id, key)
-                .await?
-                .ok_or_else(|| {
+            Err(Refused::Duplicate) => {
+                self.first_with_key(customer_id, key).await?.ok_or_else(|| {
                     ServiceError::Aborted("a concurrent retry is in flight; retry".into())
-                }),
+                })
+            }
         }
     }
 
@@ -261,27 +249,29 @@ impl Orders {
         let conn = self.pool.get().await?;
         let row = orders::find(&conn, id)
             .await?
-            .filter(|row| actor.may_see(row))
+            .filter(|row| actor.may_see(row.customer_id))
             .ok_or_else(|| not_found(id))?;
         let tickets = tickets::of_orders(&conn, &[row.id]).await?;
         Ok((row, tickets))
     }
 
     /// One page after `before`, the tickets of its orders, the number of
-    /// matches, and whether more follow.
+    /// matches, and whether more follow. Customers list only their own.
     pub async fn list(
         &self,
-        filter: &Filter,
+        actor: Actor,
+        mut filter: Filter,
         before: Option<(DateTime<Utc>, Uuid)>,
         size: i64,
     ) -> Result<(Vec<OrderRow>, Vec<TicketRow>, i64, bool), ServiceError> {
+        filter.customer_id = actor.listing_for(filter.customer_id, "orders")?;
         let conn = self.pool.get().await?;
-        let mut rows = orders::page(&conn, filter, before, size + 1).await?;
+        let mut rows = orders::page(&conn, &filter, before, size + 1).await?;
         let more = rows.len() as i64 > size;
         rows.truncate(size as usize);
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
         let tickets = tickets::of_orders(&conn, &ids).await?;
-        let total = orders::count(&conn, filter).await?;
+        let total = orders::count(&conn, &filter).await?;
         Ok((rows, tickets, total, more))
     }
 
@@ -298,12 +288,12 @@ impl Orders {
             .transaction(async |conn| {
                 let row = orders::find_for_update(conn, id)
                     .await?
-                    .filter(|row| actor.may_see(row))
+                    .filter(|row| actor.may_see(row.customer_id))
                     .ok_or_else(|| not_found(id))?;
                 if matches!(command, Command::Pay { .. }) {
                     refuse_paying_for_a_cancelled_showtime(conn, &row).await?;
                 }
-                match transition::apply(conn, &row, &command, actor.user_id, now).await? {
+                match transition::apply(conn, &row, &command, actor, now).await? {
                     Some(changed) => Ok::<_, ServiceError>((changed, true)),
                     None => {
                         let tickets = tickets::of_orders(conn, &[row.id]).await?;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use service_kit::ServiceError;
+use service_kit::auth::Actor;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use service_kit::shutdown;
@@ -84,7 +85,7 @@ pub(crate) async fn expire(
 ) -> Result<usize, ServiceError> {
     let mut expired = 0;
     for row in rows {
-        if transition::apply(conn, row, &Command::Expire, None, now)
+        if transition::apply(conn, row, &Command::Expire, Actor::System, now)
             .await?
             .is_some()
         {

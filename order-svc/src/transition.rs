@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use futures_util::future::try_join4;
 use service_kit::ServiceError;
+use service_kit::auth::Actor;
 use service_kit::outbox::{self, NewEvent};
-use uuid::Uuid;
 
 use crate::db::orders::{self, OrderChanges, OrderRow};
 use crate::db::tickets::{self, TicketRow};
@@ -26,7 +26,7 @@ pub async fn apply(
     conn: &mut AsyncPgConnection,
     row: &OrderRow,
     command: &Command,
-    actor: Option<Uuid>,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<Option<Changed>, ServiceError> {
     let state = row.state().ok_or_else(|| {
@@ -129,11 +129,11 @@ pub async fn apply(
 pub async fn append(
     conn: &AsyncPgConnection,
     order: &OrderRow,
-    actor: Option<Uuid>,
+    actor: Actor,
     now: DateTime<Utc>,
     event: kursi_proto::order::v1::order_event::Event,
 ) -> Result<(), ServiceError> {
-    let envelope = render::envelope(order, actor, now, event);
+    let envelope = render::envelope(order, actor.user_id(), now, event);
     let row = NewEvent::new(order.id, &envelope, now)
         .ok_or_else(|| ServiceError::internal("an order event without an event"))?;
     outbox::append(conn, vec![row]).await?;
