@@ -19,6 +19,7 @@ use kursi_proto::catalog::v1::{CatalogEvent, catalog_event::Event as CatalogChan
 use prost::Message;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
+use service_kit::clock::Clock;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use service_kit::outbox::relay::{RelayConfig, stream_config, stream_name};
@@ -39,13 +40,15 @@ const SUBJECT: &str = "kursi.catalog.v1.showtime_cancelled";
 pub struct Cancellations {
     pool: Pool,
     outbox: Outbox,
+    clock: Clock,
 }
 
 impl Cancellations {
-    pub fn new(outbox: Outbox) -> Self {
+    pub fn new(outbox: Outbox, clock: Clock) -> Self {
         Self {
             pool: outbox.pool().clone(),
             outbox,
+            clock,
         }
     }
 
@@ -58,7 +61,8 @@ impl Cancellations {
         let id: Uuid = event.showtime_id.parse().map_err(|_| {
             ServiceError::internal("a ShowtimeCancelled event without a showtime id")
         })?;
-        let mut copy = copy_of(id, event)
+        let now = self.clock.now();
+        let mut copy = copy_of(id, event, now)
             .ok_or_else(|| {
                 ServiceError::internal("a ShowtimeCancelled event without its showtime")
             })?
@@ -68,7 +72,6 @@ impl Cancellations {
             Some(why) => format!("the showtime was cancelled: {why}"),
             None => "the showtime was cancelled".into(),
         };
-        let now = service_kit::values::now();
         let mut conn = self.pool.get().await?;
         let changed = conn
             .transaction(async |conn| {

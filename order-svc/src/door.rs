@@ -43,7 +43,7 @@ impl Orders {
         let by = actor
             .user_id()
             .ok_or_else(|| ServiceError::internal("a ticket admitted by no account"))?;
-        let now = service_kit::values::now();
+        let now = self.now();
         let mut conn = self.pool().get().await?;
         let redeemed = conn
             .transaction(async |conn| {

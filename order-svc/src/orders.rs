@@ -13,6 +13,7 @@ use kursi_proto::order::v1 as pb;
 use pb::order_event::Event;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
+use service_kit::clock::Clock;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use service_kit::values::IdempotencyKey;
@@ -52,6 +53,7 @@ pub struct Orders {
     outbox: Outbox,
     catalog: Catalog,
     hold: Duration,
+    clock: Clock,
 }
 
 pub fn not_found(id: Uuid) -> ServiceError {
@@ -71,12 +73,15 @@ impl<E: Into<ServiceError>> From<E> for Refused {
 }
 
 impl Orders {
-    pub fn new(outbox: Outbox, catalog: Catalog, hold: Duration) -> Self {
+    /// A PENDING order holds its seats for `hold`; every rule reads the
+    /// time from `clock`.
+    pub fn new(outbox: Outbox, catalog: Catalog, hold: Duration, clock: Clock) -> Self {
         Self {
             pool: outbox.pool().clone(),
             outbox,
             catalog,
             hold,
+            clock,
         }
     }
 
@@ -90,6 +95,10 @@ impl Orders {
 
     pub fn outbox(&self) -> &Outbox {
         &self.outbox
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// Orders seats of a showtime: asks the catalog for it (on the caller's
@@ -109,7 +118,7 @@ impl Orders {
         // Before anything is written: a catalog that is down or slow leaves
         // nothing behind.
         let showtime = self.catalog.showtime(draft.showtime_id, bearer).await?;
-        let now = service_kit::values::now();
+        let now = self.clock.now();
         check_orderable(&showtime.copy, now)?;
         let layout = showtime.copy.layout();
         if let Wanted::Seats(chosen) = &draft.wanted {
@@ -283,7 +292,7 @@ impl Orders {
         command: Command,
     ) -> Result<Changed, ServiceError> {
         let mut conn = self.pool.get().await?;
-        let now = service_kit::values::now();
+        let now = self.clock.now();
         let changed = conn
             .transaction(async |conn| {
                 let row = orders::find_for_update(conn, id)

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
+use service_kit::clock::Clock;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use service_kit::shutdown;
@@ -30,13 +31,15 @@ const BATCH: i64 = 100;
 pub struct Sweeper {
     pool: Pool,
     outbox: Outbox,
+    clock: Clock,
 }
 
 impl Sweeper {
-    pub fn new(outbox: Outbox) -> Self {
+    pub fn new(outbox: Outbox, clock: Clock) -> Self {
         Self {
             pool: outbox.pool().clone(),
             outbox,
+            clock,
         }
     }
 
@@ -45,7 +48,7 @@ impl Sweeper {
         let mut total = 0;
         loop {
             let mut conn = self.pool.get().await?;
-            let now = service_kit::values::now();
+            let now = self.clock.now();
             let (expired, seen) = conn
                 .transaction(async |conn| {
                     let rows = orders::lock_expired(conn, now, BATCH).await?;

@@ -133,10 +133,15 @@ mod tests {
 
     use super::*;
 
+    /// A fixed instant: the rules read no clock.
+    fn noon() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_796_472_000, 0).unwrap_or_default()
+    }
+
     fn state(status: OrderStatus, reference: Option<&str>) -> OrderState<'_> {
         OrderState {
             status,
-            expire_at: Utc::now() + Duration::minutes(10),
+            expire_at: noon() + Duration::minutes(10),
             payment_reference: reference,
         }
     }
@@ -149,7 +154,7 @@ mod tests {
 
     #[test]
     fn paying_is_idempotent_on_the_reference_and_refused_once_expired() {
-        let now = Utc::now();
+        let now = noon();
         assert_eq!(
             decide(&state(OrderStatus::Pending, None), &pay("R1"), now),
             Ok(Decision::Change {
@@ -177,7 +182,7 @@ mod tests {
 
     #[test]
     fn only_pending_orders_cancel_and_cancelling_twice_is_no_change() {
-        let now = Utc::now();
+        let now = noon();
         assert!(matches!(
             decide(&state(OrderStatus::Pending, None), &Command::Cancel, now),
             Ok(Decision::Change {
@@ -200,7 +205,7 @@ mod tests {
 
     #[test]
     fn a_cancelled_showtime_cancels_the_unpaid_and_refunds_the_paid() {
-        let now = Utc::now();
+        let now = noon();
         let called_off = Command::ShowtimeCancelled {
             reason: "flood".into(),
         };
@@ -226,7 +231,7 @@ mod tests {
 
     #[test]
     fn only_an_overdue_pending_order_expires() {
-        let now = Utc::now();
+        let now = noon();
         assert_eq!(
             decide(&state(OrderStatus::Pending, None), &Command::Expire, now),
             Ok(Decision::Unchanged)
