@@ -12,8 +12,8 @@ use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
 
 use crate::db::orders::Filter;
-use crate::domain::{Command, OrderStatus, Seat};
-use crate::orders::{OrderDraft, Wanted};
+use crate::domain::{Command, OrderStatus, Seat, Wanted};
+use crate::orders::OrderDraft;
 
 /// A CreateOrderRequest with at most `max` tickets.
 pub fn order(

@@ -9,7 +9,7 @@ use service_kit::db::{bind, prepared};
 use uuid::Uuid;
 
 use super::schema::showtimes;
-use crate::domain::Layout;
+use crate::domain::{Layout, ShowtimeState};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = showtimes, check_for_backend(diesel::pg::Pg))]
@@ -37,6 +37,16 @@ impl ShowtimeRow {
 
     pub fn is_cancelled(&self) -> bool {
         self.status == "CANCELLED"
+    }
+
+    /// The rules' view of this showtime.
+    pub fn state(&self) -> ShowtimeState<'_> {
+        ShowtimeState {
+            start: self.start_time,
+            end: self.end_time,
+            cancelled: self.is_cancelled(),
+            cancel_reason: self.cancel_reason.as_deref(),
+        }
     }
 }
 
