@@ -30,6 +30,7 @@ use uuid::Uuid;
 use crate::catalog::copy_of;
 use crate::db::{orders, showtimes};
 use crate::domain::Command;
+use crate::domain::OrderStatus::{Paid, Pending};
 use crate::transition;
 
 /// The durable consumer's name.
@@ -67,30 +68,20 @@ impl Cancellations {
                 ServiceError::internal("a ShowtimeCancelled event without its showtime")
             })?
             .copy;
-        copy.status = "CANCELLED".into();
-        let reason = match copy.cancel_reason.as_deref() {
-            Some(why) => format!("the showtime was cancelled: {why}"),
-            None => "the showtime was cancelled".into(),
+        copy.status = showtimes::CANCELLED.into();
+        let command = Command::ShowtimeCancelled {
+            reason: match copy.cancel_reason.as_deref() {
+                Some(why) => format!("the showtime was cancelled: {why}"),
+                None => "the showtime was cancelled".into(),
+            },
         };
         let mut conn = self.pool.get().await?;
         let changed = conn
             .transaction(async |conn| {
                 showtimes::lock(conn, id).await?;
                 showtimes::upsert(conn, &copy).await?;
-                let live = orders::lock_of_showtime(conn, id, &["PENDING", "PAID"]).await?;
-                let command = Command::ShowtimeCancelled {
-                    reason: reason.clone(),
-                };
-                let mut changed = 0;
-                for row in &live {
-                    if transition::apply(conn, row, &command, Actor::System, now)
-                        .await?
-                        .is_some()
-                    {
-                        changed += 1;
-                    }
-                }
-                Ok::<_, ServiceError>(changed)
+                let live = orders::lock_of_showtime(conn, id, &[Pending, Paid]).await?;
+                transition::apply_each(conn, &live, &command, Actor::System, now).await
             })
             .await?;
         if changed > 0 {

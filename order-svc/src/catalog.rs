@@ -13,7 +13,7 @@ use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
 use uuid::Uuid;
 
-use crate::db::showtimes::ShowtimeRow;
+use crate::db::showtimes::{self, ShowtimeRow};
 
 /// A showtime as the catalog tells it.
 #[derive(Debug, Clone)]
@@ -96,8 +96,8 @@ fn time(ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
 pub fn copy_of(id: Uuid, s: &Showtime, now: DateTime<Utc>) -> Option<CatalogShowtime> {
     let layout = s.seat_layout.as_ref()?;
     let status = match ShowtimeStatus::try_from(s.status).ok()? {
-        ShowtimeStatus::Scheduled => "SCHEDULED",
-        ShowtimeStatus::Cancelled => "CANCELLED",
+        ShowtimeStatus::Scheduled => showtimes::SCHEDULED,
+        ShowtimeStatus::Cancelled => showtimes::CANCELLED,
         ShowtimeStatus::Unspecified => return None,
     };
     Some(CatalogShowtime {

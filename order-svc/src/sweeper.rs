@@ -81,19 +81,12 @@ impl Sweeper {
     }
 }
 
+/// Expires the locked orders `rows` whose hold ran out by `now`, as the
+/// service; how many.
 pub(crate) async fn expire(
     conn: &mut AsyncPgConnection,
     rows: &[OrderRow],
     now: DateTime<Utc>,
 ) -> Result<usize, ServiceError> {
-    let mut expired = 0;
-    for row in rows {
-        if transition::apply(conn, row, &Command::Expire, Actor::System, now)
-            .await?
-            .is_some()
-        {
-            expired += 1;
-        }
-    }
-    Ok(expired)
+    transition::apply_each(conn, rows, &Command::Expire, Actor::System, now).await
 }

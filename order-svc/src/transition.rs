@@ -45,6 +45,23 @@ pub async fn apply(
     write(conn, &after, issued, to, actor, now).await.map(Some)
 }
 
+/// Applies `command` to each of the locked orders `rows`; how many changed.
+pub async fn apply_each(
+    conn: &mut AsyncPgConnection,
+    rows: &[OrderRow],
+    command: &Command,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Result<usize, ServiceError> {
+    let mut changed = 0;
+    for row in rows {
+        if apply(conn, row, command, actor, now).await?.is_some() {
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
 /// A ticket for each seat of a paid order.
 fn issue(paid: &OrderRow) -> Result<Vec<TicketRow>, ServiceError> {
     paid.seats

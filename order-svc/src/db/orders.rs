@@ -160,19 +160,6 @@ pub async fn lock_idempotency_key(
     .map(drop)
 }
 
-/// The order that paid with `reference`, if any.
-pub async fn find_by_payment_reference(
-    mut conn: &AsyncPgConnection,
-    reference: &str,
-) -> QueryResult<Option<OrderRow>> {
-    orders::table
-        .filter(orders::payment_reference.eq(reference))
-        .select(OrderRow::as_select())
-        .first(&mut conn)
-        .await
-        .optional()
-}
-
 /// Writes a change, the order as [`OrderRow::changed`] left it, and bumps
 /// the version.
 pub async fn apply(mut conn: &AsyncPgConnection, after: &OrderRow) -> QueryResult<OrderRow> {
@@ -208,6 +195,13 @@ pub async fn touch(
         .await
 }
 
+/// PENDING, and its hold ran out by `now` (`status::decide` says the same).
+#[diesel::dsl::auto_type]
+fn overdue(now: DateTime<Utc>) -> _ {
+    let pending: &'static str = OrderStatus::Pending.as_str();
+    orders::status.eq(pending).and(orders::expire_at.le(now))
+}
+
 /// Up to `limit` PENDING orders whose hold ran out by `now`, locked; rows
 /// another transaction holds are passed over (another sweeper, or a
 /// customer paying), so any number of replicas may sweep.
@@ -217,8 +211,7 @@ pub async fn lock_expired(
     limit: i64,
 ) -> QueryResult<Vec<OrderRow>> {
     orders::table
-        .filter(orders::status.eq(OrderStatus::Pending.as_str()))
-        .filter(orders::expire_at.le(now))
+        .filter(overdue(now))
         .order(orders::expire_at)
         .limit(limit)
         .select(OrderRow::as_select())
@@ -237,8 +230,7 @@ pub async fn lock_overdue_of_showtime(
 ) -> QueryResult<Vec<OrderRow>> {
     orders::table
         .filter(orders::showtime_id.eq(showtime_id))
-        .filter(orders::status.eq(OrderStatus::Pending.as_str()))
-        .filter(orders::expire_at.le(now))
+        .filter(overdue(now))
         .select(OrderRow::as_select())
         .for_update()
         .skip_locked()
@@ -250,8 +242,9 @@ pub async fn lock_overdue_of_showtime(
 pub async fn lock_of_showtime(
     mut conn: &AsyncPgConnection,
     showtime_id: Uuid,
-    statuses: &[&str],
+    statuses: &[OrderStatus],
 ) -> QueryResult<Vec<OrderRow>> {
+    let statuses: Vec<&str> = statuses.iter().map(|status| status.as_str()).collect();
     orders::table
         .filter(orders::showtime_id.eq(showtime_id))
         .filter(orders::status.eq_any(statuses))

@@ -11,6 +11,10 @@ use uuid::Uuid;
 use super::schema::showtimes;
 use crate::domain::{Layout, ShowtimeState};
 
+/// The stored statuses (the catalog's, by name).
+pub const SCHEDULED: &str = "SCHEDULED";
+pub const CANCELLED: &str = "CANCELLED";
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = showtimes, check_for_backend(diesel::pg::Pg))]
 pub struct ShowtimeRow {
@@ -36,7 +40,7 @@ impl ShowtimeRow {
     }
 
     pub fn is_cancelled(&self) -> bool {
-        self.status == "CANCELLED"
+        self.status == CANCELLED
     }
 
     /// The rules' view of this showtime.
