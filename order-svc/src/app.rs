@@ -31,14 +31,15 @@ pub async fn run(
     let database_url = config.common.database_url.expose().to_owned();
     let pool = db::pool(&database_url, config.common.database_pool_size);
     let outbox = Outbox::new(pool);
-    let catalog =
-        Catalog::new(&config.catalog_url, config.catalog_timeout).map_err(ServeError::Setup)?;
+    let clock = config.common.clock.clone();
+    let catalog = Catalog::new(&config.catalog_url, config.catalog_timeout, clock.clone())
+        .map_err(ServeError::Setup)?;
 
     // Event streams and background tasks end when shutdown starts, so that
     // the server's graceful drain is not held open by a follower's stream.
     let (shutdown, stopping) = shutdown::watched(shutdown);
 
-    let orders = Orders::new(outbox.clone(), catalog, config.hold);
+    let orders = Orders::new(outbox.clone(), catalog, config.hold, clock.clone());
     let api = OrderApi::new(
         orders,
         outbox.clone(),
@@ -49,9 +50,9 @@ pub async fn run(
     let routes = Routes::new(OrderServiceServer::new(api));
 
     let poll = config.event_poll_interval;
-    let sweeper = Sweeper::new(outbox.clone());
+    let sweeper = Sweeper::new(outbox.clone(), clock.clone());
     let sweep_interval = config.sweep_interval;
-    let cancellations = Cancellations::new(outbox.clone());
+    let cancellations = Cancellations::new(outbox.clone(), clock);
     let relay = config.relay.clone();
     let health = host.readiness().reporter();
     let follow = config.relay.clone();

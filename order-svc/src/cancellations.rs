@@ -18,6 +18,8 @@ use futures_util::StreamExt;
 use kursi_proto::catalog::v1::{CatalogEvent, catalog_event::Event as CatalogChange};
 use prost::Message;
 use service_kit::ServiceError;
+use service_kit::auth::Actor;
+use service_kit::clock::Clock;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use service_kit::outbox::relay::{RelayConfig, stream_config, stream_name};
@@ -28,6 +30,7 @@ use uuid::Uuid;
 use crate::catalog::copy_of;
 use crate::db::{orders, showtimes};
 use crate::domain::Command;
+use crate::domain::OrderStatus::{Paid, Pending};
 use crate::transition;
 
 /// The durable consumer's name.
@@ -38,13 +41,15 @@ const SUBJECT: &str = "kursi.catalog.v1.showtime_cancelled";
 pub struct Cancellations {
     pool: Pool,
     outbox: Outbox,
+    clock: Clock,
 }
 
 impl Cancellations {
-    pub fn new(outbox: Outbox) -> Self {
+    pub fn new(outbox: Outbox, clock: Clock) -> Self {
         Self {
             pool: outbox.pool().clone(),
             outbox,
+            clock,
         }
     }
 
@@ -57,36 +62,26 @@ impl Cancellations {
         let id: Uuid = event.showtime_id.parse().map_err(|_| {
             ServiceError::internal("a ShowtimeCancelled event without a showtime id")
         })?;
-        let mut copy = copy_of(id, event)
+        let now = self.clock.now();
+        let mut copy = copy_of(id, event, now)
             .ok_or_else(|| {
                 ServiceError::internal("a ShowtimeCancelled event without its showtime")
             })?
             .copy;
-        copy.status = "CANCELLED".into();
-        let reason = match copy.cancel_reason.as_deref() {
-            Some(why) => format!("the showtime was cancelled: {why}"),
-            None => "the showtime was cancelled".into(),
+        copy.status = showtimes::CANCELLED.into();
+        let command = Command::ShowtimeCancelled {
+            reason: match copy.cancel_reason.as_deref() {
+                Some(why) => format!("the showtime was cancelled: {why}"),
+                None => "the showtime was cancelled".into(),
+            },
         };
-        let now = service_kit::values::now();
         let mut conn = self.pool.get().await?;
         let changed = conn
             .transaction(async |conn| {
                 showtimes::lock(conn, id).await?;
                 showtimes::upsert(conn, &copy).await?;
-                let live = orders::lock_of_showtime(conn, id, &["PENDING", "PAID"]).await?;
-                let command = Command::ShowtimeCancelled {
-                    reason: reason.clone(),
-                };
-                let mut changed = 0;
-                for row in &live {
-                    if transition::apply(conn, row, &command, None, now)
-                        .await?
-                        .is_some()
-                    {
-                        changed += 1;
-                    }
-                }
-                Ok::<_, ServiceError>(changed)
+                let live = orders::lock_of_showtime(conn, id, &[Pending, Paid]).await?;
+                transition::apply_each(conn, &live, &command, Actor::System, now).await
             })
             .await?;
         if changed > 0 {

@@ -8,11 +8,12 @@ use chrono::{DateTime, Utc};
 use kursi_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use kursi_proto::catalog::v1::{GetShowtimeRequest, Showtime, ShowtimeStatus};
 use service_kit::ServiceError;
+use service_kit::clock::Clock;
 use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
 use uuid::Uuid;
 
-use crate::db::showtimes::ShowtimeRow;
+use crate::db::showtimes::{self, ShowtimeRow};
 
 /// A showtime as the catalog tells it.
 #[derive(Debug, Clone)]
@@ -25,12 +26,14 @@ pub struct CatalogShowtime {
 pub struct Catalog {
     client: CatalogServiceClient<Channel>,
     timeout: Duration,
+    /// Stamps the copies it makes.
+    clock: Clock,
 }
 
 impl Catalog {
     /// Connects lazily: order-svc starts, and answers UNAVAILABLE for new
     /// orders, while catalog-svc is down.
-    pub fn new(url: &str, timeout: Duration) -> Result<Self, String> {
+    pub fn new(url: &str, timeout: Duration, clock: Clock) -> Result<Self, String> {
         let endpoint = Endpoint::from_shared(url.to_owned())
             .map_err(|err| format!("CATALOG_GRPC_URL: {err}"))?
             .connect_timeout(timeout)
@@ -39,6 +42,7 @@ impl Catalog {
         Ok(Self {
             client: CatalogServiceClient::new(endpoint.connect_lazy()),
             timeout,
+            clock,
         })
     }
 
@@ -65,7 +69,7 @@ impl Catalog {
         };
         showtime
             .as_ref()
-            .and_then(|s| copy_of(id, s))
+            .and_then(|s| copy_of(id, s, self.clock.now()))
             .ok_or_else(|| unavailable("its answer was not a complete showtime"))
     }
 }
@@ -88,12 +92,12 @@ fn time(ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
     ts.and_then(|ts| DateTime::from_timestamp(ts.seconds, ts.nanos.try_into().ok()?))
 }
 
-/// The parts of the catalog's Showtime an order copies.
-pub fn copy_of(id: Uuid, s: &Showtime) -> Option<CatalogShowtime> {
+/// The parts of the catalog's Showtime an order copies, as known `now`.
+pub fn copy_of(id: Uuid, s: &Showtime, now: DateTime<Utc>) -> Option<CatalogShowtime> {
     let layout = s.seat_layout.as_ref()?;
     let status = match ShowtimeStatus::try_from(s.status).ok()? {
-        ShowtimeStatus::Scheduled => "SCHEDULED",
-        ShowtimeStatus::Cancelled => "CANCELLED",
+        ShowtimeStatus::Scheduled => showtimes::SCHEDULED,
+        ShowtimeStatus::Cancelled => showtimes::CANCELLED,
         ShowtimeStatus::Unspecified => return None,
     };
     Some(CatalogShowtime {
@@ -108,7 +112,7 @@ pub fn copy_of(id: Uuid, s: &Showtime) -> Option<CatalogShowtime> {
             seats_per_row: layout.seats_per_row,
             status: status.into(),
             cancel_reason: Some(s.cancel_reason.clone()).filter(|r| !r.is_empty()),
-            updated_at: service_kit::values::now(),
+            updated_at: now,
         },
         price: s.price,
     })

@@ -3,10 +3,13 @@
 //! pays, and gets one ticket per seat that staff admit once at the door.
 //!
 //! [`app::run`] starts the server. `api` holds the gRPC handlers; `domain`
-//! the rules (seats and how they are picked, an order's life cycle,
-//! tickets); `orders`, `transition`, `seat_map`, `door`, `sweeper` and
-//! `cancellations` run those rules in transactions; `catalog` asks
-//! catalog-svc; `db` holds the SQL.
+//! the rules as pure functions (seats and how they are picked, the
+//! showtime's, an order's life cycle, the door's, tickets) and the one
+//! mapping of their refusals to gRPC codes; `orders`, `transition`,
+//! `seat_map`, `door`, `sweeper` and `cancellations` load what the rules
+//! look at, ask them and write, each in one transaction; `catalog` asks
+//! catalog-svc; `db` holds the SQL. Every rule reads the time from the
+//! service's one `Clock` (`config.common.clock`).
 
 pub mod api;
 pub mod app;

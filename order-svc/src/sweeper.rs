@@ -13,6 +13,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use service_kit::ServiceError;
+use service_kit::auth::Actor;
+use service_kit::clock::Clock;
 use service_kit::db::Pool;
 use service_kit::outbox::Outbox;
 use service_kit::shutdown;
@@ -29,13 +31,15 @@ const BATCH: i64 = 100;
 pub struct Sweeper {
     pool: Pool,
     outbox: Outbox,
+    clock: Clock,
 }
 
 impl Sweeper {
-    pub fn new(outbox: Outbox) -> Self {
+    pub fn new(outbox: Outbox, clock: Clock) -> Self {
         Self {
             pool: outbox.pool().clone(),
             outbox,
+            clock,
         }
     }
 
@@ -44,7 +48,7 @@ impl Sweeper {
         let mut total = 0;
         loop {
             let mut conn = self.pool.get().await?;
-            let now = service_kit::values::now();
+            let now = self.clock.now();
             let (expired, seen) = conn
                 .transaction(async |conn| {
                     let rows = orders::lock_expired(conn, now, BATCH).await?;
@@ -77,19 +81,12 @@ impl Sweeper {
     }
 }
 
+/// Expires the locked orders `rows` whose hold ran out by `now`, as the
+/// service; how many.
 pub(crate) async fn expire(
     conn: &mut AsyncPgConnection,
     rows: &[OrderRow],
     now: DateTime<Utc>,
 ) -> Result<usize, ServiceError> {
-    let mut expired = 0;
-    for row in rows {
-        if transition::apply(conn, row, &Command::Expire, None, now)
-            .await?
-            .is_some()
-        {
-            expired += 1;
-        }
-    }
-    Ok(expired)
+    transition::apply_each(conn, rows, &Command::Expire, Actor::System, now).await
 }

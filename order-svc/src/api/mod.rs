@@ -8,17 +8,18 @@ use std::time::Duration;
 use kursi_proto::order::v1::order_service_server::OrderService;
 use kursi_proto::order::v1::*;
 use service_kit::ServiceError;
-use service_kit::auth::{Caller, caller};
+use service_kit::auth::{Actor, actor, caller};
 use service_kit::outbox::Outbox;
 use service_kit::pages::{self, PageSizes};
-use service_kit::values::{PaymentReference, id};
+use service_kit::values::id;
 use tokio::sync::watch;
 use tokio_stream::StreamExt;
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
+use uuid::Uuid;
 
 use crate::domain::Command;
-use crate::orders::{Actor, Orders};
+use crate::orders::Orders;
 use crate::render;
 
 const ORDER_PAGES: PageSizes = PageSizes {
@@ -53,20 +54,12 @@ impl OrderApi {
 
     async fn command(
         &self,
-        me: &Caller,
-        order_id: &str,
+        actor: Actor,
+        order_id: Uuid,
         command: Command,
     ) -> Result<Order, Status> {
-        let order_id = id("order_id", order_id)?;
-        let (row, tickets) = self.orders.run(actor(me), order_id, command).await?;
+        let (row, tickets) = self.orders.run(actor, order_id, command).await?;
         Ok(render::order(&row, &tickets))
-    }
-}
-
-fn actor(caller: &Caller) -> Actor {
-    Actor {
-        user_id: Some(caller.user_id),
-        staff: caller.is_staff(),
     }
 }
 
@@ -83,10 +76,10 @@ impl OrderService for OrderApi {
         request: Request<CreateOrderRequest>,
     ) -> Reply<CreateOrderResponse> {
         let me = caller(&request)?;
-        let draft = parse::order(&request, me, self.max_tickets)?;
+        let draft = parse::order(&request, self.max_tickets)?;
         let (row, tickets) = self
             .orders
-            .create(actor(me), me.bearer_token(), draft)
+            .create(Actor::from(me), me.bearer_token(), draft)
             .await?;
         reply(CreateOrderResponse {
             order: Some(render::order(&row, &tickets)),
@@ -94,21 +87,22 @@ impl OrderService for OrderApi {
     }
 
     async fn get_order(&self, request: Request<GetOrderRequest>) -> Reply<GetOrderResponse> {
-        let me = caller(&request)?;
+        let actor = actor(&request)?;
         let order_id = id("order_id", &request.get_ref().order_id)?;
-        let (row, tickets) = self.orders.get(actor(me), order_id).await?;
+        let (row, tickets) = self.orders.get(actor, order_id).await?;
         reply(GetOrderResponse {
             order: Some(render::order(&row, &tickets)),
         })
     }
 
     async fn list_orders(&self, request: Request<ListOrdersRequest>) -> Reply<ListOrdersResponse> {
-        let me = caller(&request)?;
+        let actor = actor(&request)?;
         let r = request.get_ref();
         let size = ORDER_PAGES.get(r.page_size)?;
         let before = parse::token(&r.page_token)?;
-        let filter = parse::filter(r, me)?;
-        let (rows, tickets, total_size, more) = self.orders.list(&filter, before, size).await?;
+        let filter = parse::filter(r)?;
+        let (rows, tickets, total_size, more) =
+            self.orders.list(actor, filter, before, size).await?;
         reply(ListOrdersResponse {
             next_page_token: pages::next_token(&rows, more, parse::token_of),
             orders: rows
@@ -120,16 +114,9 @@ impl OrderService for OrderApi {
     }
 
     async fn pay_order(&self, request: Request<PayOrderRequest>) -> Reply<PayOrderResponse> {
-        let me = caller(&request)?;
-        let r = request.get_ref();
-        let mut v = service_kit::values::Violations::default();
-        let order_id = v.check(service_kit::values::parse_id("order_id", &r.order_id));
-        let reference = v.check(PaymentReference::parse(&r.payment_reference));
-        let (_, reference) = v.finish(order_id.zip(reference))?;
-        let command = Command::Pay {
-            reference: reference.as_str().to_owned(),
-        };
-        let order = self.command(me, &r.order_id, command).await?;
+        let actor = actor(&request)?;
+        let (order_id, command) = parse::payment(request.get_ref())?;
+        let order = self.command(actor, order_id, command).await?;
         reply(PayOrderResponse { order: Some(order) })
     }
 
@@ -137,10 +124,9 @@ impl OrderService for OrderApi {
         &self,
         request: Request<CancelOrderRequest>,
     ) -> Reply<CancelOrderResponse> {
-        let me = caller(&request)?;
-        let order = self
-            .command(me, &request.get_ref().order_id, Command::Cancel)
-            .await?;
+        let actor = actor(&request)?;
+        let order_id = id("order_id", &request.get_ref().order_id)?;
+        let order = self.command(actor, order_id, Command::Cancel).await?;
         reply(CancelOrderResponse { order: Some(order) })
     }
 
@@ -154,9 +140,9 @@ impl OrderService for OrderApi {
         &self,
         request: Request<RedeemTicketRequest>,
     ) -> Reply<RedeemTicketResponse> {
-        let me = caller(&request)?;
+        let actor = actor(&request)?;
         let code = parse::code(&request.get_ref().code)?;
-        let (ticket, order) = self.orders.redeem(me.user_id, &code).await?;
+        let (ticket, order) = self.orders.redeem(actor, &code).await?;
         reply(RedeemTicketResponse {
             ticket: Some(render::ticket(&ticket)),
             order_id: order.id.to_string(),

@@ -4,28 +4,26 @@
 
 use chrono::{DateTime, Utc};
 use kursi_proto::order::v1 as pb;
-use service_kit::auth::Caller;
 use service_kit::pages;
-use service_kit::values::{IdempotencyKey, Violations, parse_id, parse_optional_id};
+use service_kit::values::{
+    IdempotencyKey, PaymentReference, Violations, parse_id, parse_optional_id,
+};
 use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
 
 use crate::db::orders::Filter;
-use crate::domain::{OrderStatus, Seat};
-use crate::orders::{OrderDraft, Wanted};
+use crate::domain::{Command, OrderStatus, Seat, Wanted};
+use crate::orders::OrderDraft;
 
-/// A CreateOrderRequest, for `caller`, with at most `max` tickets.
+/// A CreateOrderRequest with at most `max` tickets.
 pub fn order(
     call: &tonic::Request<pb::CreateOrderRequest>,
-    caller: &Caller,
     max: i32,
 ) -> Result<OrderDraft, ServiceError> {
     let r = call.get_ref();
     let mut v = Violations::default();
     let showtime_id = v.check(parse_id("showtime_id", &r.showtime_id));
-    let customer_id = v
-        .check(parse_optional_id("customer_id", &r.customer_id))
-        .map(|given| given.unwrap_or(caller.user_id));
+    let customer_id = v.check(parse_optional_id("customer_id", &r.customer_id));
     let wanted = wanted(&mut v, r.quantity, &r.seats, max);
     let key = v.check(IdempotencyKey::from_request(&r.idempotency_key, call));
     let draft = (|| {
@@ -36,13 +34,7 @@ pub fn order(
             idempotency_key: key?,
         })
     })();
-    let draft = v.finish(draft)?;
-    if draft.customer_id != caller.user_id && !caller.is_staff() {
-        return Err(ServiceError::PermissionDenied(
-            "customers order for themselves: leave customer_id empty or give your own id".into(),
-        ));
-    }
-    Ok(draft)
+    v.finish(draft)
 }
 
 /// A quantity, chosen seats, or both when they agree.
@@ -103,24 +95,16 @@ fn wanted(v: &mut Violations, quantity: i32, labels: &[String], max: i32) -> Opt
     }
 }
 
-/// ListOrders' filter, for `caller`: a customer's are always their own.
-pub fn filter(r: &pb::ListOrdersRequest, caller: &Caller) -> Result<Filter, ServiceError> {
+/// ListOrders' filter, as asked (whose orders a caller may list is the
+/// command's to decide).
+pub fn filter(r: &pb::ListOrdersRequest) -> Result<Filter, ServiceError> {
     let mut v = Violations::default();
     let status = v.check(status_filter(r.status));
     let showtime = v.check(parse_optional_id("showtime_id", &r.showtime_id));
     let customer = v.check(parse_optional_id("customer_id", &r.customer_id));
     let ((status, showtime), customer) = v.finish(status.zip(showtime).zip(customer))?;
-    let customer_id = if caller.is_staff() {
-        customer
-    } else if customer.is_none_or(|id| id == caller.user_id) {
-        Some(caller.user_id)
-    } else {
-        return Err(ServiceError::PermissionDenied(
-            "customers list only their own orders".into(),
-        ));
-    };
     Ok(Filter {
-        customer_id,
+        customer_id: customer,
         status,
         showtime_id: showtime,
     })
@@ -164,6 +148,18 @@ pub fn token_of(row: &crate::db::orders::OrderRow) -> String {
         &row.created_at.timestamp_micros().to_string(),
         &row.id.to_string(),
     ])
+}
+
+/// A PayOrderRequest: the order and the command paying it.
+pub fn payment(r: &pb::PayOrderRequest) -> Result<(Uuid, Command), ServiceError> {
+    let mut v = Violations::default();
+    let order_id = v.check(parse_id("order_id", &r.order_id));
+    let reference = v.check(PaymentReference::parse(&r.payment_reference));
+    let (order_id, reference) = v.finish(order_id.zip(reference))?;
+    let command = Command::Pay {
+        reference: reference.as_str().to_owned(),
+    };
+    Ok((order_id, command))
 }
 
 /// A ticket's code as printed (any case).

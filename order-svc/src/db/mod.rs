@@ -1,6 +1,9 @@
 //! order-svc's SQL, one module per table. Handlers never write queries; the
-//! service layer (`orders`, `sweeper`, `cancellations`) calls these inside
-//! its transactions.
+//! command modules (`orders`, `door`, `transition`, `sweeper`,
+//! `cancellations`) call these inside their transactions.
+//!
+//! The constraints the rules rely on are named here, and [`refusal`] says
+//! once what breaking each of them means.
 
 pub mod orders;
 pub mod schema;
@@ -8,7 +11,9 @@ pub mod seats;
 pub mod showtimes;
 pub mod tickets;
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use service_kit::db::{ConstraintKind, Violation};
+
+use crate::domain::Refusal;
 
 /// No seat is held or sold by two live orders.
 pub const LIVE_SEATS_UNIQUE: &str = "order_seats_live";
@@ -17,12 +22,15 @@ pub const IDEMPOTENCY_UNIQUE: &str = "orders_idempotency_key";
 /// One payment pays one order.
 pub const PAYMENT_UNIQUE: &str = "orders_payment_reference";
 
-/// The unique index a failed statement broke, when it broke one.
-pub fn unique_violated(err: &DieselError) -> Option<&str> {
-    match err {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-            info.constraint_name()
-        }
-        _ => None,
-    }
+/// The refusal a broken constraint of order-svc's stands for; `None` for
+/// one the rules do not rely on, which takes the shared mapping. Used with
+/// `service_kit::db::RefuseExt::refuse`.
+pub fn refusal<E: From<Refusal>>(broke: Violation<'_>) -> Option<E> {
+    let refusal = match (broke.kind, broke.constraint) {
+        (ConstraintKind::Unique, LIVE_SEATS_UNIQUE) => Refusal::SeatTakenMeanwhile,
+        (ConstraintKind::Unique, IDEMPOTENCY_UNIQUE) => Refusal::KeyTaken,
+        (ConstraintKind::Unique, PAYMENT_UNIQUE) => Refusal::PaymentReferenceTaken,
+        _ => return None,
+    };
+    Some(E::from(refusal))
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use service_kit::ServiceError;
 use service_kit::db::{bind, prepared};
 use uuid::Uuid;
 
@@ -40,27 +41,56 @@ impl OrderRow {
         OrderStatus::parse(&self.status)
     }
 
-    /// The rules' view of this order; `None` only for a status the code
+    /// The rules' view of this order; an error only for a status the code
     /// does not know, which the check constraint prevents.
-    pub fn state(&self) -> Option<OrderState<'_>> {
-        Some(OrderState {
-            status: self.status()?,
+    pub fn state(&self) -> Result<OrderState<'_>, ServiceError> {
+        let status = self.status().ok_or_else(|| {
+            ServiceError::internal(format!("order {} has status {}", self.id, self.status))
+        })?;
+        Ok(OrderState {
+            status,
             expire_at: self.expire_at,
             payment_reference: self.payment_reference.as_deref(),
+            close_reason: self.close_reason.as_deref(),
         })
     }
 }
 
-/// The columns a change sets.
+impl OrderRow {
+    /// This order as a change to `to` at `now` leaves it, a version later:
+    /// paid with `reference`, closed for `reason`.
+    pub fn changed(
+        &self,
+        to: OrderStatus,
+        reference: Option<&str>,
+        reason: Option<String>,
+        now: DateTime<Utc>,
+    ) -> OrderRow {
+        OrderRow {
+            status: to.as_str().into(),
+            payment_reference: reference
+                .map(str::to_owned)
+                .or(self.payment_reference.clone()),
+            paid_at: reference.map(|_| now).or(self.paid_at),
+            closed_at: to.is_closed().then_some(now).or(self.closed_at),
+            close_reason: reason.or(self.close_reason.clone()),
+            updated_at: now,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+}
+
+/// The columns a change sets (a `None` is left as it is).
 #[derive(Debug, AsChangeset)]
 #[diesel(table_name = orders)]
-pub struct OrderChanges<'a> {
-    pub status: &'a str,
-    pub payment_reference: Option<&'a str>,
-    pub paid_at: Option<DateTime<Utc>>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub close_reason: Option<&'a str>,
-    pub updated_at: DateTime<Utc>,
+struct OrderChanges<'a> {
+    status: &'a str,
+    payment_reference: Option<&'a str>,
+    paid_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    close_reason: Option<&'a str>,
+    updated_at: DateTime<Utc>,
 }
 
 pub async fn insert(mut conn: &AsyncPgConnection, order: &OrderRow) -> QueryResult<OrderRow> {
@@ -130,26 +160,18 @@ pub async fn lock_idempotency_key(
     .map(drop)
 }
 
-/// The order that paid with `reference`, if any.
-pub async fn find_by_payment_reference(
-    mut conn: &AsyncPgConnection,
-    reference: &str,
-) -> QueryResult<Option<OrderRow>> {
-    orders::table
-        .filter(orders::payment_reference.eq(reference))
-        .select(OrderRow::as_select())
-        .first(&mut conn)
-        .await
-        .optional()
-}
-
-/// Writes a change and bumps the version.
-pub async fn apply(
-    mut conn: &AsyncPgConnection,
-    id: Uuid,
-    changes: OrderChanges<'_>,
-) -> QueryResult<OrderRow> {
-    diesel::update(orders::table.find(id))
+/// Writes a change, the order as [`OrderRow::changed`] left it, and bumps
+/// the version.
+pub async fn apply(mut conn: &AsyncPgConnection, after: &OrderRow) -> QueryResult<OrderRow> {
+    let changes = OrderChanges {
+        status: &after.status,
+        payment_reference: after.payment_reference.as_deref(),
+        paid_at: after.paid_at,
+        closed_at: after.closed_at,
+        close_reason: after.close_reason.as_deref(),
+        updated_at: after.updated_at,
+    };
+    diesel::update(orders::table.find(after.id))
         .set((changes, orders::version.eq(orders::version + 1)))
         .returning(OrderRow::as_returning())
         .get_result(&mut conn)
@@ -173,6 +195,13 @@ pub async fn touch(
         .await
 }
 
+/// PENDING, and its hold ran out by `now` (`status::decide` says the same).
+#[diesel::dsl::auto_type]
+fn overdue(now: DateTime<Utc>) -> _ {
+    let pending: &'static str = OrderStatus::Pending.as_str();
+    orders::status.eq(pending).and(orders::expire_at.le(now))
+}
+
 /// Up to `limit` PENDING orders whose hold ran out by `now`, locked; rows
 /// another transaction holds are passed over (another sweeper, or a
 /// customer paying), so any number of replicas may sweep.
@@ -182,8 +211,7 @@ pub async fn lock_expired(
     limit: i64,
 ) -> QueryResult<Vec<OrderRow>> {
     orders::table
-        .filter(orders::status.eq(OrderStatus::Pending.as_str()))
-        .filter(orders::expire_at.le(now))
+        .filter(overdue(now))
         .order(orders::expire_at)
         .limit(limit)
         .select(OrderRow::as_select())
@@ -202,8 +230,7 @@ pub async fn lock_overdue_of_showtime(
 ) -> QueryResult<Vec<OrderRow>> {
     orders::table
         .filter(orders::showtime_id.eq(showtime_id))
-        .filter(orders::status.eq(OrderStatus::Pending.as_str()))
-        .filter(orders::expire_at.le(now))
+        .filter(overdue(now))
         .select(OrderRow::as_select())
         .for_update()
         .skip_locked()
@@ -215,8 +242,9 @@ pub async fn lock_overdue_of_showtime(
 pub async fn lock_of_showtime(
     mut conn: &AsyncPgConnection,
     showtime_id: Uuid,
-    statuses: &[&str],
+    statuses: &[OrderStatus],
 ) -> QueryResult<Vec<OrderRow>> {
+    let statuses: Vec<&str> = statuses.iter().map(|status| status.as_str()).collect();
     orders::table
         .filter(orders::showtime_id.eq(showtime_id))
         .filter(orders::status.eq_any(statuses))

@@ -9,7 +9,11 @@ use service_kit::db::{bind, prepared};
 use uuid::Uuid;
 
 use super::schema::showtimes;
-use crate::domain::Layout;
+use crate::domain::{Layout, ShowtimeState};
+
+/// The stored statuses (the catalog's, by name).
+pub const SCHEDULED: &str = "SCHEDULED";
+pub const CANCELLED: &str = "CANCELLED";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = showtimes, check_for_backend(diesel::pg::Pg))]
@@ -36,7 +40,17 @@ impl ShowtimeRow {
     }
 
     pub fn is_cancelled(&self) -> bool {
-        self.status == "CANCELLED"
+        self.status == CANCELLED
+    }
+
+    /// The rules' view of this showtime.
+    pub fn state(&self) -> ShowtimeState<'_> {
+        ShowtimeState {
+            start: self.start_time,
+            end: self.end_time,
+            cancelled: self.is_cancelled(),
+            cancel_reason: self.cancel_reason.as_deref(),
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::tickets;
+use crate::domain::admission::TicketState;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = tickets, check_for_backend(diesel::pg::Pg))]
@@ -15,6 +16,17 @@ pub struct TicketRow {
     pub label: String,
     pub redeemed_at: Option<DateTime<Utc>>,
     pub redeemed_by: Option<Uuid>,
+}
+
+impl TicketRow {
+    /// The door's view of this ticket.
+    pub fn state(&self) -> TicketState<'_> {
+        TicketState {
+            code: &self.code,
+            seat: &self.label,
+            redeemed_at: self.redeemed_at,
+        }
+    }
 }
 
 pub async fn insert(mut conn: &AsyncPgConnection, tickets: &[TicketRow]) -> QueryResult<()> {

@@ -3,6 +3,8 @@
 
 use std::collections::HashSet;
 
+use super::Refusal;
+
 /// A seat: row 1 ("A") to 26 ("Z"), number from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Seat {
@@ -128,6 +130,62 @@ impl Layout {
     }
 }
 
+/// What an order asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wanted {
+    /// So many seats, picked by the service.
+    Quantity(i32),
+    /// These seats, in row then number order, no duplicates.
+    Seats(Vec<Seat>),
+}
+
+/// Every chosen seat that the layout does not have, named at once, so the
+/// customer fixes them in one go.
+pub fn outside_the_layout(wanted: &Wanted, layout: Layout) -> Result<(), Refusal> {
+    let Wanted::Seats(chosen) = wanted else {
+        return Ok(());
+    };
+    let outside: Vec<Seat> = chosen
+        .iter()
+        .copied()
+        .filter(|seat| !layout.contains(*seat))
+        .collect();
+    if outside.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::OutsideTheLayout {
+            seats: outside,
+            layout,
+        })
+    }
+}
+
+/// The seats an order gets when `taken` are held or sold, or why not.
+pub fn pick(wanted: &Wanted, layout: Layout, taken: &HashSet<Seat>) -> Result<Vec<Seat>, Refusal> {
+    match wanted {
+        Wanted::Quantity(n) => {
+            layout
+                .pick(taken, *n)
+                .ok_or_else(|| match layout.capacity() - taken.len() as i32 {
+                    0 => Refusal::SoldOut,
+                    left => Refusal::TooFewLeft { left, asked: *n },
+                })
+        }
+        Wanted::Seats(chosen) => {
+            let gone: Vec<Seat> = chosen
+                .iter()
+                .copied()
+                .filter(|seat| taken.contains(seat))
+                .collect();
+            if gone.is_empty() {
+                Ok(chosen.clone())
+            } else {
+                Err(Refusal::SeatsTaken { seats: gone })
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,5 +237,55 @@ mod tests {
         assert_eq!(labels(layout.pick(&taken, 2)), ["A1", "A3"]);
         assert_eq!(layout.pick(&taken, 4), None);
         assert_eq!(layout.capacity(), 5);
+    }
+
+    #[test]
+    fn chosen_seats_outside_the_layout_are_named_together() {
+        let layout = Layout {
+            rows: 5,
+            seats_per_row: 8,
+        };
+        let chosen = |labels: &[&str]| {
+            let mut seats: Vec<Seat> = seats(labels).into_iter().collect();
+            seats.sort();
+            Wanted::Seats(seats)
+        };
+        assert_eq!(outside_the_layout(&chosen(&["A1", "E8"]), layout), Ok(()));
+        assert_eq!(outside_the_layout(&Wanted::Quantity(50), layout), Ok(()));
+        assert_eq!(
+            outside_the_layout(&chosen(&["A9", "E8", "F1"]), layout),
+            Err(Refusal::OutsideTheLayout {
+                seats: vec![Seat { row: 1, number: 9 }, Seat { row: 6, number: 1 }],
+                layout
+            })
+        );
+    }
+
+    #[test]
+    fn picking_refuses_when_too_few_are_free_or_a_chosen_seat_is_taken() {
+        let layout = Layout {
+            rows: 1,
+            seats_per_row: 3,
+        };
+        let taken = seats(&["A2"]);
+        assert_eq!(
+            labels(pick(&Wanted::Quantity(2), layout, &taken).ok()),
+            ["A1", "A3"]
+        );
+        assert_eq!(
+            pick(&Wanted::Quantity(3), layout, &taken),
+            Err(Refusal::TooFewLeft { left: 2, asked: 3 })
+        );
+        assert_eq!(
+            pick(&Wanted::Quantity(1), layout, &seats(&["A1", "A2", "A3"])),
+            Err(Refusal::SoldOut)
+        );
+        let a1a2 = vec![Seat { row: 1, number: 1 }, Seat { row: 1, number: 2 }];
+        assert_eq!(
+            pick(&Wanted::Seats(a1a2), layout, &taken),
+            Err(Refusal::SeatsTaken {
+                seats: vec![Seat { row: 1, number: 2 }]
+            })
+        );
     }
 }

@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
+use super::Refusal;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
     Pending,
@@ -35,6 +37,14 @@ impl OrderStatus {
         .find(|status| status.as_str() == stored)
     }
 
+    /// CANCELLED, EXPIRED and REFUNDED: the order is over.
+    pub fn is_closed(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::Refunded
+        )
+    }
+
     /// What the order's seats are in this state.
     pub fn seat_state(self) -> &'static str {
         match self {
@@ -61,6 +71,16 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The payment's reference, when paying.
+    pub fn payment_reference(&self) -> Option<&str> {
+        match self {
+            Command::Pay { reference } => Some(reference),
+            _ => None,
+        }
+    }
+}
+
 /// What happens to the order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -78,31 +98,30 @@ pub struct OrderState<'a> {
     pub status: OrderStatus,
     pub expire_at: DateTime<Utc>,
     pub payment_reference: Option<&'a str>,
+    /// Why it was cancelled or refunded.
+    pub close_reason: Option<&'a str>,
 }
 
 /// Decides `command` on an order in `state` at `now`; `Err` is why it is
-/// refused (FAILED_PRECONDITION), naming the order's state.
+/// refused, naming the order's state.
 pub fn decide(
     state: &OrderState<'_>,
     command: &Command,
     now: DateTime<Utc>,
-) -> Result<Decision, String> {
+) -> Result<Decision, Refusal> {
     use OrderStatus::*;
     let change = |to| Ok(Decision::Change { to, reason: None });
     match (state.status, command) {
-        (Pending, Command::Pay { .. }) if now >= state.expire_at => Err(format!(
-            "the order expired at {} and its seats were released; order again",
-            state.expire_at.to_rfc3339()
-        )),
+        (Pending, Command::Pay { .. }) if now >= state.expire_at => Err(Refusal::Expired {
+            at: state.expire_at,
+        }),
         (Pending, Command::Pay { .. }) => change(Paid),
         (Paid, Command::Pay { reference })
             if state.payment_reference == Some(reference.as_str()) =>
         {
             Ok(Decision::Unchanged)
         }
-        (Paid, Command::Pay { .. }) => {
-            Err("the order is PAID already, with another payment reference".into())
-        }
+        (Paid, Command::Pay { .. }) => Err(Refusal::PaidWithAnotherReference),
         (Pending, Command::Cancel) => change(Cancelled),
         (Cancelled, Command::Cancel) => Ok(Decision::Unchanged),
         (Pending, Command::Expire) if now >= state.expire_at => change(Expired),
@@ -116,14 +135,11 @@ pub fn decide(
             reason: Some(reason.clone()),
         }),
         (_, Command::ShowtimeCancelled { .. }) => Ok(Decision::Unchanged),
-        (status, Command::Pay { .. }) => Err(format!(
-            "the order is {}; only a PENDING order can be paid",
-            status.as_str()
-        )),
-        (status, Command::Cancel) => Err(format!(
-            "the order is {}; only a PENDING order can be cancelled",
-            status.as_str()
-        )),
+        (status, Command::Pay { .. }) => Err(Refusal::NotPending { status, to: Paid }),
+        (status, Command::Cancel) => Err(Refusal::NotPending {
+            status,
+            to: Cancelled,
+        }),
     }
 }
 
@@ -132,12 +148,14 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
+    use crate::domain::noon;
 
     fn state(status: OrderStatus, reference: Option<&str>) -> OrderState<'_> {
         OrderState {
             status,
-            expire_at: Utc::now() + Duration::minutes(10),
+            expire_at: noon() + Duration::minutes(10),
             payment_reference: reference,
+            close_reason: None,
         }
     }
 
@@ -149,7 +167,7 @@ mod tests {
 
     #[test]
     fn paying_is_idempotent_on_the_reference_and_refused_once_expired() {
-        let now = Utc::now();
+        let now = noon();
         assert_eq!(
             decide(&state(OrderStatus::Pending, None), &pay("R1"), now),
             Ok(Decision::Change {
@@ -161,23 +179,32 @@ mod tests {
             decide(&state(OrderStatus::Paid, Some("R1")), &pay("R1"), now),
             Ok(Decision::Unchanged)
         );
-        assert!(decide(&state(OrderStatus::Paid, Some("R1")), &pay("R2"), now).is_err());
+        assert_eq!(
+            decide(&state(OrderStatus::Paid, Some("R1")), &pay("R2"), now),
+            Err(Refusal::PaidWithAnotherReference)
+        );
         let late = now + Duration::minutes(11);
         let refused = decide(&state(OrderStatus::Pending, None), &pay("R1"), late).unwrap_err();
-        assert!(refused.contains("expired"), "{refused}");
+        assert_eq!(
+            refused,
+            Refusal::Expired {
+                at: now + Duration::minutes(10)
+            }
+        );
+        assert!(refused.to_string().contains("expired"), "{refused}");
         for closed in [
             OrderStatus::Cancelled,
             OrderStatus::Expired,
             OrderStatus::Refunded,
         ] {
             let refused = decide(&state(closed, None), &pay("R1"), now).unwrap_err();
-            assert!(refused.contains(closed.as_str()), "{refused}");
+            assert!(refused.to_string().contains(closed.as_str()), "{refused}");
         }
     }
 
     #[test]
     fn only_pending_orders_cancel_and_cancelling_twice_is_no_change() {
-        let now = Utc::now();
+        let now = noon();
         assert!(matches!(
             decide(&state(OrderStatus::Pending, None), &Command::Cancel, now),
             Ok(Decision::Change {
@@ -194,13 +221,19 @@ mod tests {
             OrderStatus::Expired,
             OrderStatus::Refunded,
         ] {
-            assert!(decide(&state(final_state, Some("R")), &Command::Cancel, now).is_err());
+            assert_eq!(
+                decide(&state(final_state, Some("R")), &Command::Cancel, now),
+                Err(Refusal::NotPending {
+                    status: final_state,
+                    to: OrderStatus::Cancelled
+                })
+            );
         }
     }
 
     #[test]
     fn a_cancelled_showtime_cancels_the_unpaid_and_refunds_the_paid() {
-        let now = Utc::now();
+        let now = noon();
         let called_off = Command::ShowtimeCancelled {
             reason: "flood".into(),
         };
@@ -226,7 +259,7 @@ mod tests {
 
     #[test]
     fn only_an_overdue_pending_order_expires() {
-        let now = Utc::now();
+        let now = noon();
         assert_eq!(
             decide(&state(OrderStatus::Pending, None), &Command::Expire, now),
             Ok(Decision::Unchanged)

@@ -109,7 +109,7 @@ async fn a_cancelled_showtime_cancels_unpaid_orders_and_refunds_paid_ones_once()
 
     // The same event handled again changes nothing.
     let before = env.written().await;
-    let again = Cancellations::new(Outbox::new(env.pool()))
+    let again = Cancellations::new(Outbox::new(env.pool()), env.config.common.clock.clone())
         .showtime_cancelled(&called_off)
         .await
         .unwrap();
@@ -132,7 +132,7 @@ async fn handling_one_cancellation_twice_closes_each_order_once() {
         .unwrap();
     let paid = env.paid(&showtime, 1, "PAY-1").await;
     let called_off = env.cancel_showtime(&showtime, "flooded").await;
-    let handler = Cancellations::new(Outbox::new(env.pool()));
+    let handler = Cancellations::new(Outbox::new(env.pool()), env.config.common.clock.clone());
     assert_eq!(handler.showtime_cancelled(&called_off).await.unwrap(), 2);
     let after = env.written().await;
     let orders = [

@@ -97,7 +97,7 @@ async fn tickets_of_a_refunded_order_a_cancelled_or_an_ended_showtime_do_not_adm
     let cancelled = env
         .cancel_showtime(&called_off, "the projector broke")
         .await;
-    Cancellations::new(Outbox::new(env.pool()))
+    Cancellations::new(Outbox::new(env.pool()), env.config.common.clock.clone())
         .showtime_cancelled(&cancelled)
         .await
         .unwrap();

@@ -34,12 +34,15 @@ async fn a_bit_of_everything(env: &Env, by_event: bool) -> [Order; 3] {
     ))
     .await;
     assert_eq!(
-        Sweeper::new(Outbox::new(env.pool())).sweep().await.unwrap(),
+        Sweeper::new(Outbox::new(env.pool()), env.config.common.clock.clone())
+            .sweep()
+            .await
+            .unwrap(),
         1
     );
     let called_off = env.cancel_showtime(&showtime, "no film").await;
     if !by_event {
-        Cancellations::new(Outbox::new(env.pool()))
+        Cancellations::new(Outbox::new(env.pool()), env.config.common.clock.clone())
             .showtime_cancelled(&called_off)
             .await
             .unwrap();

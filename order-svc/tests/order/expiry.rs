@@ -10,7 +10,7 @@ use service_kit::outbox::Outbox;
 use crate::{Env, by_quantity, by_seats, seats_in};
 
 fn sweeper(env: &Env) -> Sweeper {
-    Sweeper::new(Outbox::new(env.pool()))
+    Sweeper::new(Outbox::new(env.pool()), env.config.common.clock.clone())
 }
 
 #[tokio::test]

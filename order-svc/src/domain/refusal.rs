@@ -1,0 +1,251 @@
+//! Every way order-svc's rules refuse a request, as a value that names the
+//! rule and carries what its message says, and the one mapping from them to
+//! gRPC codes. The rules in `domain` return these; the constraints that
+//! guarantee a rule (`db::refusal`) answer with the same values.
+
+use chrono::{DateTime, Utc};
+use service_kit::ServiceError;
+use uuid::Uuid;
+
+use super::{Layout, OrderStatus, Seat};
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// No such order, or one the caller may not see (answered alike, so ids
+    /// cannot be probed).
+    #[error("no order with id {0}")]
+    UnknownOrder(Uuid),
+    /// No ticket with this code.
+    #[error("no ticket with this code")]
+    UnknownTicket,
+
+    // An order's life cycle (`status::decide`).
+    /// Paying a PENDING order after its hold ran out.
+    #[error(
+        "the order expired at {} and its seats were released; order again",
+        .at.to_rfc3339()
+    )]
+    Expired { at: DateTime<Utc> },
+    /// Paying a PAID order again, with another reference.
+    #[error("the order is PAID already, with another payment reference")]
+    PaidWithAnotherReference,
+    /// Paying or cancelling (`to` PAID or CANCELLED) an order that is no
+    /// longer PENDING.
+    #[error(
+        "the order is {}; only a PENDING order can be {}",
+        .status.as_str(),
+        .to.as_str().to_lowercase()
+    )]
+    NotPending {
+        status: OrderStatus,
+        to: OrderStatus,
+    },
+
+    // The showtime (`showtime`).
+    /// The catalog called the showtime off: no orders, no payments.
+    #[error("the showtime was cancelled{}; it takes no orders", in_brackets(.reason))]
+    ShowtimeCancelled { reason: Option<String> },
+    /// Tickets are sold until the showtime starts.
+    #[error(
+        "the showtime started at {}; tickets are sold until it starts",
+        .at.to_rfc3339()
+    )]
+    ShowtimeStarted { at: DateTime<Utc> },
+
+    // Seats (`seats`).
+    /// Chosen seats the showtime does not have (INVALID_ARGUMENT on `seats`).
+    #[error(
+        "{} {} not a seat of this showtime (rows A to {}, seats 1 to {})",
+        labels(.seats),
+        is_are(.seats),
+        last_row(.layout),
+        .layout.seats_per_row
+    )]
+    OutsideTheLayout { seats: Vec<Seat>, layout: Layout },
+    #[error("the showtime is sold out")]
+    SoldOut,
+    /// Fewer seats are free than the order asks for.
+    #[error(
+        "only {left} {} left; {asked} were asked for",
+        if *.left == 1 { "seat is" } else { "seats are" }
+    )]
+    TooFewLeft { left: i32, asked: i32 },
+    /// Chosen seats another order holds or bought.
+    #[error("{} {} held or sold; choose other seats", labels(.seats), is_are(.seats))]
+    SeatsTaken { seats: Vec<Seat> },
+
+    // The door (`admission::admit`).
+    /// Only a PAID order's tickets admit.
+    #[error("the order is {}; only a PAID order's tickets admit", .status.as_str())]
+    NotPaid { status: OrderStatus },
+    /// The order was refunded: its tickets are void.
+    #[error(
+        "the order was refunded ({}); its tickets do not admit",
+        .reason.as_deref().unwrap_or("no reason given")
+    )]
+    Refunded { reason: Option<String> },
+    #[error("the showtime was cancelled; its tickets do not admit")]
+    ShowingCancelled,
+    #[error("the showtime ended at {}", .at.to_rfc3339())]
+    ShowingEnded { at: DateTime<Utc> },
+    /// A ticket admits once.
+    #[error(
+        "ticket {code} for seat {seat} was redeemed already, at {}",
+        .at.map(|at| at.to_rfc3339()).unwrap_or_default()
+    )]
+    AlreadyRedeemed {
+        code: String,
+        seat: String,
+        at: Option<DateTime<Utc>>,
+    },
+
+    // What the constraints guarantee (`db::refusal`).
+    /// A seat was taken by a racing order. Orders of one showtime take
+    /// turns, so this does not happen; the unique index is the guarantee.
+    #[error("a seat was taken meanwhile; order again")]
+    SeatTakenMeanwhile,
+    /// One payment pays one order.
+    #[error("this payment reference has paid another order already")]
+    PaymentReferenceTaken,
+    /// A create with this idempotency key is being made by a concurrent
+    /// retry; its order answers the retry once it has committed.
+    #[error("a concurrent retry is in flight; retry")]
+    KeyTaken,
+}
+
+impl From<Refusal> for ServiceError {
+    fn from(refusal: Refusal) -> Self {
+        let message = refusal.to_string();
+        match refusal {
+            Refusal::UnknownOrder(_) | Refusal::UnknownTicket => ServiceError::NotFound(message),
+            Refusal::OutsideTheLayout { .. } => ServiceError::invalid("seats", message),
+            Refusal::SeatTakenMeanwhile | Refusal::KeyTaken => ServiceError::Aborted(message),
+            Refusal::PaymentReferenceTaken => ServiceError::AlreadyExists(message),
+            Refusal::Expired { .. }
+            | Refusal::PaidWithAnotherReference
+            | Refusal::NotPending { .. }
+            | Refusal::ShowtimeCancelled { .. }
+            | Refusal::ShowtimeStarted { .. }
+            | Refusal::SoldOut
+            | Refusal::TooFewLeft { .. }
+            | Refusal::SeatsTaken { .. }
+            | Refusal::NotPaid { .. }
+            | Refusal::Refunded { .. }
+            | Refusal::ShowingCancelled
+            | Refusal::ShowingEnded { .. }
+            | Refusal::AlreadyRedeemed { .. } => ServiceError::FailedPrecondition(message),
+        }
+    }
+}
+
+fn in_brackets(reason: &Option<String>) -> String {
+    reason
+        .as_ref()
+        .map(|reason| format!(" ({reason})"))
+        .unwrap_or_default()
+}
+
+/// "C5, C6": every seat named, so the customer fixes them in one go.
+fn labels(seats: &[Seat]) -> String {
+    seats
+        .iter()
+        .map(|seat| seat.label())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The letter of a layout's last row.
+fn last_row(layout: &Layout) -> char {
+    Seat {
+        row: layout.rows,
+        number: 1,
+    }
+    .row_letter()
+}
+
+fn is_are(seats: &[Seat]) -> &'static str {
+    if seats.len() == 1 { "is" } else { "are" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seats(labels: &[&str]) -> Vec<Seat> {
+        labels.iter().map(|l| Seat::parse(l).unwrap()).collect()
+    }
+
+    #[test]
+    fn messages_name_what_refused() {
+        assert_eq!(
+            Refusal::NotPending {
+                status: OrderStatus::Expired,
+                to: OrderStatus::Cancelled
+            }
+            .to_string(),
+            "the order is EXPIRED; only a PENDING order can be cancelled"
+        );
+        assert_eq!(
+            Refusal::ShowtimeCancelled {
+                reason: Some("flood".into())
+            }
+            .to_string(),
+            "the showtime was cancelled (flood); it takes no orders"
+        );
+        assert_eq!(
+            Refusal::ShowtimeCancelled { reason: None }.to_string(),
+            "the showtime was cancelled; it takes no orders"
+        );
+        assert_eq!(
+            Refusal::TooFewLeft { left: 1, asked: 3 }.to_string(),
+            "only 1 seat is left; 3 were asked for"
+        );
+        assert_eq!(
+            Refusal::SeatsTaken {
+                seats: seats(&["C5", "C6"])
+            }
+            .to_string(),
+            "C5, C6 are held or sold; choose other seats"
+        );
+        assert_eq!(
+            Refusal::OutsideTheLayout {
+                seats: seats(&["K1"]),
+                layout: Layout {
+                    rows: 10,
+                    seats_per_row: 12
+                }
+            }
+            .to_string(),
+            "K1 is not a seat of this showtime (rows A to J, seats 1 to 12)"
+        );
+    }
+
+    #[test]
+    fn each_refusal_has_its_code() {
+        let code = |refusal: Refusal| match ServiceError::from(refusal) {
+            ServiceError::NotFound(_) => "NOT_FOUND",
+            ServiceError::InvalidArgument(v) if v[0].field == "seats" => "INVALID_ARGUMENT seats",
+            ServiceError::Aborted(_) => "ABORTED",
+            ServiceError::AlreadyExists(_) => "ALREADY_EXISTS",
+            ServiceError::FailedPrecondition(_) => "FAILED_PRECONDITION",
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(code(Refusal::UnknownTicket), "NOT_FOUND");
+        assert_eq!(
+            code(Refusal::OutsideTheLayout {
+                seats: seats(&["Z1"]),
+                layout: Layout {
+                    rows: 1,
+                    seats_per_row: 1
+                }
+            }),
+            "INVALID_ARGUMENT seats"
+        );
+        assert_eq!(code(Refusal::SeatTakenMeanwhile), "ABORTED");
+        assert_eq!(code(Refusal::KeyTaken), "ABORTED");
+        assert_eq!(code(Refusal::PaymentReferenceTaken), "ALREADY_EXISTS");
+        assert_eq!(code(Refusal::SoldOut), "FAILED_PRECONDITION");
+        assert_eq!(code(Refusal::ShowingCancelled), "FAILED_PRECONDITION");
+    }
+}
