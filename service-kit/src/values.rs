@@ -92,13 +92,6 @@ pub fn parse_timestamp(
         .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))
 }
 
-/// Now, to the microsecond: what PostgreSQL stores of it, so that a value
-/// rendered before an insert equals the row read back.
-pub fn now() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
-}
-
 /// A contract timestamp.
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
