@@ -92,6 +92,16 @@ pub fn parse_timestamp(
         .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))
 }
 
+/// A required timestamp, as [`parse_timestamp`].
+pub fn parse_required_timestamp(
+    field: &str,
+    raw: Option<&prost_types::Timestamp>,
+) -> Result<DateTime<Utc>, FieldViolation> {
+    parse_timestamp(field, raw)?.ok_or_else(|| {
+        FieldViolation::new(field, "is required (RFC 3339 with an offset over REST)")
+    })
+}
+
 /// A contract timestamp.
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {

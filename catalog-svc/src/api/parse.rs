@@ -5,7 +5,9 @@
 use chrono::{DateTime, Datelike, Utc};
 use kursi_proto::catalog::v1 as pb;
 use service_kit::pages::{self, PageSizes};
-use service_kit::values::{Violations, parse_id, parse_optional_id, parse_text, parse_timestamp};
+use service_kit::values::{
+    Violations, parse_id, parse_optional_id, parse_required_timestamp, parse_text,
+};
 use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
 
@@ -181,22 +183,19 @@ pub fn new_showtime(
     let mut v = Violations::default();
     let movie_id = v.check(parse_id("movie_id", &r.movie_id));
     let auditorium = v.check(Auditorium::parse(&r.auditorium));
-    let start = match v.check(parse_timestamp("start_time", r.start_time.as_ref())) {
-        Some(Some(start)) => v.check(
-            rules
-                .check_start(start, now)
-                .map(|()| start)
-                .map_err(FieldViolation::from),
-        ),
-        Some(None) => {
-            v.push(
-                "start_time",
-                "is required (RFC 3339 with an offset over REST)",
-            );
-            None
-        }
-        None => None,
-    };
+    let start = v
+        .check(parse_required_timestamp(
+            "start_time",
+            r.start_time.as_ref(),
+        ))
+        .and_then(|start| {
+            v.check(
+                rules
+                    .check_start(start, now)
+                    .map(|()| start)
+                    .map_err(FieldViolation::from),
+            )
+        });
     let price = v.check(Price::parse(r.price));
     let layout = match &r.seat_layout {
         Some(layout) => v.check_all(SeatLayout::parse(layout.rows, layout.seats_per_row)),

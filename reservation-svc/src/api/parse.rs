@@ -14,7 +14,7 @@ use crate::db::reservations::Filter;
 use crate::db::tables::TableRow;
 use crate::domain::values::{
     Area, Capacity, ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize,
-    PaymentReference, TableLabel, parse_id, parse_timestamp,
+    PaymentReference, TableLabel, parse_id, parse_required_timestamp, parse_timestamp,
 };
 use crate::domain::{CancelReason, RestaurantPolicy, Status};
 use crate::floor::TableUpdate;
@@ -43,17 +43,12 @@ pub fn booking(
         }
     };
     let party = v.check(PartySize::parse(request.party_size));
-    let start = match v.check(parse_timestamp("start_time", request.start_time.as_ref())) {
-        Some(Some(start)) => v.check(policy.check_start(start, now).map(|()| start)),
-        Some(None) => {
-            v.push(
-                "start_time",
-                "is required (RFC 3339 with an offset over REST)",
-            );
-            None
-        }
-        None => None,
-    };
+    let start = v
+        .check(parse_required_timestamp(
+            "start_time",
+            request.start_time.as_ref(),
+        ))
+        .and_then(|start| v.check(policy.check_start(start, now).map(|()| start)));
     let duration = match request.duration_minutes {
         Some(minutes) => v.check(DurationMinutes::parse(minutes)),
         None => party.map(|party| policy.turn_times.for_party(party)),

@@ -5,7 +5,9 @@
 use service_kit::FieldViolation;
 use service_kit::values::{parse_required_text, parse_text};
 
-pub use service_kit::values::{IdempotencyKey, PaymentReference, parse_id, parse_timestamp};
+pub use service_kit::values::{
+    IdempotencyKey, PaymentReference, parse_id, parse_required_timestamp, parse_timestamp,
+};
 
 /// Who to reach about a booking: a name, a phone number and an email.
 #[derive(Debug, Clone, PartialEq, Eq)]
