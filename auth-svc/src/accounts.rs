@@ -221,6 +221,15 @@ impl Accounts {
             .ok_or_else(|| ServiceError::NotFound(format!("no account with id {id}")))
     }
 
+    pub async fn user_by_email(&self, email: &Email) -> Result<UserRow, ServiceError> {
+        let mut conn = self.pool.get().await?;
+        users::find_by_email(&mut conn, email.as_str())
+            .await?
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!("no account with email {}", email.as_str()))
+            })
+    }
+
     /// Up to `limit` accounts after a (created_at, id) position, oldest
     /// first, and how many accounts there are in all.
     pub async fn page(

@@ -4,6 +4,7 @@
 //! one mapping from errors to `tonic::Status`, and JWT verification against
 //! the keys auth-svc publishes.
 
+pub mod accounts;
 pub mod auth;
 pub mod cli;
 pub mod clock;

@@ -105,6 +105,22 @@ impl AuthService for AuthApi {
         }))
     }
 
+    async fn get_user(&self, request: Request<GetUserRequest>) -> Reply<GetUserResponse> {
+        let id = service_kit::values::id("user_id", &request.get_ref().user_id)?;
+        let user = self.accounts.user(id).await?;
+        Ok(Response::new(GetUserResponse {
+            user: Some(user_to_proto(&user, self.accounts.now())),
+        }))
+    }
+
+    async fn lookup_user(&self, request: Request<LookupUserRequest>) -> Reply<LookupUserResponse> {
+        let email = parse::email(&request.get_ref().email)?;
+        let user = self.accounts.user_by_email(&email).await?;
+        Ok(Response::new(LookupUserResponse {
+            user: Some(user_to_proto(&user, self.accounts.now())),
+        }))
+    }
+
     async fn set_user_role(
         &self,
         request: Request<SetUserRoleRequest>,

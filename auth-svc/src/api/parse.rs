@@ -30,6 +30,11 @@ pub fn registration(request: &RegisterRequest) -> Result<Registration, ServiceEr
     v.finish(registration)
 }
 
+/// An email to look an account up by.
+pub fn email(raw: &str) -> Result<Email, ServiceError> {
+    Email::parse(raw).map_err(|v| ServiceError::InvalidArgument(vec![v]))
+}
+
 /// A LoginRequest's `(login, password)`: an email or a username, and a
 /// password, checked only for being there.
 pub fn login(request: &LoginRequest) -> Result<(&str, &str), ServiceError> {

@@ -7,6 +7,7 @@ mod admin;
 mod forged_tokens;
 mod key_rotation;
 mod login;
+mod lookup;
 mod reflection;
 mod refresh;
 mod schema;
