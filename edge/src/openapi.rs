@@ -12,6 +12,10 @@ use crate::json::JsonShape;
 use crate::routes::{BodyRule, Route, RouteTable, is_plain_message};
 
 const STATUS_SCHEMA: &str = "google.rpc.Status";
+/// A request field that makes its create safe to retry; the edge takes it
+/// from the `Idempotency-Key` header too (`metadata.rs`).
+const IDEMPOTENCY_KEY_FIELD: &str = "idempotency_key";
+
 /// How deep nested message fields are offered as dotted query parameters.
 const MAX_QUERY_DEPTH: usize = 4;
 
@@ -109,6 +113,7 @@ fn operation(route: &Route, schemas: &mut Schemas<'_>, comments: &Comments) -> V
 
     let input = rpc.input();
     let mut parameters = Vec::new();
+    let mut responses_extra: Vec<(&str, &str)> = Vec::new();
     let mut bound: HashSet<String> = HashSet::new();
     for variable in route.template.variables() {
         let name = variable.field_path.join(".");
@@ -156,6 +161,24 @@ fn operation(route: &Route, schemas: &mut Schemas<'_>, comments: &Comments) -> V
                 &mut Vec::new(),
             );
         }
+    }
+    if let Some(key) = input.get_field_by_name(IDEMPOTENCY_KEY_FIELD) {
+        // The edge forwards the header as the `idempotency-key` metadata the
+        // service reads when the field is empty.
+        parameters.push(json!({
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": false,
+            "description": format!(
+                "{} The same as the `{IDEMPOTENCY_KEY_FIELD}` field, which wins when both are given.",
+                comments.of_field(&key).trim()
+            ),
+            "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[!-~]+$"},
+        }));
+        responses_extra.push((
+            "422",
+            "The idempotency key was sent before with another request.",
+        ));
     }
     if !parameters.is_empty() {
         operation.insert("parameters".into(), Value::Array(parameters));
@@ -226,6 +249,15 @@ fn operation(route: &Route, schemas: &mut Schemas<'_>, comments: &Comments) -> V
             json!({ "$ref": "#/components/responses/Error" }),
         );
         operation.insert("security".into(), json!([{ "bearerAuth": [] }]));
+    }
+    for (status, why) in responses_extra {
+        responses.insert(
+            status.into(),
+            json!({
+                "description": why,
+                "content": { "application/json": { "schema": schema_ref(STATUS_SCHEMA) } },
+            }),
+        );
     }
     responses.insert(
         "default".into(),

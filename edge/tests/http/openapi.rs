@@ -106,3 +106,28 @@ async fn the_document_describes_every_route_from_the_contracts() {
         );
     }
 }
+
+#[tokio::test]
+async fn operations_that_take_an_idempotency_key_list_its_header_and_422() {
+    let edge = Edge::start(vec![]).await;
+    let doc = edge.get("/openapi.json").send().await.expect(200);
+    let header = |path: &str, method: &str| {
+        doc["paths"][path][method]["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header")
+    };
+    for (path, method) in [("/api/orders", "post"), ("/api/reservations", "post")] {
+        assert!(
+            header(path, method),
+            "{method} {path} lacks Idempotency-Key"
+        );
+        assert!(
+            doc["paths"][path][method]["responses"]["422"].is_object(),
+            "{method} {path} lacks its 422"
+        );
+    }
+    assert!(!header("/api/reservations/{reservation_id}", "get"));
+    assert!(!header("/api/movies", "post"));
+}
