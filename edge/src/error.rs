@@ -379,9 +379,10 @@ mod tests {
         pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
             .unwrap();
         let shape = JsonShape::new(&pool);
-        let status = tonic::Status::from(service_kit::ServiceError::IdempotencyKeyReused(
-            "walk-1".into(),
-        ));
+        let status = tonic::Status::from(service_kit::ServiceError::IdempotencyKeyReused {
+            field: "idempotency_key",
+            key: "walk-1".into(),
+        });
         let error = ApiError::from_status(&status, "order", &pool, &shape);
         assert_eq!(error.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(error.code, Code::FailedPrecondition);

@@ -54,9 +54,14 @@ pub enum ServiceError {
     /// held): FAILED_PRECONDITION with a google.rpc.ErrorInfo whose reason
     /// is [`IDEMPOTENCY_KEY_REUSED`], which the edge answers as HTTP 422.
     #[error(
-        "the idempotency key {0:?} was sent before with another request; a new request needs a new key"
+        "{field} {key:?} was sent before with another request; a new request needs a new {field}"
     )]
-    IdempotencyKeyReused(String),
+    IdempotencyKeyReused {
+        /// The request field that carries the key: `idempotency_key`, or a
+        /// payment's `payment_reference`.
+        field: &'static str,
+        key: String,
+    },
     /// A bug or an unexpected failure: logged in full, reported generically.
     #[error("internal error: {0}")]
     Internal(String),
@@ -106,13 +111,13 @@ impl From<ServiceError> for Status {
             ServiceError::ResourceExhausted(m) => Status::resource_exhausted(m),
             ServiceError::Unavailable(m) => Status::unavailable(m),
             ServiceError::DeadlineExceeded(m) => Status::deadline_exceeded(m),
-            ServiceError::IdempotencyKeyReused(ref key) => {
+            ServiceError::IdempotencyKeyReused { field, ref key } => {
                 let message = err.to_string();
                 let mut details = ErrorDetails::new();
                 details.set_error_info(
                     IDEMPOTENCY_KEY_REUSED,
                     ERROR_DOMAIN,
-                    [("idempotency_key".to_owned(), key.clone())],
+                    [(field.to_owned(), key.clone())],
                 );
                 details.add_precondition_failure_violation(
                     "IDEMPOTENCY_KEY",
@@ -212,7 +217,10 @@ mod tests {
 
     #[test]
     fn a_reused_idempotency_key_names_itself_and_its_reason() {
-        let status = Status::from(ServiceError::IdempotencyKeyReused("walk-1".into()));
+        let status = Status::from(ServiceError::IdempotencyKeyReused {
+            field: "idempotency_key",
+            key: "walk-1".into(),
+        });
         assert_eq!(status.code(), Code::FailedPrecondition);
         assert!(status.message().contains("walk-1"), "{}", status.message());
         let info = status.get_details_error_info().expect("error info");

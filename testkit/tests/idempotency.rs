@@ -58,7 +58,7 @@ async fn a_key_answers_its_first_request_and_refuses_another() {
     };
     let refused = idempotency::first(&conn, &five, now).await.unwrap_err();
     assert!(
-        matches!(refused, ServiceError::IdempotencyKeyReused(ref k) if k == "walk-1"),
+        matches!(refused, ServiceError::IdempotencyKeyReused { ref key, .. } if key == "walk-1"),
         "{refused:?}"
     );
     // Another caller's key of the same name, or another operation's, is

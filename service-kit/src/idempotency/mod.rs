@@ -117,5 +117,8 @@ pub async fn prune(conn: &AsyncPgConnection, now: DateTime<Utc>) -> QueryResult<
 
 /// The refusal of a key that came with another request.
 pub fn reused(key: &IdempotencyKey) -> ServiceError {
-    ServiceError::IdempotencyKeyReused(key.as_str().to_owned())
+    ServiceError::IdempotencyKeyReused {
+        field: "idempotency_key",
+        key: key.as_str().to_owned(),
+    }
 }
