@@ -62,6 +62,18 @@ pub enum ServiceError {
         field: &'static str,
         key: String,
     },
+    /// The connection to the database was lost under a query (the server
+    /// restarted, or ended the session). UNAVAILABLE; `db::read` and
+    /// `db::transaction` send such work once more on a fresh connection.
+    #[error("the database connection was lost; retry")]
+    ConnectionLost,
+    /// The connection was lost while a COMMIT was under way: the change
+    /// may or may not have been made. UNAVAILABLE, never retried here; the
+    /// client's retry with its idempotency key is safe.
+    #[error(
+        "the database connection was lost while the change was being committed; it may or may not have been made: retry with the same idempotency key"
+    )]
+    CommitOutcomeUnknown,
     /// A bug or an unexpected failure: logged in full, reported generically.
     #[error("internal error: {0}")]
     Internal(String),
@@ -111,6 +123,9 @@ impl From<ServiceError> for Status {
             ServiceError::ResourceExhausted(m) => Status::resource_exhausted(m),
             ServiceError::Unavailable(m) => Status::unavailable(m),
             ServiceError::DeadlineExceeded(m) => Status::deadline_exceeded(m),
+            ServiceError::ConnectionLost | ServiceError::CommitOutcomeUnknown => {
+                Status::unavailable(err.to_string())
+            }
             ServiceError::IdempotencyKeyReused { field, ref key } => {
                 let message = err.to_string();
                 let mut details = ErrorDetails::new();
@@ -155,9 +170,15 @@ impl From<DieselError> for ServiceError {
                     Self::Aborted("a concurrent change conflicted with this one; retry".into())
                 }
                 // The second is what a connection that the server closed
-                // answers to the next query sent on it.
+                // answers to the next query sent on it (tokio-postgres
+                // errors without a SQLSTATE).
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
-                    Self::Unavailable("the database connection was lost; retry".into())
+                    Self::ConnectionLost
+                }
+                // 57P01..57P03: the server ends the session (terminated,
+                // shutting down, restarting); diesel does not classify them.
+                DatabaseErrorKind::Unknown if ends_the_session(info.message()) => {
+                    Self::ConnectionLost
                 }
                 DatabaseErrorKind::ReadOnlyTransaction => {
                     Self::Unavailable("the database is read-only right now; retry later".into())
@@ -167,6 +188,15 @@ impl From<DieselError> for ServiceError {
             other => Self::Internal(format!("database error: {other}")),
         }
     }
+}
+
+/// The messages of SQLSTATE 57P01 (admin_shutdown), 57P02 (crash_shutdown)
+/// and 57P03 (cannot_connect_now): the session is over.
+fn ends_the_session(message: &str) -> bool {
+    message.starts_with("terminating connection")
+        || message.contains("the database system is shutting down")
+        || message.contains("the database system is starting up")
+        || message.contains("the database system is in recovery mode")
 }
 
 impl From<bb8::RunError<diesel_async::pooled_connection::PoolError>> for ServiceError {

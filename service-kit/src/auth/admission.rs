@@ -18,11 +18,16 @@ use tower::{Layer, Service};
 
 use super::{Denial, Policy, PolicyTable, TokenVerifier, VerifyError};
 
-/// Whether the service has finished starting (database ready); mirrored in
-/// grpc.health.v1 so orchestrators and `scripts/stack` can wait for it.
+/// Whether the service serves: it has finished starting (its database
+/// prepared), is not shutting down, and reaches its database. Mirrored in
+/// grpc.health.v1 so orchestrators and `scripts/stack` can wait for it and
+/// route around it.
 #[derive(Clone)]
 pub struct Readiness {
+    /// Prepared and not draining: the admission layer lets calls in.
     ready: Arc<AtomicBool>,
+    /// The last database probe answered (`db::watch_database`).
+    database: Arc<AtomicBool>,
     health: HealthReporter,
     services: Arc<[&'static str]>,
 }
@@ -32,6 +37,7 @@ impl Readiness {
     pub async fn new(health: HealthReporter, services: &[&'static str]) -> Self {
         let readiness = Self {
             ready: Arc::new(AtomicBool::new(false)),
+            database: Arc::new(AtomicBool::new(true)),
             health,
             services: services.into(),
         };
@@ -51,12 +57,31 @@ impl Readiness {
 
     pub async fn set_ready(&self) {
         self.ready.store(true, Ordering::Release);
-        self.set(ServingStatus::Serving).await;
+        self.report().await;
     }
 
     pub async fn set_draining(&self) {
         self.ready.store(false, Ordering::Release);
-        self.set(ServingStatus::NotServing).await;
+        self.report().await;
+    }
+
+    /// What the database probe found. Calls are still let in while the
+    /// database is away (they answer UNAVAILABLE within the connect
+    /// timeout); health says NOT_SERVING so that traffic goes elsewhere.
+    pub async fn set_database_reachable(&self, reachable: bool) {
+        if self.database.swap(reachable, Ordering::AcqRel) != reachable {
+            self.report().await;
+        }
+    }
+
+    async fn report(&self) {
+        let serving = self.ready.load(Ordering::Acquire) && self.database.load(Ordering::Acquire);
+        self.set(if serving {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        })
+        .await;
     }
 
     async fn set(&self, status: ServingStatus) {

@@ -5,9 +5,13 @@
 //! libpq is needed to build or run a service.
 
 mod prepared;
+mod probe;
+mod retry;
 mod violation;
 
 pub use prepared::{Bind, Binds, Prepared, bind, prepared};
+pub use probe::{PROBE_INTERVAL, watch_database};
+pub use retry::{Lost, read, transaction};
 pub use violation::{ConstraintKind, RefuseExt, Violation, refuse, violation};
 
 use std::time::Duration;

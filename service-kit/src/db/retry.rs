@@ -1,0 +1,143 @@
+//! Database work that meets a dead connection is sent again, once, on a
+//! fresh one, when that cannot apply a change twice.
+//!
+//! A pooled connection can die under a query: the server restarted, a
+//! failover happened, an operator or an idle timeout ended the session.
+//! The pool hands out connections it knows to be closed no more, but one
+//! whose end it has not seen yet fails on first use. Which work is sent
+//! again, and why each is safe:
+//!
+//! - [`read`]: work that only reads. Reading twice changes nothing.
+//! - [`transaction`]: work inside one transaction, when the connection was
+//!   lost before COMMIT was sent. The server rolls back a transaction whose
+//!   session ends, so nothing of the first attempt stays.
+//! - never a COMMIT whose outcome is unknown: when the connection is lost
+//!   while committing, the change may or may not have been made. That is
+//!   answered [`ServiceError::CommitOutcomeUnknown`] (UNAVAILABLE), and the
+//!   client's retry with its idempotency key is what makes it safe.
+//!
+//! Everything else (a constraint broken, a serialization failure) is the
+//! work's own answer and is not retried here.
+
+use diesel::result::Error as DieselError;
+use diesel_async::{AsyncConnection, AsyncPgConnection, TransactionManager};
+
+use super::Pool;
+use crate::ServiceError;
+
+type Transactions = <AsyncPgConnection as AsyncConnection>::TransactionManager;
+
+/// An error that may say the database connection was lost.
+pub trait Lost {
+    fn connection_lost(&self) -> bool;
+}
+
+impl Lost for ServiceError {
+    fn connection_lost(&self) -> bool {
+        matches!(self, ServiceError::ConnectionLost)
+    }
+}
+
+/// Runs read-only `work` on a pooled connection, and once more on a fresh
+/// one if the connection was lost under it.
+pub async fn read<T, E>(
+    pool: &Pool,
+    work: impl AsyncFn(&mut AsyncPgConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<ServiceError> + Lost,
+{
+    let mut conn = pool.get().await.map_err(ServiceError::from)?;
+    match work(&mut conn).await {
+        Err(err) if err.connection_lost() => {
+            tracing::warn!("a read lost its database connection; reading again on another");
+            discard(&mut conn);
+            drop(conn);
+            let mut conn = pool.get().await.map_err(ServiceError::from)?;
+            work(&mut conn).await
+        }
+        answer => answer,
+    }
+}
+
+/// Runs `work` in a transaction, and once more on a fresh connection if
+/// the connection was lost before COMMIT; see the module's comment.
+pub async fn transaction<T, E>(
+    pool: &Pool,
+    work: impl AsyncFn(&mut AsyncPgConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<ServiceError> + From<DieselError> + Lost,
+{
+    match once(pool, &work).await {
+        Attempt::Done(answer) => answer,
+        Attempt::LostBeforeCommit(_) => {
+            tracing::warn!(
+                "a transaction lost its database connection before COMMIT; running it again on another"
+            );
+            match once(pool, &work).await {
+                Attempt::Done(answer) | Attempt::LostBeforeCommit(answer) => answer,
+            }
+        }
+    }
+}
+
+enum Attempt<T, E> {
+    Done(Result<T, E>),
+    LostBeforeCommit(Result<T, E>),
+}
+
+async fn once<T, E>(
+    pool: &Pool,
+    work: &impl AsyncFn(&mut AsyncPgConnection) -> Result<T, E>,
+) -> Attempt<T, E>
+where
+    E: From<ServiceError> + From<DieselError> + Lost,
+{
+    let mut conn = match pool.get().await {
+        Ok(conn) => conn,
+        Err(err) => return Attempt::Done(Err(ServiceError::from(err).into())),
+    };
+    // BEGIN, the work, COMMIT or ROLLBACK, as diesel's `transaction` does,
+    // but knowing whether the COMMIT had been sent when the connection died.
+    if let Err(err) = Transactions::begin_transaction(&mut *conn).await {
+        let err = E::from(err);
+        return if err.connection_lost() {
+            Attempt::LostBeforeCommit(Err(err))
+        } else {
+            Attempt::Done(Err(err))
+        };
+    }
+    let (answer, committing) = match work(&mut conn).await {
+        Ok(value) => match Transactions::commit_transaction(&mut *conn).await {
+            Ok(()) => (Ok(value), true),
+            Err(err) => (Err(E::from(err)), true),
+        },
+        Err(err) => {
+            // A failed rollback leaves the connection broken; the pool
+            // drops it. The work's own error is the answer.
+            let _ = Transactions::rollback_transaction(&mut *conn).await;
+            (Err(err), false)
+        }
+    };
+    if answer.as_ref().is_err_and(Lost::connection_lost) {
+        discard(&mut conn);
+    }
+    match answer {
+        Err(err) if err.connection_lost() && committing => {
+            tracing::error!(
+                "the database connection was lost during COMMIT; the outcome is unknown"
+            );
+            Attempt::Done(Err(ServiceError::CommitOutcomeUnknown.into()))
+        }
+        Err(err) if err.connection_lost() => Attempt::LostBeforeCommit(Err(err)),
+        answer => Attempt::Done(answer),
+    }
+}
+
+/// Marks a connection that was lost as broken, so the pool drops it when
+/// it comes back instead of handing it out again: the client may not have
+/// seen the server's goodbye yet, and would not know it is closed.
+fn discard(conn: &mut AsyncPgConnection) {
+    Transactions::transaction_manager_status_mut(conn).set_in_error();
+}
