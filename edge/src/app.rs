@@ -110,6 +110,15 @@ pub fn router(config: &EdgeConfig, descriptor_set: &[u8]) -> Result<Router, Edge
             })
             .fallback(own_route_method),
         )
+        .route(
+            crate::docs::DOCS_PATH,
+            get(crate::docs::index).fallback(own_route_method),
+        )
+        .route("/docs/", get(crate::docs::file).fallback(own_route_method))
+        .route(
+            "/docs/{*path}",
+            get(crate::docs::file).fallback(own_route_method),
+        )
         .fallback(
             |State(gateway): State<Arc<Gateway>>, request: Request| async move {
                 gateway.handle(request).await

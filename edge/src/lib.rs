@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod config;
+mod docs;
 mod door;
 mod error;
 mod gateway;

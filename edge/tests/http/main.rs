@@ -6,6 +6,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod auth;
+mod docs_browser;
 mod errors;
 mod mapping;
 mod openapi;

@@ -131,3 +131,24 @@ async fn operations_that_take_an_idempotency_key_list_its_header_and_422() {
     assert!(!header("/api/reservations/{reservation_id}", "get"));
     assert!(!header("/api/movies", "post"));
 }
+
+#[tokio::test]
+async fn swagger_ui_is_served_from_the_binary_over_the_edges_own_document() {
+    let edge = Edge::start(vec![]).await;
+    let moved = edge.get("/docs").send().await;
+    assert_eq!(moved.status, 301);
+    assert_eq!(moved.header("location"), Some("/docs/"));
+    let page = edge.get("/docs/").send().await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.header("content-type")
+            .unwrap_or_default()
+            .starts_with("text/html")
+    );
+    assert!(page.text().contains("swagger-ui"), "{}", page.text());
+    let init = edge.get("/docs/swagger-initializer.js").send().await;
+    assert_eq!(init.status, 200);
+    assert!(init.text().contains("/openapi.json"), "{}", init.text());
+    let missing = edge.get("/docs/no-such-file.js").send().await;
+    assert_eq!(missing.status, 404);
+}
