@@ -136,6 +136,8 @@ pub struct CommonConfig {
     pub request_timeout: Duration,
     pub max_concurrent_requests: usize,
     pub database_pool_size: u32,
+    /// Where `GET /metrics` is served (`METRICS_ADDR`); `None`: nowhere.
+    pub metrics_addr: Option<SocketAddr>,
     /// Not a setting: the system clock, which tests replace with one they
     /// move forward.
     pub clock: Clock,
@@ -191,8 +193,22 @@ impl CommonConfig {
             request_timeout: seconds_or("REQUEST_TIMEOUT_SECONDS", 30, 1..=3600)?,
             max_concurrent_requests: ranged_or("MAX_CONCURRENT_REQUESTS", 512, 1..=100_000)?,
             database_pool_size: ranged_or("DATABASE_POOL_SIZE", 10, 1..=1000)?,
+            metrics_addr: metrics_addr()?,
             clock: Clock::system(),
         })
+    }
+}
+
+/// `METRICS_ADDR` (`HOST:PORT`): where `GET /metrics` is served; unset or
+/// empty, metrics are not served.
+pub fn metrics_addr() -> Result<Option<SocketAddr>, ConfigError> {
+    match var("METRICS_ADDR") {
+        None => Ok(None),
+        Some(value) => value.parse().map(Some).map_err(|_| ConfigError::Invalid {
+            name: "METRICS_ADDR",
+            value,
+            reason: "expected HOST:PORT with a numeric host, such as 127.0.0.1:9090".into(),
+        }),
     }
 }
 

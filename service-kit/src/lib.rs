@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod idempotency;
+pub mod metrics;
 pub mod outbox;
 pub mod pages;
 pub mod server;

@@ -19,12 +19,14 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 
 use crate::auth::{Admission, KeySource, PolicyTable, Readiness, TokenVerifier};
 use crate::config::CommonConfig;
+use crate::metrics::Metrics;
 
-/// Limits applied to every request.
+/// Limits applied to every request, and where metrics are served.
 #[derive(Debug, Clone, Copy)]
 pub struct ServerOptions {
     pub request_timeout: Duration,
     pub max_concurrent_requests: usize,
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl From<&CommonConfig> for ServerOptions {
@@ -32,6 +34,7 @@ impl From<&CommonConfig> for ServerOptions {
         Self {
             request_timeout: config.request_timeout,
             max_concurrent_requests: config.max_concurrent_requests,
+            metrics_addr: config.metrics_addr,
         }
     }
 }
@@ -56,6 +59,7 @@ pub struct Host {
     readiness: Readiness,
     admission: Admission,
     health: HealthServer<HealthService>,
+    metrics: Metrics,
 }
 
 impl Host {
@@ -79,6 +83,7 @@ impl Host {
             readiness,
             admission,
             health,
+            metrics: Metrics::new(),
         })
     }
 
@@ -95,6 +100,12 @@ impl Host {
 
     pub fn readiness(&self) -> &Readiness {
         &self.readiness
+    }
+
+    /// This service instance's metrics: the service adds its own (its
+    /// pool, its sweeper) before serving.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Serves `routes` on `listener` until `shutdown` resolves. `setup` runs
@@ -119,12 +130,22 @@ impl Host {
             .add_service(reflection_v1alpha);
 
         let readiness = self.readiness.clone();
+        let (shutdown, stopping) = crate::shutdown::watched(shutdown);
         let draining = async move {
             shutdown.await;
             tracing::info!("shutting down: finishing requests in flight");
             readiness.set_draining().await;
         };
+        if let Some(addr) = self.options.metrics_addr {
+            let metrics = self.metrics.clone();
+            tokio::spawn(async move {
+                if let Err(err) = crate::metrics::serve(addr, metrics, stopping).await {
+                    tracing::error!(error = %err, "metrics are not served");
+                }
+            });
+        }
         let layers = tower::ServiceBuilder::new()
+            .layer(self.metrics.grpc_layer())
             .layer(GlobalConcurrencyLimitLayer::new(
                 self.options.max_concurrent_requests,
             ))

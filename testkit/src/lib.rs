@@ -11,6 +11,7 @@
 
 mod auth;
 mod db;
+pub mod metrics;
 pub mod nats;
 pub mod raw;
 pub mod schema;

@@ -8,6 +8,7 @@ mod forged_tokens;
 mod key_rotation;
 mod login;
 mod lookup;
+mod metrics;
 mod reflection;
 mod refresh;
 mod schema;
