@@ -42,7 +42,7 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
         let grpc = grpc::GrpcFamilies::register(&mut registry);
-        registry.register_collector(Box::new(process::ProcessCollector::default()));
+        registry.register_collector(Box::new(process::ProcessCollector));
         Self {
             registry: Arc::new(RwLock::new(registry)),
             grpc,
