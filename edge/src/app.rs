@@ -21,6 +21,7 @@ use crate::error::ApiError;
 use crate::gateway::Gateway;
 use crate::json::JsonShape;
 use crate::metadata::REQUEST_ID;
+use crate::metrics::EdgeMetrics;
 use crate::routes::RouteTable;
 use crate::upstream::Upstreams;
 
@@ -53,8 +54,18 @@ pub async fn run_with_contracts(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), EdgeError> {
-    let app = router(&config, descriptor_set)?;
+    let metrics = EdgeMetrics::new();
+    let app = router_with(&config, descriptor_set, metrics.clone())?;
     tracing::info!(addr = ?listener.local_addr().ok(), "edge listening");
+    let (shutdown, stopping) = service_kit::shutdown::watched(shutdown);
+    if let Some(addr) = config.metrics_addr {
+        let registry = metrics.registry().clone();
+        tokio::spawn(async move {
+            if let Err(err) = service_kit::metrics::serve(addr, registry, stopping).await {
+                tracing::error!(error = %err, "metrics are not served");
+            }
+        });
+    }
     crate::server::serve(listener, app, config.clients.clone(), shutdown).await?;
     tracing::info!("stopped");
     Ok(())
@@ -62,6 +73,14 @@ pub async fn run_with_contracts(
 
 /// The whole HTTP application.
 pub fn router(config: &EdgeConfig, descriptor_set: &[u8]) -> Result<Router, EdgeError> {
+    router_with(config, descriptor_set, EdgeMetrics::new())
+}
+
+fn router_with(
+    config: &EdgeConfig,
+    descriptor_set: &[u8],
+    metrics: EdgeMetrics,
+) -> Result<Router, EdgeError> {
     let mut pool = DescriptorPool::decode(descriptor_set)
         .map_err(|err| EdgeError::Descriptors(err.to_string()))?;
     // google.rpc error details, so upstream errors' details render as JSON.
@@ -91,6 +110,7 @@ pub fn router(config: &EdgeConfig, descriptor_set: &[u8]) -> Result<Router, Edge
         max_request_timeout: config.max_request_timeout,
         max_body_bytes: config.max_body_bytes,
         clients: config.clients.clone(),
+        metrics: metrics.clone(),
     });
     let openapi: Arc<str> = Arc::from(openapi);
 
@@ -130,7 +150,11 @@ pub fn router(config: &EdgeConfig, descriptor_set: &[u8]) -> Result<Router, Edge
     }
     Ok(app
         .layer(CatchPanicLayer::custom(panicked))
-        .layer(axum::middleware::from_fn(crate::metadata::request_id)))
+        .layer(axum::middleware::from_fn(crate::metadata::request_id))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::record,
+        )))
 }
 
 async fn own_route_method(method: Method, request: Request) -> Response {

@@ -12,6 +12,7 @@
 //! - `MAX_BODY_BYTES` (1048576): larger request bodies get 413.
 //! - `CORS_ALLOWED_ORIGINS` (empty: no CORS): comma-separated origins such
 //!   as `https://app.example.com`, or `*` for any.
+//! - `METRICS_ADDR` (unset: none): where `GET /metrics` is served.
 //! - What a client may take of the edge ([`ClientLimits`], `server.rs` says
 //!   how each is applied): `EDGE_MAX_CONNECTIONS` (10000),
 //!   `EDGE_HEADER_READ_TIMEOUT_SECONDS` (10), `EDGE_BODY_IDLE_TIMEOUT_SECONDS`
@@ -49,6 +50,8 @@ pub struct EdgeConfig {
     pub max_body_bytes: usize,
     pub cors: Cors,
     pub clients: ClientLimits,
+    /// Where `GET /metrics` is served (`METRICS_ADDR`); `None`: nowhere.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// What one client may take of the edge: connections, and time to send
@@ -171,6 +174,7 @@ impl EdgeConfig {
             max_body_bytes: 1024 * 1024,
             cors: Cors::Off,
             clients: ClientLimits::default(),
+            metrics_addr: None,
         }
     }
 
@@ -210,6 +214,7 @@ impl EdgeConfig {
             )?,
             cors: cors_from_env()?,
             clients: ClientLimits::from_env()?,
+            metrics_addr: config::metrics_addr()?,
         })
     }
 }

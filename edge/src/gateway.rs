@@ -21,6 +21,7 @@ use tonic::Code;
 use crate::door::Door;
 use crate::error::ApiError;
 use crate::json::JsonShape;
+use crate::metrics::RouteLabel;
 use crate::request::{self, Parts};
 use crate::retry::{self, RetryRule};
 use crate::routes::template::RequestPath;
@@ -37,22 +38,39 @@ pub struct Gateway {
     pub max_request_timeout: Duration,
     pub max_body_bytes: usize,
     pub clients: crate::config::ClientLimits,
+    pub metrics: crate::metrics::EdgeMetrics,
 }
 
 impl Gateway {
     pub async fn handle(&self, request: Request) -> Response {
-        match self.transcode(request).await {
+        let mut matched = None;
+        let mut response = match self.transcode(request, &mut matched).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
+        };
+        if let Some(route) = matched {
+            response
+                .extensions_mut()
+                .insert(RouteLabel(Arc::from(route)));
         }
+        response
     }
 
-    async fn transcode(&self, request: Request) -> Result<Response, ApiError> {
+    /// Answers the request; `matched` is set to the route's template as
+    /// soon as a route matches, for the metrics.
+    async fn transcode(
+        &self,
+        request: Request,
+        matched: &mut Option<Arc<str>>,
+    ) -> Result<Response, ApiError> {
         let (parts, body) = request.into_parts();
         let path = parts.uri.path();
         let request_path = RequestPath::new(path);
         let (route, captures) = match self.routes.lookup(&parts.method, &request_path) {
-            Lookup::Found(route, captures) => (route, captures),
+            Lookup::Found(route, captures) => {
+                *matched = Some(Arc::from(route.template.source()));
+                (route, captures)
+            }
             Lookup::MethodNotAllowed(allowed) => {
                 return Err(ApiError::method_not_allowed(&parts.method, path, &allowed));
             }
@@ -253,6 +271,7 @@ impl Gateway {
                             error = %status,
                             "the upstream call failed before its answer; sending it again"
                         );
+                        self.metrics.retried(&route.upstream);
                         sent_again = true;
                     }
                     Err(status) => return Err(self.status_error(&status, route, until)),

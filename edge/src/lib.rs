@@ -12,6 +12,7 @@ mod gateway;
 mod health;
 mod json;
 mod metadata;
+pub mod metrics;
 mod openapi;
 mod render;
 mod request;

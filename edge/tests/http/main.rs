@@ -9,6 +9,7 @@ mod auth;
 mod docs_browser;
 mod errors;
 mod mapping;
+mod metrics;
 mod openapi;
 mod plumbing;
 mod seed;

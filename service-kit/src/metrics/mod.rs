@@ -17,7 +17,7 @@ pub use grpc::GrpcMetricsLayer;
 pub use prometheus_client;
 pub use serve::serve;
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::registry::{Metric, Registry};
@@ -28,7 +28,8 @@ use crate::db::Pool;
 #[derive(Clone, Debug)]
 pub struct Metrics {
     registry: Arc<RwLock<Registry>>,
-    grpc: grpc::GrpcFamilies,
+    /// Registered when a gRPC server first asks for its layer.
+    grpc: Arc<OnceLock<grpc::GrpcFamilies>>,
 }
 
 impl Default for Metrics {
@@ -38,14 +39,13 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// A registry with the gRPC server's and the process's metrics.
+    /// A registry with the process's metrics.
     pub fn new() -> Self {
         let mut registry = Registry::default();
-        let grpc = grpc::GrpcFamilies::register(&mut registry);
         registry.register_collector(Box::new(process::ProcessCollector));
         Self {
             registry: Arc::new(RwLock::new(registry)),
-            grpc,
+            grpc: Arc::default(),
         }
     }
 
@@ -70,7 +70,14 @@ impl Metrics {
 
     /// The tower layer that counts and times every gRPC request.
     pub fn grpc_layer(&self) -> GrpcMetricsLayer {
-        GrpcMetricsLayer::new(self.grpc.clone())
+        let families = self.grpc.get_or_init(|| {
+            let mut registry = self
+                .registry
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            grpc::GrpcFamilies::register(&mut registry)
+        });
+        GrpcMetricsLayer::new(families.clone())
     }
 
     /// The Prometheus text format of everything registered.
