@@ -49,9 +49,7 @@ impl Gateway {
             Err(error) => error.into_response(),
         };
         if let Some(route) = matched {
-            response
-                .extensions_mut()
-                .insert(RouteLabel(Arc::from(route)));
+            response.extensions_mut().insert(RouteLabel(route));
         }
         response
     }
