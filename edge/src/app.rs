@@ -151,10 +151,39 @@ fn router_with(
     Ok(app
         .layer(CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn(crate::metadata::request_id))
+        .layer(axum::middleware::from_fn(traced))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             crate::metrics::record,
         )))
+}
+
+/// Each request a span continuing the caller's W3C trace, when the edge
+/// exports traces; otherwise nothing is made.
+async fn traced(request: Request, next: axum::middleware::Next) -> Response {
+    use tracing::Instrument;
+    if !service_kit::telemetry::tracing_enabled() {
+        return next.run(request).await;
+    }
+    let span = tracing::info_span!(
+        "http.server",
+        otel.name = %format!("{} {}", request.method(), request.uri().path()),
+        otel.kind = "server",
+        http.request.method = %request.method(),
+        url.path = %request.uri().path(),
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+    );
+    service_kit::telemetry::continue_trace(&span, request.headers());
+    let method = request.method().clone();
+    let response = next.run(request).instrument(span.clone()).await;
+    if let Some(route) = response.extensions().get::<crate::metrics::RouteLabel>() {
+        span.record("http.route", &*route.0);
+        span.record("otel.name", format!("{method} {}", route.0));
+    }
+    span.record("http.response.status_code", response.status().as_u16());
+    response
 }
 
 async fn own_route_method(method: Method, request: Request) -> Response {

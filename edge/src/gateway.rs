@@ -367,6 +367,7 @@ impl Outgoing {
             self.message.clone(),
         );
         call.set_timeout(self.until.saturating_duration_since(Instant::now()));
+        service_kit::telemetry::inject_metadata(call.metadata_mut());
         call
     }
 }

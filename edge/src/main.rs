@@ -12,7 +12,7 @@ const BINARY: &str = "edge";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init();
+    telemetry::init(BINARY);
     match Command::from_args() {
         Command::Serve => serve().await,
         Command::Health(addr) => {
@@ -41,7 +41,9 @@ async fn serve() -> ExitCode {
         Ok(listener) => listener,
         Err(err) => return cli::fail(BINARY, err),
     };
-    match edge::app::run(config, listener, cli::shutdown_signal()).await {
+    let served = edge::app::run(config, listener, cli::shutdown_signal()).await;
+    telemetry::shutdown();
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => cli::fail(BINARY, err),
     }

@@ -15,6 +15,8 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
 const REQUEST_TIMEOUT: HeaderName = HeaderName::from_static("x-request-timeout");
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 
 /// The longest request id taken from a caller; longer ones are replaced.
 const MAX_REQUEST_ID: usize = 128;
@@ -100,9 +102,11 @@ fn parse_seconds(value: &[u8]) -> Option<Duration> {
     Duration::try_from_secs_f64(seconds).ok()
 }
 
-/// The metadata forwarded with a call: `authorization`, `x-request-id` and
-/// `idempotency-key` as the caller sent them. (`grpc-timeout` is set from
-/// the deadline by tonic.)
+/// The metadata forwarded with a call: `authorization`, `x-request-id`,
+/// `idempotency-key` and the W3C trace context (`traceparent`,
+/// `tracestate`) as the caller sent them. (`grpc-timeout` is set from the
+/// deadline by tonic; when the edge exports traces, its own span replaces
+/// the caller's `traceparent` as the parent the service sees.)
 pub fn forwarded(headers: &HeaderMap) -> Result<MetadataMap, ApiError> {
     let mut metadata = MetadataMap::new();
     for (header, key, label) in [
@@ -113,6 +117,8 @@ pub fn forwarded(headers: &HeaderMap) -> Result<MetadataMap, ApiError> {
         ),
         (REQUEST_ID, "x-request-id", "X-Request-Id"),
         (IDEMPOTENCY_KEY, "idempotency-key", "Idempotency-Key"),
+        (TRACEPARENT, "traceparent", "traceparent"),
+        (TRACESTATE, "tracestate", "tracestate"),
     ] {
         if let Some(value) = headers.get(&header) {
             let value = AsciiMetadataValue::try_from(value.as_bytes())

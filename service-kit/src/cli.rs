@@ -67,7 +67,7 @@ impl Binary {
     where
         Fut: Future<Output = Result<(), crate::server::ServeError>>,
     {
-        crate::telemetry::init();
+        crate::telemetry::init(self.name);
         match Command::from_args() {
             Command::Serve => {
                 let config = match load() {
@@ -78,7 +78,9 @@ impl Binary {
                     Ok(listener) => listener,
                     Err(err) => return fail(self.name, err),
                 };
-                match serve(config, listener, Box::pin(shutdown_signal())).await {
+                let served = serve(config, listener, Box::pin(shutdown_signal())).await;
+                crate::telemetry::shutdown();
+                match served {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(err) => fail(self.name, err),
                 }

@@ -145,6 +145,7 @@ impl Host {
             });
         }
         let layers = tower::ServiceBuilder::new()
+            .layer(crate::telemetry::ServerSpans)
             .layer(self.metrics.grpc_layer())
             .layer(GlobalConcurrencyLimitLayer::new(
                 self.options.max_concurrent_requests,

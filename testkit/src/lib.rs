@@ -13,6 +13,7 @@ mod auth;
 mod db;
 pub mod metrics;
 pub mod nats;
+pub mod otlp;
 pub mod raw;
 pub mod schema;
 mod spawn;

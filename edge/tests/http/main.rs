@@ -15,4 +15,5 @@ mod plumbing;
 mod seed;
 mod slow_clients;
 mod support;
+mod traces;
 mod upstream_retry;

@@ -347,6 +347,8 @@ async fn echo(request: tonic::Request<Bytes>) -> Result<Bytes, Status> {
             "x-request-id",
             "idempotency-key",
             "grpc-timeout",
+            "traceparent",
+            "tracestate",
         ]
         .into_iter()
         .filter_map(|key| {

@@ -47,6 +47,16 @@ pub async fn read<T, E>(
 where
     E: From<ServiceError> + Lost,
 {
+    traced("db.read", read_retried(pool, work)).await
+}
+
+async fn read_retried<T, E>(
+    pool: &Pool,
+    work: impl AsyncFn(&mut AsyncPgConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<ServiceError> + Lost,
+{
     let mut conn = pool.get().await.map_err(ServiceError::from)?;
     match work(&mut conn).await {
         Err(err) if err.connection_lost() => {
@@ -63,6 +73,16 @@ where
 /// Runs `work` in a transaction, and once more on a fresh connection if
 /// the connection was lost before COMMIT; see the module's comment.
 pub async fn transaction<T, E>(
+    pool: &Pool,
+    work: impl AsyncFn(&mut AsyncPgConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<ServiceError> + From<DieselError> + Lost,
+{
+    traced("db.transaction", transaction_retried(pool, work)).await
+}
+
+async fn transaction_retried<T, E>(
     pool: &Pool,
     work: impl AsyncFn(&mut AsyncPgConnection) -> Result<T, E>,
 ) -> Result<T, E>
@@ -140,4 +160,16 @@ where
 /// seen the server's goodbye yet, and would not know it is closed.
 fn discard(conn: &mut AsyncPgConnection) {
     Transactions::transaction_manager_status_mut(conn).set_in_error();
+}
+
+/// The database work as a span of the request's trace, when traces are
+/// exported; as it is otherwise.
+async fn traced<F: std::future::Future>(name: &'static str, work: F) -> F::Output {
+    use tracing::Instrument;
+    if crate::telemetry::tracing_enabled() {
+        let span = tracing::info_span!("db", otel.name = name, db.system = "postgresql");
+        work.instrument(span).await
+    } else {
+        work.await
+    }
 }
