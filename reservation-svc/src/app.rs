@@ -15,6 +15,7 @@ use tonic::server::NamedService;
 use tonic::service::Routes;
 
 use crate::api::ReservationApi;
+use crate::bookings::Bookings;
 use crate::config::ReservationConfig;
 use crate::floor::Floor;
 use crate::reservations::Reservations;
@@ -40,7 +41,14 @@ pub async fn run(
 
     let clock = config.common.clock.clone();
     let reservations = Reservations::new(outbox.clone(), config.policy.clone(), clock.clone());
+    let bookings = Bookings::new(
+        outbox.clone(),
+        config.policy.clone(),
+        clock.clone(),
+        config.idempotency_key_ttl,
+    );
     let api = ReservationApi::new(
+        bookings,
         reservations,
         Floor::new(pool, clock.clone()),
         outbox.clone(),

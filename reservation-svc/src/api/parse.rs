@@ -10,6 +10,7 @@ use service_kit::values::{Violations, parse_day, parse_optional_id};
 use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
 
+use crate::bookings::Booking;
 use crate::db::reservations::Filter;
 use crate::db::tables::TableRow;
 use crate::domain::values::{
@@ -18,7 +19,7 @@ use crate::domain::values::{
 };
 use crate::domain::{CancelReason, RestaurantPolicy, Status};
 use crate::floor::TableUpdate;
-use crate::reservations::{Action, Booking};
+use crate::reservations::Action;
 
 pub fn note(field: &str, raw: &str) -> Result<Note, ServiceError> {
     Note::parse(field, raw).map_err(|v| ServiceError::InvalidArgument(vec![v]))

@@ -18,8 +18,6 @@ use crate::domain::Refusal;
 
 /// The exclusion constraint that keeps a table from being held twice.
 pub const NO_DOUBLE_BOOKING: &str = "reservations_no_double_booking";
-/// One reservation per customer and idempotency key.
-pub const IDEMPOTENCY_KEY: &str = "reservations_idempotency_key";
 /// One payment pays one deposit.
 pub const PAYMENT_REFERENCE: &str = "reservations_payment_reference";
 /// Table labels, unique regardless of case.
@@ -28,8 +26,6 @@ pub const TABLE_LABEL: &str = "restaurant_tables_label_key";
 /// The refusal a broken constraint stands for, for `RefuseExt::refuse`:
 /// losing a race for a table, a payment reference or a label is the
 /// caller's to hear about; anything else takes the shared mapping.
-/// [`IDEMPOTENCY_KEY`] is not a refusal: `created::insert` reads it as
-/// [`created::Created::KeyTaken`].
 pub fn refusal(broken: Violation<'_>) -> Option<ServiceError> {
     let refusal = match (broken.kind, broken.constraint) {
         (ConstraintKind::Exclusion, NO_DOUBLE_BOOKING) => Refusal::TableHeld,
