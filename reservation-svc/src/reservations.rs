@@ -224,7 +224,10 @@ async fn decide(
             Outcome::Changed(current.cancel(reason, &description, policy, now)?)
         }
         Action::MarkNoShow(note) => Outcome::Changed(current.mark_no_show(&note, now)?),
-        Action::PayDeposit(reference, amount) => current.pay_deposit(&reference, amount)?,
+        Action::PayDeposit(reference, amount) => {
+            let holder = reservations::paid_with(conn, reference.as_str()).await?;
+            current.pay_deposit(&reference, amount, holder)?
+        }
         Action::AssignTable { .. } => Outcome::Unchanged,
     })
 }
@@ -240,7 +243,7 @@ pub(crate) async fn write_change(
 ) -> Result<ReservationRow, ServiceError> {
     let after = reservations::apply(conn, before.id, RowChanges::from_change(change, now))
         .await
-        .refuse(db::refusal)?;
+        .refuse(db::refusal_writing(change))?;
     let notes: Vec<String> = change
         .steps
         .iter()

@@ -206,6 +206,16 @@ pub async fn find_for_update(
         .optional()
 }
 
+/// The reservation whose deposit `reference` paid, if any.
+pub async fn paid_with(conn: &mut AsyncPgConnection, reference: &str) -> QueryResult<Option<Uuid>> {
+    reservations::table
+        .filter(reservations::payment_reference.eq(reference))
+        .select(reservations::id)
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Writes a change and bumps the version.
 pub async fn apply(
     conn: &mut AsyncPgConnection,

@@ -142,6 +142,16 @@ pub struct Change {
     pub note: String,
 }
 
+impl Change {
+    /// The payment reference this change records, if it pays a deposit.
+    pub fn payment_reference(&self) -> Option<&str> {
+        self.steps.iter().find_map(|step| match step {
+            Step::DepositPaid { reference, .. } => Some(reference.as_str()),
+            _ => None,
+        })
+    }
+}
+
 /// A command's outcome: a change, or nothing to do (an idempotent repeat).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -274,15 +284,30 @@ impl Reservation {
         self.mark_no_show(&why.unwrap_or_default(), now)
     }
 
-    /// Records the deposit as paid. Repeating it with the same reference
-    /// changes nothing, whatever happened since.
+    /// Records the deposit as paid. The reference is the payment's
+    /// idempotency key, and never expires: repeating the payment (the same
+    /// reference and amount) changes nothing, whatever happened since; the
+    /// reference with another amount, or one that paid another reservation
+    /// (`holder`), is refused. The amount paid was the deposit, which never
+    /// changes, so "the same amount" is the deposit's.
     pub fn pay_deposit(
         &self,
         reference: &PaymentReference,
         amount: i64,
+        holder: Option<Uuid>,
     ) -> Result<Outcome, Refusal> {
+        let reused = || Refusal::PaymentReferenceReused {
+            reference: reference.as_str().to_owned(),
+        };
+        if holder.is_some_and(|holder| holder != self.id) {
+            return Err(reused());
+        }
         if self.payment_reference.as_deref() == Some(reference.as_str()) {
-            return Ok(Outcome::Unchanged);
+            return if amount == self.deposit_amount {
+                Ok(Outcome::Unchanged)
+            } else {
+                Err(reused())
+            };
         }
         transition(self.status, Command::PayDeposit)?;
         match self.deposit_status {
@@ -525,25 +550,61 @@ mod tests {
     fn paying_is_idempotent_on_the_reference() {
         let r = reservation(Status::Pending, 200_000);
         assert!(matches!(
-            r.pay_deposit(&reference("PAY-1"), 1),
+            r.pay_deposit(&reference("PAY-1"), 1, None),
             Err(Refusal::WrongDepositAmount { due: 200_000 })
         ));
-        let Outcome::Changed(change) = r.pay_deposit(&reference("PAY-1"), 200_000).unwrap() else {
+        let Outcome::Changed(change) = r.pay_deposit(&reference("PAY-1"), 200_000, None).unwrap()
+        else {
             panic!("expected a change");
         };
         assert_eq!(change.deposit_status, DepositStatus::Paid);
+        assert_eq!(change.payment_reference(), Some("PAY-1"));
         let done = paid(r);
         assert_eq!(
-            done.pay_deposit(&reference("PAY-1"), 200_000),
+            done.pay_deposit(&reference("PAY-1"), 200_000, Some(done.id)),
             Ok(Outcome::Unchanged)
         );
         assert!(matches!(
-            done.pay_deposit(&reference("PAY-2"), 200_000),
+            done.pay_deposit(&reference("PAY-2"), 200_000, None),
             Err(Refusal::DepositAlreadyPaid)
         ));
         assert!(matches!(
-            reservation(Status::Pending, 0).pay_deposit(&reference("PAY-3"), 0),
+            reservation(Status::Pending, 0).pay_deposit(&reference("PAY-3"), 0, None),
             Err(why @ Refusal::NoDepositDue) if why.to_string().contains("no deposit")
         ));
+    }
+
+    #[test]
+    fn a_payment_reference_sent_again_is_for_the_same_reservation_and_amount() {
+        let done = paid(reservation(Status::Pending, 200_000));
+        // Another amount with the reference that paid it.
+        assert_eq!(
+            done.pay_deposit(&reference("PAY-1"), 150_000, Some(done.id)),
+            Err(Refusal::PaymentReferenceReused {
+                reference: "PAY-1".into()
+            })
+        );
+        // A reference that paid another reservation, whatever this one's state.
+        let elsewhere = Some(Uuid::from_u128(99));
+        for other in [
+            reservation(Status::Pending, 200_000),
+            reservation(Status::Pending, 0),
+            reservation(Status::Completed, 200_000),
+        ] {
+            assert_eq!(
+                other.pay_deposit(&reference("PAY-1"), 200_000, elsewhere),
+                Err(Refusal::PaymentReferenceReused {
+                    reference: "PAY-1".into()
+                })
+            );
+        }
+        // Repeated after the reservation was cancelled and refunded: unchanged.
+        let mut refunded = done.clone();
+        refunded.status = Status::Cancelled;
+        refunded.deposit_status = DepositStatus::Refunded;
+        assert_eq!(
+            refunded.pay_deposit(&reference("PAY-1"), 200_000, Some(done.id)),
+            Ok(Outcome::Unchanged)
+        );
     }
 }

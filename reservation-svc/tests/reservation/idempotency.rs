@@ -8,7 +8,7 @@ use reservation_svc::sweeper::Sweeper;
 use service_kit::outbox::Outbox;
 use testkit::bearer;
 
-use crate::{Env, booking, local};
+use crate::{Env, assert_key_reused, booking, local};
 
 #[tokio::test]
 async fn a_retry_with_the_same_key_returns_the_first_reservation() {
@@ -74,17 +74,6 @@ async fn concurrent_retries_with_one_key_create_one_reservation() {
     ids.dedup();
     assert_eq!(ids.len(), 1, "{ids:?}");
     assert_eq!(env.count("SELECT count(*) FROM reservations").await, 1);
-}
-
-/// The key's refusal: FAILED_PRECONDITION (HTTP 422 at the edge), naming the
-/// key, with the ErrorInfo reason clients branch on.
-pub fn assert_key_reused(status: &tonic::Status, field: &str, key: &str) {
-    use tonic_types::StatusExt;
-    assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
-    assert!(status.message().contains(key), "{}", status.message());
-    let info = status.get_details_error_info().expect("ErrorInfo");
-    assert_eq!(info.reason, service_kit::error::IDEMPOTENCY_KEY_REUSED);
-    assert_eq!(info.metadata.get(field).map(String::as_str), Some(key));
 }
 
 #[tokio::test]

@@ -149,3 +149,14 @@ pub fn booking(start: DateTime<Utc>, party: i32) -> CreateReservationRequest {
         idempotency_key: String::new(),
     }
 }
+
+/// The key's refusal: FAILED_PRECONDITION (HTTP 422 at the edge), naming the
+/// key, with the ErrorInfo reason clients branch on.
+pub fn assert_key_reused(status: &tonic::Status, field: &str, key: &str) {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+    assert!(status.message().contains(key), "{}", status.message());
+    let info = status.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(info.reason, service_kit::error::IDEMPOTENCY_KEY_REUSED);
+    assert_eq!(info.metadata.get(field).map(String::as_str), Some(key));
+}
