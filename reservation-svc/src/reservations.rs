@@ -220,9 +220,7 @@ async fn decide(
         Action::Confirm(note) => Outcome::Changed(current.confirm(&note)?),
         Action::CheckIn(note) => Outcome::Changed(current.check_in(&note)?),
         Action::Complete(note) => Outcome::Changed(current.complete(&note)?),
-        Action::Cancel(reason, description) => {
-            Outcome::Changed(current.cancel(reason, &description, policy, now)?)
-        }
+        Action::Cancel(reason, description) => current.cancel(reason, &description, policy, now)?,
         Action::MarkNoShow(note) => Outcome::Changed(current.mark_no_show(&note, now)?),
         Action::PayDeposit(reference, amount) => {
             let holder = reservations::paid_with(conn, reference.as_str()).await?;

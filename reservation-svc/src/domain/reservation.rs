@@ -221,9 +221,27 @@ impl Reservation {
         self.change(Command::Complete, vec![Step::Completed], note)
     }
 
-    /// PENDING or CONFIRMED → CANCELLED. A paid deposit is refunded or kept
-    /// as the policy says.
+    /// PENDING or CONFIRMED → CANCELLED. A cancel repeated (the reservation
+    /// is CANCELLED already) changes nothing, whatever reason it gives, as
+    /// every cancel in Kursi; from COMPLETED, NO_SHOW or CHECKED_IN it is
+    /// refused, naming the status.
     pub fn cancel(
+        &self,
+        reason: CancelReason,
+        description: &Note,
+        policy: &RestaurantPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, Refusal> {
+        if self.status == Status::Cancelled {
+            return Ok(Outcome::Unchanged);
+        }
+        self.cancellation(reason, description, policy, now)
+            .map(Outcome::Changed)
+    }
+
+    /// The cancellation itself: a paid deposit is refunded or kept as the
+    /// policy says.
+    fn cancellation(
         &self,
         reason: CancelReason,
         description: &Note,
@@ -272,7 +290,7 @@ impl Reservation {
     pub fn sweep(&self, policy: &RestaurantPolicy, now: DateTime<Utc>) -> Result<Change, Refusal> {
         if self.status == Status::Pending {
             let why = Note::parse("description", "not confirmed by its start time");
-            return self.cancel(CancelReason::Expired, &why.unwrap_or_default(), policy, now);
+            return self.cancellation(CancelReason::Expired, &why.unwrap_or_default(), policy, now);
         }
         let why = Note::parse(
             "note",
@@ -441,19 +459,24 @@ mod tests {
         ));
     }
 
+    fn changed(outcome: Result<Outcome, Refusal>) -> Change {
+        match outcome {
+            Ok(Outcome::Changed(change)) => change,
+            other => panic!("expected a change, got {other:?}"),
+        }
+    }
+
     #[test]
     fn cancelling_refunds_before_the_cutoff_and_keeps_after() {
         let policy = RestaurantPolicy::default();
         let r = paid(reservation(Status::Confirmed, 200_000));
         let why = Note::parse("description", "plans changed").unwrap();
-        let early = r
-            .cancel(
-                CancelReason::CustomerRequest,
-                &why,
-                &policy,
-                at("2030-01-01T00:00:00Z"),
-            )
-            .unwrap();
+        let early = changed(r.cancel(
+            CancelReason::CustomerRequest,
+            &why,
+            &policy,
+            at("2030-01-01T00:00:00Z"),
+        ));
         assert_eq!(early.deposit_status, DepositStatus::Refunded);
         assert_eq!(
             early.steps[1],
@@ -462,36 +485,48 @@ mod tests {
                 reference: "PAY-1".into()
             }
         );
-        let late = r
-            .cancel(
-                CancelReason::CustomerRequest,
-                &why,
-                &policy,
-                at("2030-01-02T11:00:00Z"),
-            )
-            .unwrap();
+        let late = changed(r.cancel(
+            CancelReason::CustomerRequest,
+            &why,
+            &policy,
+            at("2030-01-02T11:00:00Z"),
+        ));
         assert_eq!(late.deposit_status, DepositStatus::Forfeited);
         assert_eq!(late.steps.len(), 1);
         assert_eq!(late.note, "plans changed");
 
-        let unpaid = reservation(Status::Pending, 200_000)
-            .cancel(
-                CancelReason::CustomerRequest,
-                &why,
-                &policy,
-                at("2030-01-01T00:00:00Z"),
-            )
-            .unwrap();
+        let unpaid = changed(reservation(Status::Pending, 200_000).cancel(
+            CancelReason::CustomerRequest,
+            &why,
+            &policy,
+            at("2030-01-01T00:00:00Z"),
+        ));
         assert_eq!(unpaid.deposit_status, DepositStatus::Unpaid);
     }
 
     #[test]
-    fn cancelling_twice_is_refused() {
+    fn cancelling_again_changes_nothing_and_cancelling_what_has_ended_is_refused() {
         let policy = RestaurantPolicy::default();
-        let err = reservation(Status::Cancelled, 0)
-            .cancel(CancelReason::Other, &Note::default(), &policy, Utc::now())
-            .unwrap_err();
-        assert!(err.to_string().contains("CANCELLED"));
+        let now = at("2030-01-01T00:00:00Z");
+        let why = Note::parse("description", "another reason").unwrap();
+        for reason in [
+            CancelReason::CustomerRequest,
+            CancelReason::RestaurantRequest,
+        ] {
+            assert_eq!(
+                paid(reservation(Status::Cancelled, 200_000)).cancel(reason, &why, &policy, now),
+                Ok(Outcome::Unchanged)
+            );
+        }
+        for ended in [Status::CheckedIn, Status::Completed, Status::NoShow] {
+            let err = reservation(ended, 0)
+                .cancel(CancelReason::Other, &Note::default(), &policy, now)
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("cannot cancel a reservation that is {ended}")
+            );
+        }
     }
 
     #[test]
