@@ -1,6 +1,13 @@
 //! CreateReservation: whom a booking is for, the idempotency key that makes
 //! it safe to retry, and the insert.
 //!
+//! Staff booking for a guest name her by account id or email; auth-svc is
+//! asked (on the staff member's behalf, with a deadline) for the account, so
+//! that the reservation is filed under hers and her own list shows it. An
+//! account that does not exist is NOT_FOUND naming the field; auth-svc not
+//! answering is UNAVAILABLE; nothing is written in either case. Customers
+//! book for themselves ([`access::booked_for`]).
+//!
 //! A key belongs to the account that sent it and names one request: the
 //! fingerprint of the booking as parsed (defaults filled in, the customer
 //! resolved) is kept with it by [`service_kit::idempotency`]. The same key
@@ -13,6 +20,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use futures_util::future::try_join;
 use service_kit::ServiceError;
+use service_kit::accounts::{Accounts, NamedCustomer};
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
 use service_kit::db::Pool;
@@ -22,6 +30,7 @@ use uuid::Uuid;
 
 use crate::db::created;
 use crate::db::reservations::{self, NewReservation, ReservationRow};
+use crate::domain::access::{self, BookedFor};
 use crate::domain::values::{ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize};
 use crate::domain::{DepositStatus, RestaurantPolicy, Status};
 use crate::render;
@@ -35,8 +44,8 @@ pub const OPERATION: &str = "CreateReservation";
 #[derive(Debug, Clone)]
 pub struct Booking {
     /// The customer the request names, if any; whom the booking is for is
-    /// decided with the actor ([`Actor::acting_for`]).
-    pub customer_id: Option<Uuid>,
+    /// decided with the actor ([`access::booked_for`]).
+    pub customer: Option<NamedCustomer>,
     pub contact: ContactInfo,
     pub party: PartySize,
     pub start: DateTime<Utc>,
@@ -71,7 +80,15 @@ pub struct Bookings {
     policy: RestaurantPolicy,
     outbox: Outbox,
     clock: Clock,
+    accounts: Accounts,
     key_ttl: chrono::Duration,
+}
+
+/// What a keyed create answers.
+enum Made {
+    New(ReservationRow),
+    /// The reservation the key's first request created.
+    First(ReservationRow),
 }
 
 /// Why a keyed create's transaction rolled back.
@@ -92,6 +109,7 @@ impl Bookings {
         outbox: Outbox,
         policy: RestaurantPolicy,
         clock: Clock,
+        accounts: Accounts,
         key_ttl: chrono::Duration,
     ) -> Self {
         Self {
@@ -99,6 +117,7 @@ impl Bookings {
             policy,
             outbox,
             clock,
+            accounts,
             key_ttl,
         }
     }
@@ -112,15 +131,21 @@ impl Bookings {
         self.clock.now()
     }
 
-    /// Books a table: PENDING, with the deposit the policy asks for. A key
-    /// the actor sent before with the same booking answers the reservation
-    /// it created; with another booking, it is refused.
+    /// Books a table for the customer the booking is for: PENDING, with the
+    /// deposit the policy asks for. A key the actor sent before with the
+    /// same booking answers the reservation it created; with another
+    /// booking, it is refused. `bearer` is the actor's token, for asking
+    /// auth-svc about the customer staff name.
     pub async fn create(
         &self,
         actor: Actor,
+        bearer: &str,
         booking: Booking,
     ) -> Result<ReservationRow, ServiceError> {
-        let customer_id = actor.acting_for(booking.customer_id, "book")?;
+        let customer_id = match access::booked_for(&actor, booking.customer.as_ref())? {
+            BookedFor::Known(id) => id,
+            BookedFor::Named(named) => self.accounts.customer(named, bearer).await?,
+        };
         let now = self.clock.now();
         let new = self.pending(customer_id, &booking, now);
         // The event is rendered from the row as it will be inserted, so all
@@ -134,34 +159,20 @@ impl Bookings {
         let row = match &booking.idempotency_key {
             None => created::insert(&conn, &new, actor.user_id(), &event).await?,
             Some(key) => {
-                let caller = actor.user_id().ok_or_else(|| {
-                    ServiceError::internal("the service itself sent an idempotency key")
-                })?;
                 let keyed = Keyed {
                     operation: OPERATION,
-                    caller,
+                    caller: actor.user_id().ok_or_else(|| {
+                        ServiceError::internal("the service itself sent an idempotency key")
+                    })?,
                     key,
                     fingerprint: booking.fingerprint(customer_id),
                 };
-                if let Some(first) = idempotency::first(&conn, &keyed, now).await? {
-                    return first_reservation(&mut conn, first).await;
-                }
-                let made = conn
-                    .transaction(async |conn| self.keyed(conn, &keyed, &new, actor, &event).await)
-                    .await;
-                match made {
-                    Ok(row) => row,
-                    Err(NotCreated::Failed(err)) => return Err(err),
-                    // A retry that raced the first attempt: the first
-                    // answers it, or refuses it if it asked something else.
-                    Err(NotCreated::KeyTaken) => {
-                        return match idempotency::first(&conn, &keyed, now).await? {
-                            Some(first) => first_reservation(&mut conn, first).await,
-                            None => Err(ServiceError::Aborted(
-                                "a request with this idempotency key was in flight; retry".into(),
-                            )),
-                        };
-                    }
+                match self
+                    .create_keyed(&mut conn, &keyed, &new, actor, &event)
+                    .await?
+                {
+                    Made::New(row) => row,
+                    Made::First(row) => return Ok(row),
                 }
             }
         };
@@ -172,9 +183,41 @@ impl Bookings {
         Ok(row)
     }
 
+    /// A booking with a key: the key's first reservation when the key was
+    /// sent before (the same booking) or the refusal (another booking);
+    /// else the key's claim and the booking, committed together.
+    async fn create_keyed(
+        &self,
+        conn: &mut AsyncPgConnection,
+        keyed: &Keyed<'_>,
+        new: &NewReservation<'_>,
+        actor: Actor,
+        event: &NewEvent,
+    ) -> Result<Made, ServiceError> {
+        let now = new.created_at;
+        if let Some(first) = idempotency::first(conn, keyed, now).await? {
+            return first_reservation(conn, first).await.map(Made::First);
+        }
+        let made = conn
+            .transaction(async |conn| self.claim_and_insert(conn, keyed, new, actor, event).await)
+            .await;
+        match made {
+            Ok(row) => Ok(Made::New(row)),
+            Err(NotCreated::Failed(err)) => Err(err),
+            // A retry that raced the first attempt: the first answers it, or
+            // refuses it if it asked something else.
+            Err(NotCreated::KeyTaken) => match idempotency::first(conn, keyed, now).await? {
+                Some(first) => first_reservation(conn, first).await.map(Made::First),
+                None => Err(ServiceError::Aborted(
+                    "a request with this idempotency key was in flight; retry".into(),
+                )),
+            },
+        }
+    }
+
     /// The keyed create's transaction: the key's claim first, and the
     /// booking in the same pipeline; a key already taken rolls both back.
-    async fn keyed(
+    async fn claim_and_insert(
         &self,
         conn: &mut AsyncPgConnection,
         keyed: &Keyed<'_>,
@@ -183,8 +226,7 @@ impl Bookings {
         event: &NewEvent,
     ) -> Result<ReservationRow, NotCreated> {
         let shared: &AsyncPgConnection = conn;
-        let now = new.created_at;
-        let claim = idempotency::claim(shared, keyed, new.id, now, self.key_ttl);
+        let claim = idempotency::claim(shared, keyed, new.id, new.created_at, self.key_ttl);
         let insert = created::insert(shared, new, actor.user_id(), event);
         match try_join(claim, insert).await? {
             (Claim::Claimed, row) => Ok(row),
@@ -241,7 +283,7 @@ mod tests {
 
     fn booking(party: i32, note: &str) -> Booking {
         Booking {
-            customer_id: None,
+            customer: None,
             contact: ContactInfo::parse("Siti Rahma", "+62 812-3456-789", "siti@example.com")
                 .unwrap(),
             party: PartySize::parse(Some(party)).unwrap(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use kursi_proto::reservation::v1::reservation_service_server::ReservationService;
 use kursi_proto::reservation::v1::*;
 use service_kit::ServiceError;
-use service_kit::auth::actor;
+use service_kit::auth::{Actor, actor, caller};
 use service_kit::outbox::Outbox;
 use service_kit::pages::{self, PageSizes};
 use tokio::sync::watch;
@@ -139,10 +139,13 @@ impl ReservationService for ReservationApi {
         &self,
         request: Request<CreateReservationRequest>,
     ) -> Reply<CreateReservationResponse> {
-        let me = actor(&request)?;
+        let caller = caller(&request)?;
         let policy = self.bookings.policy();
         let booking = parse::booking(&request, policy, self.bookings.now())?;
-        let row = self.bookings.create(me, booking).await?;
+        let row = self
+            .bookings
+            .create(Actor::from(caller), caller.bearer_token(), booking)
+            .await?;
         reply(CreateReservationResponse {
             reservation: Some(render::reservation(&row)),
         })

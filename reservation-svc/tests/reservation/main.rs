@@ -10,6 +10,7 @@ mod events;
 mod idempotency;
 mod lifecycle;
 mod nats;
+mod on_behalf;
 mod ownership;
 mod schema;
 mod stats;
@@ -147,6 +148,7 @@ pub fn booking(start: DateTime<Utc>, party: i32) -> CreateReservationRequest {
         duration_minutes: None,
         note: String::new(),
         idempotency_key: String::new(),
+        customer_email: String::new(),
     }
 }
 
