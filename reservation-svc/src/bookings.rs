@@ -25,10 +25,10 @@ use service_kit::auth::Actor;
 use service_kit::clock::Clock;
 use service_kit::db::Pool;
 use service_kit::idempotency::{self, Claim, Fingerprint, Keyed};
-use service_kit::outbox::{NewEvent, Outbox};
+use service_kit::outbox::Outbox;
 use uuid::Uuid;
 
-use crate::db::created;
+use crate::db::created::{self, Creation};
 use crate::db::reservations::{self, NewReservation, ReservationRow};
 use crate::domain::access::{self, BookedFor};
 use crate::domain::values::{ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize};
@@ -154,10 +154,14 @@ impl Bookings {
         let created = Event::Created(ReservationCreated {
             reservation: Some(render::reservation(&expected)),
         });
-        let event = render::outbox_event(&expected, actor.user_id(), now, created)?;
+        let creation = Creation {
+            event: render::outbox_event(&expected, actor.user_id(), now, created)?,
+            actor: actor.user_id(),
+            new,
+        };
         let mut conn = self.pool.get().await?;
         let row = match &booking.idempotency_key {
-            None => created::insert(&conn, &new, actor.user_id(), &event).await?,
+            None => created::insert(&conn, &creation).await?,
             Some(key) => {
                 let keyed = Keyed {
                     operation: OPERATION,
@@ -167,10 +171,7 @@ impl Bookings {
                     key,
                     fingerprint: booking.fingerprint(customer_id),
                 };
-                match self
-                    .create_keyed(&mut conn, &keyed, &new, actor, &event)
-                    .await?
-                {
+                match self.create_keyed(&mut conn, &keyed, &creation).await? {
                     Made::New(row) => row,
                     Made::First(row) => return Ok(row),
                 }
@@ -190,16 +191,14 @@ impl Bookings {
         &self,
         conn: &mut AsyncPgConnection,
         keyed: &Keyed<'_>,
-        new: &NewReservation<'_>,
-        actor: Actor,
-        event: &NewEvent,
+        creation: &Creation<'_>,
     ) -> Result<Made, ServiceError> {
-        let now = new.created_at;
+        let now = creation.new.created_at;
         if let Some(first) = idempotency::first(conn, keyed, now).await? {
             return first_reservation(conn, first).await.map(Made::First);
         }
         let made = conn
-            .transaction(async |conn| self.claim_and_insert(conn, keyed, new, actor, event).await)
+            .transaction(async |conn| self.claim_and_insert(conn, keyed, creation).await)
             .await;
         match made {
             Ok(row) => Ok(Made::New(row)),
@@ -221,13 +220,12 @@ impl Bookings {
         &self,
         conn: &mut AsyncPgConnection,
         keyed: &Keyed<'_>,
-        new: &NewReservation<'_>,
-        actor: Actor,
-        event: &NewEvent,
+        creation: &Creation<'_>,
     ) -> Result<ReservationRow, NotCreated> {
         let shared: &AsyncPgConnection = conn;
+        let new = &creation.new;
         let claim = idempotency::claim(shared, keyed, new.id, new.created_at, self.key_ttl);
-        let insert = created::insert(shared, new, actor.user_id(), event);
+        let insert = created::insert(shared, creation);
         match try_join(claim, insert).await? {
             (Claim::Claimed, row) => Ok(row),
             (Claim::Taken, _) => Err(NotCreated::KeyTaken),

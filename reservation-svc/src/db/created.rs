@@ -44,15 +44,22 @@ WITH created AS (
 )
 SELECT * FROM created";
 
+/// What the statement writes: the reservation, who booked it (for the
+/// history entry) and its event.
+pub struct Creation<'a> {
+    pub new: NewReservation<'a>,
+    pub actor: Option<Uuid>,
+    pub event: NewEvent,
+}
+
 /// Inserts the reservation, its history entry and its event. It takes the
 /// connection shared, so that a keyed create can send it in one pipeline
 /// with the key's claim.
 pub async fn insert(
     mut conn: &AsyncPgConnection,
-    new: &NewReservation<'_>,
-    actor: Option<Uuid>,
-    event: &NewEvent,
+    creation: &Creation<'_>,
 ) -> QueryResult<ReservationRow> {
+    let Creation { new, actor, event } = creation;
     prepared(
         CREATE,
         (
