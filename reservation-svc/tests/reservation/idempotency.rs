@@ -210,3 +210,28 @@ async fn keys_expire_after_their_ttl_and_the_sweeper_deletes_them() {
     assert_eq!(sweeper.prune_keys().await.unwrap(), 1);
     assert_eq!(env.count(keys).await, 0);
 }
+
+#[tokio::test]
+async fn the_running_sweeper_deletes_expired_keys() {
+    let (clock, hand) = service_kit::clock::Clock::adjustable();
+    let env = Env::start_with(|config| {
+        config.common.clock = clock;
+        config.idempotency_key_ttl = chrono::Duration::hours(1);
+        config.sweeper_interval = std::time::Duration::from_millis(100);
+    })
+    .await;
+    let mut request = booking(local(3, 12, 0), 2);
+    request.idempotency_key = "swept".into();
+    env.book(&env.customer, request).await;
+    let keys = "SELECT count(*) FROM idempotency_keys";
+    assert_eq!(env.count(keys).await, 1);
+    hand.advance(chrono::Duration::hours(1));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while env.count(keys).await > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the sweeper left an expired key"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
