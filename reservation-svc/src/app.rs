@@ -6,6 +6,7 @@ use std::future::Future;
 use kursi_proto::reservation::v1::ReservationEvent;
 use kursi_proto::reservation::v1::reservation_service_server::ReservationServiceServer;
 use service_kit::ServiceError;
+use service_kit::accounts::Accounts;
 use service_kit::db;
 use service_kit::outbox::Outbox;
 use service_kit::server::{Host, ServeError};
@@ -15,6 +16,7 @@ use tonic::server::NamedService;
 use tonic::service::Routes;
 
 use crate::api::ReservationApi;
+use crate::bookings::Bookings;
 use crate::config::ReservationConfig;
 use crate::floor::Floor;
 use crate::reservations::Reservations;
@@ -40,7 +42,16 @@ pub async fn run(
 
     let clock = config.common.clock.clone();
     let reservations = Reservations::new(outbox.clone(), config.policy.clone(), clock.clone());
+    let accounts = Accounts::new(&config.common.auth_grpc_url).map_err(ServeError::Setup)?;
+    let bookings = Bookings::new(
+        outbox.clone(),
+        config.policy.clone(),
+        clock.clone(),
+        accounts,
+        config.idempotency_key_ttl,
+    );
     let api = ReservationApi::new(
+        bookings,
         reservations,
         Floor::new(pool, clock.clone()),
         outbox.clone(),

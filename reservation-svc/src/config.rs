@@ -11,6 +11,9 @@
 //! - `AUTO_CANCEL_MINUTES` (15): grace after the start before a CONFIRMED
 //!   reservation becomes NO_SHOW.
 //! - `SWEEPER_INTERVAL_SECONDS` (30): how often the sweeper runs.
+//! - `IDEMPOTENCY_KEY_TTL_HOURS` (24): how long a CreateReservation key names
+//!   its request ([`service_kit::idempotency::ttl_from_env`]); the sweeper
+//!   deletes expired keys.
 //! - `EVENT_POLL_INTERVAL_MILLIS` (1000): how often event streams and the
 //!   relay look for events committed by other replicas.
 //! - `NATS_URL` and `EVENT_RELAY_*`: the relay to NATS JetStream
@@ -19,6 +22,7 @@
 use std::time::Duration;
 
 use service_kit::config::{self, CommonConfig, ConfigError};
+use service_kit::idempotency;
 use service_kit::outbox::relay::RelayConfig;
 
 use crate::domain::{DailyWindow, DepositPolicy, RestaurantPolicy, TurnTimes};
@@ -30,6 +34,7 @@ pub struct ReservationConfig {
     pub common: CommonConfig,
     pub policy: RestaurantPolicy,
     pub sweeper_interval: Duration,
+    pub idempotency_key_ttl: chrono::Duration,
     pub event_poll_interval: Duration,
     /// `None`: no relay (NATS_URL unset).
     pub relay: Option<RelayConfig>,
@@ -41,6 +46,7 @@ impl ReservationConfig {
             common: CommonConfig::from_env(DEFAULT_LISTEN_ADDR)?,
             policy: policy_from_env()?,
             sweeper_interval: config::seconds_or("SWEEPER_INTERVAL_SECONDS", 30, 1..=86_400)?,
+            idempotency_key_ttl: idempotency::ttl_from_env()?,
             event_poll_interval: service_kit::outbox::poll_interval_from_env()?,
             relay: RelayConfig::from_env()?,
         })
@@ -52,6 +58,7 @@ impl ReservationConfig {
             common,
             policy: RestaurantPolicy::default(),
             sweeper_interval: Duration::from_secs(30),
+            idempotency_key_ttl: chrono::Duration::hours(idempotency::DEFAULT_TTL_HOURS),
             event_poll_interval: Duration::from_secs(1),
             relay: None,
         }

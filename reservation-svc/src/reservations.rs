@@ -2,11 +2,10 @@
 //! locks the reservation, lets the aggregate decide, and writes the row, its
 //! history entries and its outbox events together.
 //!
-//! Whose reservation the actor may see, book or list is decided here and
-//! nowhere else ([`Actor::may_see`], [`Actor::acting_for`],
-//! [`Actor::listing_for`]), and who may run which command by
-//! [`access::may_run`]. Handlers in `api` parse requests and call these;
-//! these call `db`.
+//! Whose reservation the actor may see or list is decided here and nowhere
+//! else ([`Actor::may_see`], [`Actor::listing_for`]), whom a booking is for
+//! in `bookings`, and who may run which command by [`access::may_run`].
+//! Handlers in `api` parse requests and call these; these call `db`.
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -17,33 +16,14 @@ use service_kit::db::{Pool, RefuseExt};
 use service_kit::outbox::{self, Outbox};
 use uuid::Uuid;
 
-use crate::db::created::{self, Created};
 use crate::db::history::{self, HistoryRow, NewEntry};
-use crate::db::reservations::{self, Filter, NewReservation, ReservationRow, RowChanges, Stats};
+use crate::db::reservations::{self, Filter, ReservationRow, RowChanges, Stats};
 use crate::db::{self, tables};
-use crate::domain::values::{
-    ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize, PaymentReference,
-};
+use crate::domain::values::{Note, PaymentReference};
 use crate::domain::{
-    CancelReason, Change, Command, DepositStatus, Outcome, Refusal, Reservation, RestaurantPolicy,
-    Status, access,
+    CancelReason, Change, Command, Outcome, Refusal, Reservation, RestaurantPolicy, access,
 };
 use crate::render;
-use kursi_proto::reservation::v1::reservation_event::Event;
-
-/// A validated booking.
-#[derive(Debug, Clone)]
-pub struct Booking {
-    /// The customer the request names, if any; whom the booking is for is
-    /// decided with the actor ([`Actor::acting_for`]).
-    pub customer_id: Option<Uuid>,
-    pub contact: ContactInfo,
-    pub party: PartySize,
-    pub start: DateTime<Utc>,
-    pub duration: DurationMinutes,
-    pub note: Note,
-    pub idempotency_key: Option<IdempotencyKey>,
-}
 
 /// A validated command on an existing reservation.
 #[derive(Debug, Clone)]
@@ -125,77 +105,6 @@ impl Reservations {
     /// Now, on the service's clock: what requests are judged against.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
-    }
-
-    /// Books a table: PENDING, with the deposit the policy asks for. A key
-    /// seen before for this customer returns the reservation it created.
-    pub async fn create(
-        &self,
-        actor: Actor,
-        booking: Booking,
-    ) -> Result<ReservationRow, ServiceError> {
-        let customer_id = actor.acting_for(booking.customer_id, "book")?;
-        let mut conn = self.pool.get().await?;
-        let key = booking.idempotency_key.as_ref().map(IdempotencyKey::as_str);
-        if let Some(key) = key
-            && let Some(first) =
-                reservations::find_by_idempotency_key(&mut conn, customer_id, key).await?
-        {
-            return Ok(first);
-        }
-        let now = self.clock.now();
-        let is_peak_hour = self.policy.is_peak_hour(booking.start);
-        let deposit = self.policy.deposit_for(booking.party, is_peak_hour);
-        let new = NewReservation {
-            id: Uuid::now_v7(),
-            customer_id,
-            contact_name: booking.contact.name(),
-            contact_phone: booking.contact.phone(),
-            contact_email: booking.contact.email(),
-            party_size: booking.party.get(),
-            start_time: booking.start,
-            duration_minutes: booking.duration.get(),
-            end_time: booking.start + booking.duration.as_chrono(),
-            is_peak_hour,
-            status: Status::Pending.as_str(),
-            note: booking.note.as_str(),
-            deposit_amount: deposit,
-            deposit_status: DepositStatus::for_amount(deposit).as_str(),
-            idempotency_key: key,
-            created_at: now,
-            updated_at: now,
-        };
-        // The event is rendered from the row as it will be inserted, so all
-        // three rows go in one statement (db::created says why).
-        let expected = new.as_row();
-        let created = Event::Created(kursi_proto::reservation::v1::ReservationCreated {
-            reservation: Some(render::reservation(&expected)),
-        });
-        let event = render::outbox_event(&expected, actor.user_id(), now, created)?;
-        match created::insert(&mut conn, &new, actor.user_id(), &event)
-            .await
-            .refuse(db::refusal)?
-        {
-            Created::Row(row) => {
-                self.outbox.committed();
-                // Debug, not info: a line per booking was a write system
-                // call per request, the largest single cost after the SQL.
-                tracing::debug!(reservation_id = %row.id, "reservation created");
-                Ok(*row)
-            }
-            // The same key raced in from a concurrent retry: answer with its winner.
-            Created::KeyTaken => {
-                let winner = match key {
-                    Some(key) => {
-                        reservations::find_by_idempotency_key(&mut conn, customer_id, key).await?
-                    }
-                    None => None,
-                };
-                winner.ok_or_else(|| {
-                    ServiceError::Aborted("a concurrent retry is in flight; retry".into())
-                })
-            }
-        }
     }
 
     pub async fn get(&self, actor: Actor, id: Uuid) -> Result<ReservationRow, ServiceError> {
@@ -311,11 +220,12 @@ async fn decide(
         Action::Confirm(note) => Outcome::Changed(current.confirm(&note)?),
         Action::CheckIn(note) => Outcome::Changed(current.check_in(&note)?),
         Action::Complete(note) => Outcome::Changed(current.complete(&note)?),
-        Action::Cancel(reason, description) => {
-            Outcome::Changed(current.cancel(reason, &description, policy, now)?)
-        }
+        Action::Cancel(reason, description) => current.cancel(reason, &description, policy, now)?,
         Action::MarkNoShow(note) => Outcome::Changed(current.mark_no_show(&note, now)?),
-        Action::PayDeposit(reference, amount) => current.pay_deposit(&reference, amount)?,
+        Action::PayDeposit(reference, amount) => {
+            let holder = reservations::paid_with(conn, reference.as_str()).await?;
+            current.pay_deposit(&reference, amount, holder)?
+        }
         Action::AssignTable { .. } => Outcome::Unchanged,
     })
 }
@@ -331,7 +241,7 @@ pub(crate) async fn write_change(
 ) -> Result<ReservationRow, ServiceError> {
     let after = reservations::apply(conn, before.id, RowChanges::from_change(change, now))
         .await
-        .refuse(db::refusal)?;
+        .refuse(db::refusal_writing(change))?;
     let notes: Vec<String> = change
         .steps
         .iter()

@@ -7,6 +7,10 @@
 //! reservation, and the lock re-checks the status, so a row already handled
 //! is not picked again. Each change goes through the aggregate and writes its
 //! history and event like any command.
+//!
+//! It also deletes the CreateReservation idempotency keys that have expired
+//! (`IDEMPOTENCY_KEY_TTL_HOURS` after they were first sent), so the keys'
+//! table holds a day's keys, not every key ever sent.
 
 use std::time::Duration;
 
@@ -14,6 +18,7 @@ use diesel_async::AsyncConnection;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
+use service_kit::idempotency;
 use service_kit::outbox::Outbox;
 use service_kit::shutdown;
 use tokio::sync::watch;
@@ -86,7 +91,15 @@ impl Sweeper {
         .await
     }
 
-    /// Sweeps every `interval` until `shutdown` turns true.
+    /// Deletes the idempotency keys expired by now on the service's clock;
+    /// how many.
+    pub async fn prune_keys(&self) -> Result<usize, ServiceError> {
+        let conn = self.reservations.pool().get().await?;
+        Ok(idempotency::prune(&conn, self.reservations.now()).await?)
+    }
+
+    /// Sweeps, and prunes expired keys, every `interval` until `shutdown`
+    /// turns true.
     pub async fn run(self, interval: Duration, shutdown: watch::Receiver<bool>) {
         shutdown::every(interval, shutdown, || async {
             match self.sweep().await {
@@ -101,6 +114,14 @@ impl Sweeper {
                 Err(err) => {
                     tracing::warn!(error = %err, "sweeper failed; it tries again next interval")
                 }
+            }
+            match self.prune_keys().await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::debug!(pruned, "expired idempotency keys deleted"),
+                Err(err) => tracing::warn!(
+                    error = %err,
+                    "deleting expired idempotency keys failed; the sweeper tries again next interval"
+                ),
             }
         })
         .await;

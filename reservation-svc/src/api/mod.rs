@@ -1,5 +1,5 @@
 //! The gRPC face of reservation-svc: each RPC is the actor, `parse::*`, a
-//! command of `reservations` or `floor`, and `render::*`. No SQL and no
+//! command of `bookings`, `reservations` or `floor`, and `render::*`. No SQL and no
 //! rules live here.
 
 mod parse;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use kursi_proto::reservation::v1::reservation_service_server::ReservationService;
 use kursi_proto::reservation::v1::*;
 use service_kit::ServiceError;
-use service_kit::auth::actor;
+use service_kit::auth::{Actor, actor, caller};
 use service_kit::outbox::Outbox;
 use service_kit::pages::{self, PageSizes};
 use tokio::sync::watch;
@@ -17,12 +17,14 @@ use tokio_stream::StreamExt;
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 
+use crate::bookings::Bookings;
 use crate::domain::values::Area;
 use crate::floor::{Floor, TableUpdate};
 use crate::render;
 use crate::reservations::{Action, Reservations};
 
 pub struct ReservationApi {
+    bookings: Bookings,
     reservations: Reservations,
     floor: Floor,
     outbox: Outbox,
@@ -32,6 +34,7 @@ pub struct ReservationApi {
 
 impl ReservationApi {
     pub fn new(
+        bookings: Bookings,
         reservations: Reservations,
         floor: Floor,
         outbox: Outbox,
@@ -39,6 +42,7 @@ impl ReservationApi {
         event_poll: Duration,
     ) -> Self {
         Self {
+            bookings,
             reservations,
             floor,
             outbox,
@@ -135,10 +139,13 @@ impl ReservationService for ReservationApi {
         &self,
         request: Request<CreateReservationRequest>,
     ) -> Reply<CreateReservationResponse> {
-        let me = actor(&request)?;
-        let policy = self.reservations.policy();
-        let booking = parse::booking(&request, policy, self.reservations.now())?;
-        let row = self.reservations.create(me, booking).await?;
+        let caller = caller(&request)?;
+        let policy = self.bookings.policy();
+        let booking = parse::booking(&request, policy, self.bookings.now())?;
+        let row = self
+            .bookings
+            .create(Actor::from(caller), caller.bearer_token(), booking)
+            .await?;
         reply(CreateReservationResponse {
             reservation: Some(render::reservation(&row)),
         })

@@ -10,23 +10,26 @@ use service_kit::values::{Violations, parse_day, parse_optional_id};
 use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
 
+use crate::bookings::Booking;
 use crate::db::reservations::Filter;
 use crate::db::tables::TableRow;
 use crate::domain::values::{
     Area, Capacity, ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize,
-    PaymentReference, TableLabel, parse_id, parse_required_timestamp, parse_timestamp,
+    PaymentReference, TableLabel, parse_id, parse_named_customer, parse_required_timestamp,
+    parse_timestamp,
 };
 use crate::domain::{CancelReason, RestaurantPolicy, Status};
 use crate::floor::TableUpdate;
-use crate::reservations::{Action, Booking};
+use crate::reservations::Action;
 
 pub fn note(field: &str, raw: &str) -> Result<Note, ServiceError> {
     Note::parse(field, raw).map_err(|v| ServiceError::InvalidArgument(vec![v]))
 }
 
-/// A CreateReservationRequest, judged at `now`. Whom it is for is the
-/// command's to decide; the idempotency key is the field's, else the
-/// `idempotency-key` metadata's.
+/// A CreateReservationRequest, judged at `now`. Whom it is for (the
+/// customer it names by id or email, if any) is the command's to decide;
+/// the idempotency key is the field's, else the `idempotency-key`
+/// metadata's.
 pub fn booking(
     call: &tonic::Request<pb::CreateReservationRequest>,
     policy: &RestaurantPolicy,
@@ -34,7 +37,10 @@ pub fn booking(
 ) -> Result<Booking, ServiceError> {
     let request = call.get_ref();
     let mut v = Violations::default();
-    let customer_id = v.check(parse_optional_id("customer_id", &request.customer_id));
+    let customer = v.check(parse_named_customer(
+        &request.customer_id,
+        &request.customer_email,
+    ));
     let contact = match &request.contact_info {
         Some(c) => v.check_all(ContactInfo::parse(&c.name, &c.phone, &c.email)),
         None => {
@@ -57,7 +63,7 @@ pub fn booking(
     let idempotency_key = v.check(IdempotencyKey::from_request(&request.idempotency_key, call));
     let booking = (|| {
         Some(Booking {
-            customer_id: customer_id?,
+            customer: customer?,
             contact: contact?,
             party: party?,
             start: start?,

@@ -11,22 +11,28 @@
 //! version and time from the row just inserted. It is a
 //! [`service_kit::db::Prepared`] statement: parsed and planned once per
 //! connection, not on every booking.
+//!
+//! A booking without an idempotency key is this one statement, in no
+//! transaction of its own. One with a key must also claim the key, and the
+//! claim and the booking must commit together (`bookings.rs`): BEGIN, the
+//! claim and this statement sent together in one pipeline, COMMIT.
 
 use diesel::QueryResult;
-use diesel::result::Error as DieselError;
 use diesel::sql_types::{Bool, Bytea, Int4, Int8, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use service_kit::db::{ConstraintKind, bind, prepared, violation};
+use service_kit::db::{bind, prepared};
 use service_kit::outbox::NewEvent;
 use uuid::Uuid;
 
 use super::reservations::{NewReservation, ReservationRow};
 
+// `version` is given, not left to its default, so the row inserted is the
+// row `NewReservation::as_row` says it is, and the event rendered from that.
 const CREATE: &str = "
 WITH created AS (
     INSERT INTO reservations (id, customer_id, contact_name, contact_phone, contact_email,
         party_size, start_time, duration_minutes, end_time, is_peak_hour, status, note,
-        deposit_amount, deposit_status, idempotency_key, created_at, updated_at)
+        deposit_amount, deposit_status, version, created_at, updated_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     RETURNING *
 ), history AS (
@@ -38,24 +44,23 @@ WITH created AS (
 )
 SELECT * FROM created";
 
-/// What the insert did.
-#[derive(Debug)]
-pub enum Created {
-    Row(Box<ReservationRow>),
-    /// This customer's idempotency key is already on a reservation: a
-    /// retry raced in with the first attempt, which won.
-    KeyTaken,
+/// What the statement writes: the reservation, who booked it (for the
+/// history entry) and its event.
+pub struct Creation<'a> {
+    pub new: NewReservation<'a>,
+    pub actor: Option<Uuid>,
+    pub event: NewEvent,
 }
 
-/// Inserts the reservation, its history entry and its event; a key already
-/// taken is [`Created::KeyTaken`], not an error.
+/// Inserts the reservation, its history entry and its event. It takes the
+/// connection shared, so that a keyed create can send it in one pipeline
+/// with the key's claim.
 pub async fn insert(
-    conn: &mut AsyncPgConnection,
-    new: &NewReservation<'_>,
-    actor: Option<Uuid>,
-    event: &NewEvent,
-) -> QueryResult<Created> {
-    let inserted: QueryResult<ReservationRow> = prepared(
+    mut conn: &AsyncPgConnection,
+    creation: &Creation<'_>,
+) -> QueryResult<ReservationRow> {
+    let Creation { new, actor, event } = creation;
+    prepared(
         CREATE,
         (
             bind::<SqlUuid, _>(new.id),
@@ -72,7 +77,7 @@ pub async fn insert(
             bind::<Text, _>(new.note),
             bind::<Int8, _>(new.deposit_amount),
             bind::<Text, _>(new.deposit_status),
-            bind::<Nullable<Text>, _>(new.idempotency_key),
+            bind::<Int8, _>(new.version),
             bind::<Timestamptz, _>(new.created_at),
             bind::<Timestamptz, _>(new.updated_at),
             bind::<Nullable<SqlUuid>, _>(actor),
@@ -80,17 +85,6 @@ pub async fn insert(
             bind::<Bytea, _>(event.payload()),
         ),
     )
-    .get_result(conn)
-    .await;
-    match inserted {
-        Ok(row) => Ok(Created::Row(Box::new(row))),
-        Err(err) if key_taken(&err) => Ok(Created::KeyTaken),
-        Err(err) => Err(err),
-    }
-}
-
-fn key_taken(err: &DieselError) -> bool {
-    violation(err).is_some_and(|broken| {
-        broken.kind == ConstraintKind::Unique && broken.constraint == super::IDEMPOTENCY_KEY
-    })
+    .get_result(&mut conn)
+    .await
 }

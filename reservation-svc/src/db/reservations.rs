@@ -37,7 +37,6 @@ pub struct ReservationRow {
     pub payment_reference: Option<String>,
     pub paid_at: Option<DateTime<Utc>>,
     pub refunded_at: Option<DateTime<Utc>>,
-    pub idempotency_key: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -77,7 +76,7 @@ pub struct NewReservation<'a> {
     pub note: &'a str,
     pub deposit_amount: i64,
     pub deposit_status: &'a str,
-    pub idempotency_key: Option<&'a str>,
+    pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -147,8 +146,8 @@ impl RowChanges {
 
 impl NewReservation<'_> {
     /// The row this insert makes, as the database will return it (the
-    /// columns it does not set take their defaults: version 1, no table,
-    /// no cancellation, no payment), for rendering its event beforehand.
+    /// columns it does not set take their defaults: no table, no
+    /// cancellation, no payment), for rendering its event beforehand.
     pub fn as_row(&self) -> ReservationRow {
         ReservationRow {
             id: self.id,
@@ -176,8 +175,7 @@ impl NewReservation<'_> {
             payment_reference: None,
             paid_at: None,
             refunded_at: None,
-            idempotency_key: self.idempotency_key.map(str::to_owned),
-            version: 1,
+            version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -208,15 +206,11 @@ pub async fn find_for_update(
         .optional()
 }
 
-pub async fn find_by_idempotency_key(
-    conn: &mut AsyncPgConnection,
-    customer_id: Uuid,
-    key: &str,
-) -> QueryResult<Option<ReservationRow>> {
+/// The reservation whose deposit `reference` paid, if any.
+pub async fn paid_with(conn: &mut AsyncPgConnection, reference: &str) -> QueryResult<Option<Uuid>> {
     reservations::table
-        .filter(reservations::customer_id.eq(customer_id))
-        .filter(reservations::idempotency_key.eq(key))
-        .select(ReservationRow::as_select())
+        .filter(reservations::payment_reference.eq(reference))
+        .select(reservations::id)
         .first(conn)
         .await
         .optional()

@@ -39,7 +39,6 @@ diesel::table! {
         payment_reference -> Nullable<Text>,
         paid_at -> Nullable<Timestamptz>,
         refunded_at -> Nullable<Timestamptz>,
-        idempotency_key -> Nullable<Text>,
         version -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,

@@ -18,6 +18,12 @@ pub enum Refusal {
     NoReservation(Uuid),
     #[error("no table with id {0}")]
     NoTable(Uuid),
+    /// Naming the guest by email is for staff at the host stand; customers
+    /// book for themselves.
+    #[error(
+        "customers book for themselves: leave customer_email empty (it is for staff booking on a guest's behalf)"
+    )]
+    CustomerEmailByCustomer,
     /// Customers run nothing on the floor but their own cancellations.
     #[error("only staff run the floor")]
     StaffOnly,
@@ -33,9 +39,11 @@ pub enum Refusal {
     DepositAlreadyPaid,
     #[error("must be the deposit due, IDR {due}")]
     WrongDepositAmount { due: i64 },
+    /// A payment reference is the payment's idempotency key, and never
+    /// expires: sent again, it must be for the same reservation and amount.
     /// One payment pays one deposit (a unique index guarantees it).
-    #[error("this payment reference has already paid another reservation's deposit")]
-    PaymentReferenceUsed,
+    #[error("payment reference {reference} was sent before for another reservation or amount")]
+    PaymentReferenceReused { reference: String },
     #[error("the party is not late yet: the reservation starts at {}",
         .start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))]
     NotLateYet { start: DateTime<Utc> },
@@ -68,12 +76,16 @@ impl From<Refusal> for ServiceError {
         let why = refusal.to_string();
         match refusal {
             R::NoReservation(_) | R::NoTable(_) => ServiceError::NotFound(why),
-            R::StaffOnly => ServiceError::PermissionDenied(why),
+            R::StaffOnly | R::CustomerEmailByCustomer => ServiceError::PermissionDenied(why),
             R::RestaurantRequestByCustomer => ServiceError::invalid("reason_code", why),
             R::WrongDepositAmount { .. } => ServiceError::invalid("amount", why),
             R::CapacityMismatch { .. } => ServiceError::invalid("capacity", why),
             R::AreaMismatch { .. } => ServiceError::invalid("area", why),
-            R::PaymentReferenceUsed | R::LabelTaken => ServiceError::AlreadyExists(why),
+            R::LabelTaken => ServiceError::AlreadyExists(why),
+            R::PaymentReferenceReused { reference } => ServiceError::IdempotencyKeyReused {
+                field: "payment_reference",
+                key: reference,
+            },
             R::Transition(_)
             | R::DepositUnpaid { .. }
             | R::NoDepositDue
@@ -113,6 +125,10 @@ mod tests {
         assert!(matches!(
             ServiceError::from(Refusal::LabelTaken),
             ServiceError::AlreadyExists(_)
+        ));
+        assert!(matches!(
+            ServiceError::from(Refusal::PaymentReferenceReused { reference: "TILL-1".into() }),
+            ServiceError::IdempotencyKeyReused { field: "payment_reference", ref key } if key == "TILL-1"
         ));
         assert!(matches!(
             ServiceError::from(Refusal::NoTable(Uuid::nil())),

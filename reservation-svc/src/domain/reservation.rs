@@ -142,6 +142,16 @@ pub struct Change {
     pub note: String,
 }
 
+impl Change {
+    /// The payment reference this change records, if it pays a deposit.
+    pub fn payment_reference(&self) -> Option<&str> {
+        self.steps.iter().find_map(|step| match step {
+            Step::DepositPaid { reference, .. } => Some(reference.as_str()),
+            _ => None,
+        })
+    }
+}
+
 /// A command's outcome: a change, or nothing to do (an idempotent repeat).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -211,9 +221,27 @@ impl Reservation {
         self.change(Command::Complete, vec![Step::Completed], note)
     }
 
-    /// PENDING or CONFIRMED → CANCELLED. A paid deposit is refunded or kept
-    /// as the policy says.
+    /// PENDING or CONFIRMED → CANCELLED. A cancel repeated (the reservation
+    /// is CANCELLED already) changes nothing, whatever reason it gives, as
+    /// every cancel in Kursi; from COMPLETED, NO_SHOW or CHECKED_IN it is
+    /// refused, naming the status.
     pub fn cancel(
+        &self,
+        reason: CancelReason,
+        description: &Note,
+        policy: &RestaurantPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, Refusal> {
+        if self.status == Status::Cancelled {
+            return Ok(Outcome::Unchanged);
+        }
+        self.cancellation(reason, description, policy, now)
+            .map(Outcome::Changed)
+    }
+
+    /// The cancellation itself: a paid deposit is refunded or kept as the
+    /// policy says.
+    fn cancellation(
         &self,
         reason: CancelReason,
         description: &Note,
@@ -262,7 +290,7 @@ impl Reservation {
     pub fn sweep(&self, policy: &RestaurantPolicy, now: DateTime<Utc>) -> Result<Change, Refusal> {
         if self.status == Status::Pending {
             let why = Note::parse("description", "not confirmed by its start time");
-            return self.cancel(CancelReason::Expired, &why.unwrap_or_default(), policy, now);
+            return self.cancellation(CancelReason::Expired, &why.unwrap_or_default(), policy, now);
         }
         let why = Note::parse(
             "note",
@@ -274,15 +302,30 @@ impl Reservation {
         self.mark_no_show(&why.unwrap_or_default(), now)
     }
 
-    /// Records the deposit as paid. Repeating it with the same reference
-    /// changes nothing, whatever happened since.
+    /// Records the deposit as paid. The reference is the payment's
+    /// idempotency key, and never expires: repeating the payment (the same
+    /// reference and amount) changes nothing, whatever happened since; the
+    /// reference with another amount, or one that paid another reservation
+    /// (`holder`), is refused. The amount paid was the deposit, which never
+    /// changes, so "the same amount" is the deposit's.
     pub fn pay_deposit(
         &self,
         reference: &PaymentReference,
         amount: i64,
+        holder: Option<Uuid>,
     ) -> Result<Outcome, Refusal> {
+        let reused = || Refusal::PaymentReferenceReused {
+            reference: reference.as_str().to_owned(),
+        };
+        if holder.is_some_and(|holder| holder != self.id) {
+            return Err(reused());
+        }
         if self.payment_reference.as_deref() == Some(reference.as_str()) {
-            return Ok(Outcome::Unchanged);
+            return if amount == self.deposit_amount {
+                Ok(Outcome::Unchanged)
+            } else {
+                Err(reused())
+            };
         }
         transition(self.status, Command::PayDeposit)?;
         match self.deposit_status {
@@ -416,19 +459,24 @@ mod tests {
         ));
     }
 
+    fn changed(outcome: Result<Outcome, Refusal>) -> Change {
+        match outcome {
+            Ok(Outcome::Changed(change)) => change,
+            other => panic!("expected a change, got {other:?}"),
+        }
+    }
+
     #[test]
     fn cancelling_refunds_before_the_cutoff_and_keeps_after() {
         let policy = RestaurantPolicy::default();
         let r = paid(reservation(Status::Confirmed, 200_000));
         let why = Note::parse("description", "plans changed").unwrap();
-        let early = r
-            .cancel(
-                CancelReason::CustomerRequest,
-                &why,
-                &policy,
-                at("2030-01-01T00:00:00Z"),
-            )
-            .unwrap();
+        let early = changed(r.cancel(
+            CancelReason::CustomerRequest,
+            &why,
+            &policy,
+            at("2030-01-01T00:00:00Z"),
+        ));
         assert_eq!(early.deposit_status, DepositStatus::Refunded);
         assert_eq!(
             early.steps[1],
@@ -437,36 +485,48 @@ mod tests {
                 reference: "PAY-1".into()
             }
         );
-        let late = r
-            .cancel(
-                CancelReason::CustomerRequest,
-                &why,
-                &policy,
-                at("2030-01-02T11:00:00Z"),
-            )
-            .unwrap();
+        let late = changed(r.cancel(
+            CancelReason::CustomerRequest,
+            &why,
+            &policy,
+            at("2030-01-02T11:00:00Z"),
+        ));
         assert_eq!(late.deposit_status, DepositStatus::Forfeited);
         assert_eq!(late.steps.len(), 1);
         assert_eq!(late.note, "plans changed");
 
-        let unpaid = reservation(Status::Pending, 200_000)
-            .cancel(
-                CancelReason::CustomerRequest,
-                &why,
-                &policy,
-                at("2030-01-01T00:00:00Z"),
-            )
-            .unwrap();
+        let unpaid = changed(reservation(Status::Pending, 200_000).cancel(
+            CancelReason::CustomerRequest,
+            &why,
+            &policy,
+            at("2030-01-01T00:00:00Z"),
+        ));
         assert_eq!(unpaid.deposit_status, DepositStatus::Unpaid);
     }
 
     #[test]
-    fn cancelling_twice_is_refused() {
+    fn cancelling_again_changes_nothing_and_cancelling_what_has_ended_is_refused() {
         let policy = RestaurantPolicy::default();
-        let err = reservation(Status::Cancelled, 0)
-            .cancel(CancelReason::Other, &Note::default(), &policy, Utc::now())
-            .unwrap_err();
-        assert!(err.to_string().contains("CANCELLED"));
+        let now = at("2030-01-01T00:00:00Z");
+        let why = Note::parse("description", "another reason").unwrap();
+        for reason in [
+            CancelReason::CustomerRequest,
+            CancelReason::RestaurantRequest,
+        ] {
+            assert_eq!(
+                paid(reservation(Status::Cancelled, 200_000)).cancel(reason, &why, &policy, now),
+                Ok(Outcome::Unchanged)
+            );
+        }
+        for ended in [Status::CheckedIn, Status::Completed, Status::NoShow] {
+            let err = reservation(ended, 0)
+                .cancel(CancelReason::Other, &Note::default(), &policy, now)
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("cannot cancel a reservation that is {ended}")
+            );
+        }
     }
 
     #[test]
@@ -525,25 +585,61 @@ mod tests {
     fn paying_is_idempotent_on_the_reference() {
         let r = reservation(Status::Pending, 200_000);
         assert!(matches!(
-            r.pay_deposit(&reference("PAY-1"), 1),
+            r.pay_deposit(&reference("PAY-1"), 1, None),
             Err(Refusal::WrongDepositAmount { due: 200_000 })
         ));
-        let Outcome::Changed(change) = r.pay_deposit(&reference("PAY-1"), 200_000).unwrap() else {
+        let Outcome::Changed(change) = r.pay_deposit(&reference("PAY-1"), 200_000, None).unwrap()
+        else {
             panic!("expected a change");
         };
         assert_eq!(change.deposit_status, DepositStatus::Paid);
+        assert_eq!(change.payment_reference(), Some("PAY-1"));
         let done = paid(r);
         assert_eq!(
-            done.pay_deposit(&reference("PAY-1"), 200_000),
+            done.pay_deposit(&reference("PAY-1"), 200_000, Some(done.id)),
             Ok(Outcome::Unchanged)
         );
         assert!(matches!(
-            done.pay_deposit(&reference("PAY-2"), 200_000),
+            done.pay_deposit(&reference("PAY-2"), 200_000, None),
             Err(Refusal::DepositAlreadyPaid)
         ));
         assert!(matches!(
-            reservation(Status::Pending, 0).pay_deposit(&reference("PAY-3"), 0),
+            reservation(Status::Pending, 0).pay_deposit(&reference("PAY-3"), 0, None),
             Err(why @ Refusal::NoDepositDue) if why.to_string().contains("no deposit")
         ));
+    }
+
+    #[test]
+    fn a_payment_reference_sent_again_is_for_the_same_reservation_and_amount() {
+        let done = paid(reservation(Status::Pending, 200_000));
+        // Another amount with the reference that paid it.
+        assert_eq!(
+            done.pay_deposit(&reference("PAY-1"), 150_000, Some(done.id)),
+            Err(Refusal::PaymentReferenceReused {
+                reference: "PAY-1".into()
+            })
+        );
+        // A reference that paid another reservation, whatever this one's state.
+        let elsewhere = Some(Uuid::from_u128(99));
+        for other in [
+            reservation(Status::Pending, 200_000),
+            reservation(Status::Pending, 0),
+            reservation(Status::Completed, 200_000),
+        ] {
+            assert_eq!(
+                other.pay_deposit(&reference("PAY-1"), 200_000, elsewhere),
+                Err(Refusal::PaymentReferenceReused {
+                    reference: "PAY-1".into()
+                })
+            );
+        }
+        // Repeated after the reservation was cancelled and refunded: unchanged.
+        let mut refunded = done.clone();
+        refunded.status = Status::Cancelled;
+        refunded.deposit_status = DepositStatus::Refunded;
+        assert_eq!(
+            refunded.pay_deposit(&reference("PAY-1"), 200_000, Some(done.id)),
+            Ok(Outcome::Unchanged)
+        );
     }
 }

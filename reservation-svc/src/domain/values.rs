@@ -3,6 +3,7 @@
 //! field it came from.
 
 use service_kit::FieldViolation;
+use service_kit::accounts::NamedCustomer;
 use service_kit::values::{parse_required_text, parse_text};
 
 pub use service_kit::values::{
@@ -23,7 +24,7 @@ impl ContactInfo {
     pub fn parse(name: &str, phone: &str, email: &str) -> Result<Self, Vec<FieldViolation>> {
         let name = parse_name(name);
         let phone = parse_phone(phone);
-        let email = parse_email(email);
+        let email = parse_email("contact_info.email", email);
         match (name, phone, email) {
             (Ok(name), Ok(phone), Ok(email)) => Ok(Self { name, phone, email }),
             (name, phone, email) => Err([name.err(), phone.err(), email.err()]
@@ -86,9 +87,9 @@ fn parse_phone(raw: &str) -> Result<String, FieldViolation> {
     Ok(format!("{plus}{digits}"))
 }
 
-fn parse_email(raw: &str) -> Result<String, FieldViolation> {
+fn parse_email(field: &str, raw: &str) -> Result<String, FieldViolation> {
     let email = raw.trim();
-    let bad = |why: &str| FieldViolation::new("contact_info.email", why);
+    let bad = |why: &str| FieldViolation::new(field, why);
     if email.is_empty() {
         return Err(bad("is required"));
     }
@@ -102,6 +103,27 @@ fn parse_email(raw: &str) -> Result<String, FieldViolation> {
         return Err(bad("is not a valid email address"));
     }
     Ok(email.to_owned())
+}
+
+/// The customer a booking names: by `customer_id` or by `customer_email`
+/// (staff at the host stand know a guest's email, not her account's id),
+/// not both; `None` when neither is given. Whether the caller may name
+/// anyone, and whether the account exists, is decided later.
+pub fn parse_named_customer(
+    id: &str,
+    email: &str,
+) -> Result<Option<NamedCustomer>, FieldViolation> {
+    match (id.trim().is_empty(), email.trim().is_empty()) {
+        (true, true) => Ok(None),
+        (false, false) => Err(FieldViolation::new(
+            "customer_email",
+            "give customer_id or customer_email, not both",
+        )),
+        (false, true) => parse_id("customer_id", id).map(|id| Some(NamedCustomer::Id(id))),
+        (true, false) => {
+            parse_email("customer_email", email).map(|email| Some(NamedCustomer::Email(email)))
+        }
+    }
 }
 
 /// How many guests: 1 to 20.
@@ -286,12 +308,42 @@ mod tests {
     }
 
     #[test]
+    fn a_booking_names_its_customer_by_id_or_by_email_not_both() {
+        let id = uuid::Uuid::from_u128(5);
+        assert_eq!(parse_named_customer("", " "), Ok(None));
+        assert_eq!(
+            parse_named_customer(&id.to_string(), ""),
+            Ok(Some(NamedCustomer::Id(id)))
+        );
+        assert_eq!(
+            parse_named_customer("", " siti@example.com "),
+            Ok(Some(NamedCustomer::Email("siti@example.com".into())))
+        );
+        let both = parse_named_customer(&id.to_string(), "siti@example.com").unwrap_err();
+        assert_eq!(both.field, "customer_email");
+        assert_eq!(
+            parse_named_customer("", "siti").unwrap_err().field,
+            "customer_email"
+        );
+        assert_eq!(
+            parse_named_customer("not-a-uuid", "").unwrap_err().field,
+            "customer_id"
+        );
+    }
+
+    #[test]
     fn emails_need_a_domain_with_a_dot() {
-        assert!(parse_email("a@b").is_err());
-        assert!(parse_email("a b@c.d").is_err());
-        assert!(parse_email("a\u{0}b@c.de").is_err());
-        assert!(parse_email(&format!("{}@example.com", "a".repeat(250))).is_err());
-        assert!(parse_email("ana@example.co.id").is_ok());
+        assert!(parse_email("contact_info.email", "a@b").is_err());
+        assert!(parse_email("contact_info.email", "a b@c.d").is_err());
+        assert!(parse_email("contact_info.email", "a\u{0}b@c.de").is_err());
+        assert!(
+            parse_email(
+                "contact_info.email",
+                &format!("{}@example.com", "a".repeat(250))
+            )
+            .is_err()
+        );
+        assert!(parse_email("contact_info.email", "ana@example.co.id").is_ok());
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The deposit policy: required for large parties or peak hours, paid
-//! idempotently, refunded before the cut-off and kept after it.
+//! idempotently on the payment reference, refunded before the cut-off and
+//! kept after it.
 
 use kursi_proto::reservation::v1::reservation_event::Event;
 use kursi_proto::reservation::v1::*;
 use testkit::bearer;
 use tonic::Code;
 
-use crate::{Env, booking, local, violated_fields};
+use crate::{Env, assert_key_reused, booking, local, violated_fields};
 
 fn pay(token: &str, id: &str, reference: &str, amount: i64) -> tonic::Request<PayDepositRequest> {
     bearer(
@@ -182,13 +183,14 @@ async fn a_large_party_cancelling_after_the_cutoff_forfeits_its_deposit() {
         .await
         .unwrap();
 
-    // One payment pays one deposit.
+    // One payment pays one deposit: its reference is its key, and another
+    // reservation with it is another request (422, not ALREADY_EXISTS).
     let other = env.book(&env.customer, booking(local(2, 13, 0), 6)).await;
     let err = client
         .pay_deposit(pay(staff, &other.reservation_id, "PAY-6", 300_000))
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::AlreadyExists);
+    assert_key_reused(&err, "payment_reference", "PAY-6");
 
     let cancelled = client
         .cancel_reservation(bearer(
@@ -221,4 +223,88 @@ async fn a_large_party_cancelling_after_the_cutoff_forfeits_its_deposit() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
+}
+
+#[tokio::test]
+async fn a_payment_reference_sent_again_must_be_the_same_payment() {
+    let env = Env::start().await;
+    let mut client = env.client().await;
+    let staff = &env.staff.access_token;
+    let paid = env.book(&env.customer, booking(local(2, 12, 0), 6)).await;
+    let unpaid = env.book(&env.customer, booking(local(2, 13, 0), 6)).await;
+    let first = client
+        .pay_deposit(pay(staff, &paid.reservation_id, "TILL-9", 300_000))
+        .await
+        .unwrap()
+        .into_inner()
+        .reservation
+        .unwrap();
+    let rows = "SELECT (SELECT count(*) FROM reservation_history) + (SELECT count(*) FROM outbox)";
+    let before = env.count(rows).await;
+
+    // The same payment again: the first answer, unchanged.
+    let again = client
+        .pay_deposit(pay(staff, &paid.reservation_id, "TILL-9", 300_000))
+        .await
+        .unwrap()
+        .into_inner()
+        .reservation
+        .unwrap();
+    assert_eq!(again.version, first.version);
+    assert_eq!(payment(&again), payment(&first));
+
+    // The reference with another amount, or for another reservation: refused.
+    let other_amount = client
+        .pay_deposit(pay(staff, &paid.reservation_id, "TILL-9", 250_000))
+        .await
+        .unwrap_err();
+    assert_key_reused(&other_amount, "payment_reference", "TILL-9");
+    let other_reservation = client
+        .pay_deposit(pay(staff, &unpaid.reservation_id, "TILL-9", 300_000))
+        .await
+        .unwrap_err();
+    assert_key_reused(&other_reservation, "payment_reference", "TILL-9");
+
+    assert_eq!(env.count(rows).await, before);
+    let still_unpaid = client
+        .get_reservation(bearer(
+            staff,
+            GetReservationRequest {
+                reservation_id: unpaid.reservation_id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .reservation
+        .unwrap();
+    assert_eq!(payment(&still_unpaid).status, PaymentStatus::Unpaid as i32);
+    assert_eq!(still_unpaid.version, unpaid.version);
+}
+
+#[tokio::test]
+async fn one_reference_paying_two_reservations_at_once_pays_one() {
+    let env = Env::start().await;
+    let staff = &env.staff.access_token;
+    let a = env.book(&env.customer, booking(local(2, 12, 0), 6)).await;
+    let b = env.book(&env.customer, booking(local(2, 13, 0), 6)).await;
+    let mut payments = Vec::new();
+    for id in [a.reservation_id, b.reservation_id] {
+        let mut client = env.client().await;
+        let call = pay(staff, &id, "RACE-1", 300_000);
+        payments.push(tokio::spawn(async move { client.pay_deposit(call).await }));
+    }
+    let mut paid = 0;
+    for payment in payments {
+        match payment.await.unwrap() {
+            Ok(_) => paid += 1,
+            Err(refused) => assert_key_reused(&refused, "payment_reference", "RACE-1"),
+        }
+    }
+    assert_eq!(paid, 1);
+    assert_eq!(
+        env.count("SELECT count(*) FROM reservations WHERE payment_reference = 'RACE-1'")
+            .await,
+        1
+    );
 }

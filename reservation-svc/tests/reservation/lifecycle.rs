@@ -258,7 +258,8 @@ async fn transitions_the_state_machine_forbids_name_the_current_state() {
     assert_eq!(err.code(), Code::FailedPrecondition);
     assert!(err.message().contains("PENDING"));
 
-    // Cancelling twice; confirming a cancelled one.
+    // Cancelling twice (the repeat answers the reservation unchanged, as
+    // every cancel in Kursi); confirming a cancelled one.
     let cancel = || {
         bearer(
             token,
@@ -276,15 +277,36 @@ async fn transitions_the_state_machine_forbids_name_the_current_state() {
         .into_inner()
         .reservation
         .unwrap();
-    let cancellation = cancelled.cancellation.unwrap();
+    let cancellation = cancelled.cancellation.clone().unwrap();
     assert_eq!(
         cancellation.reason_code,
         CancellationReason::RestaurantRequest as i32
     );
     assert_eq!(cancellation.description, "kitchen closed");
-    let err = client.cancel_reservation(cancel()).await.unwrap_err();
-    assert_eq!(err.code(), Code::FailedPrecondition);
-    assert!(err.message().contains("CANCELLED"), "{}", err.message());
+    let again = client
+        .cancel_reservation(cancel())
+        .await
+        .unwrap()
+        .into_inner()
+        .reservation
+        .unwrap();
+    assert_eq!(again, cancelled);
+    // Whatever reason the repeat gives, the first one is kept.
+    let other_reason = client
+        .cancel_reservation(bearer(
+            token,
+            CancelReservationRequest {
+                reservation_id: id.clone(),
+                reason_code: CancellationReason::Other as i32,
+                description: "another reason".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .reservation
+        .unwrap();
+    assert_eq!(other_reason, cancelled);
     let err = client
         .confirm_reservation(bearer(
             token,
@@ -298,7 +320,7 @@ async fn transitions_the_state_machine_forbids_name_the_current_state() {
     assert_eq!(err.code(), Code::FailedPrecondition);
     assert!(err.message().contains("CANCELLED"));
 
-    // Nothing refused left a trace: created and cancelled only.
+    // Nothing refused or repeated left a trace: created and cancelled only.
     let history = client
         .get_reservation_history(bearer(
             token,
@@ -382,4 +404,103 @@ async fn a_completed_reservation_cannot_be_confirmed_again() {
         .await
         .unwrap_err();
     assert!(err.message().contains("COMPLETED"));
+}
+
+#[tokio::test]
+async fn a_repeated_cancel_answers_unchanged_and_a_cancel_after_the_end_names_the_state() {
+    let (clock, hand) = service_kit::clock::Clock::adjustable();
+    let env = Env::start_with(|config| config.common.clock = clock).await;
+    let mut client = env.client().await;
+    let staff = &env.staff.access_token;
+    let cancel = |token: &str, id: &str, reason: CancellationReason| {
+        bearer(
+            token,
+            CancelReservationRequest {
+                reservation_id: id.into(),
+                reason_code: reason as i32,
+                description: format!("{reason:?}"),
+            },
+        )
+    };
+
+    // A customer cancelling her own twice: the second is the first's answer.
+    let mine = env.book(&env.customer, booking(local(2, 12, 0), 2)).await;
+    let me = &env.customer.access_token;
+    let first = client
+        .cancel_reservation(cancel(
+            me,
+            &mine.reservation_id,
+            CancellationReason::CustomerRequest,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .reservation
+        .unwrap();
+    let events = env.count("SELECT count(*) FROM outbox").await;
+    let history = env.count("SELECT count(*) FROM reservation_history").await;
+    let second = client
+        .cancel_reservation(cancel(me, &mine.reservation_id, CancellationReason::Other))
+        .await
+        .unwrap()
+        .into_inner()
+        .reservation
+        .unwrap();
+    assert_eq!(second, first);
+    assert_eq!(env.count("SELECT count(*) FROM outbox").await, events);
+    assert_eq!(
+        env.count("SELECT count(*) FROM reservation_history").await,
+        history
+    );
+
+    // CHECKED_IN and NO_SHOW cannot be cancelled, and the refusal says why.
+    let seated = env.book(&env.customer, booking(local(2, 13, 0), 2)).await;
+    let late = env.book(&env.customer, booking(local(2, 14, 0), 2)).await;
+    for id in [&seated.reservation_id, &late.reservation_id] {
+        client
+            .confirm_reservation(bearer(
+                staff,
+                ConfirmReservationRequest {
+                    reservation_id: id.clone(),
+                    note: String::new(),
+                },
+            ))
+            .await
+            .unwrap();
+    }
+    client
+        .check_in_reservation(bearer(
+            staff,
+            CheckInReservationRequest {
+                reservation_id: seated.reservation_id.clone(),
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    hand.advance(chrono::Duration::days(3));
+    client
+        .mark_no_show(bearer(
+            staff,
+            MarkNoShowRequest {
+                reservation_id: late.reservation_id.clone(),
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    for (id, state) in [
+        (&seated.reservation_id, "CHECKED_IN"),
+        (&late.reservation_id, "NO_SHOW"),
+    ] {
+        let err = client
+            .cancel_reservation(cancel(staff, id, CancellationReason::RestaurantRequest))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition, "{state}");
+        assert_eq!(
+            err.message(),
+            format!("cannot cancel a reservation that is {state}")
+        );
+    }
 }

@@ -10,6 +10,7 @@ mod events;
 mod idempotency;
 mod lifecycle;
 mod nats;
+mod on_behalf;
 mod ownership;
 mod schema;
 mod stats;
@@ -147,5 +148,17 @@ pub fn booking(start: DateTime<Utc>, party: i32) -> CreateReservationRequest {
         duration_minutes: None,
         note: String::new(),
         idempotency_key: String::new(),
+        customer_email: String::new(),
     }
+}
+
+/// The key's refusal: FAILED_PRECONDITION (HTTP 422 at the edge), naming the
+/// key, with the ErrorInfo reason clients branch on.
+pub fn assert_key_reused(status: &tonic::Status, field: &str, key: &str) {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+    assert!(status.message().contains(key), "{}", status.message());
+    let info = status.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(info.reason, service_kit::error::IDEMPOTENCY_KEY_REUSED);
+    assert_eq!(info.metadata.get(field).map(String::as_str), Some(key));
 }

@@ -80,6 +80,14 @@ async fn bad_bookings_are_refused_naming_the_field_and_nothing_is_stored() {
     let mut bad_customer = good();
     bad_customer.customer_id = "someone".into();
     cases.push((bad_customer, vec!["customer_id"]));
+    // By id or by email, not both; and an email must be one.
+    let mut both = good();
+    both.customer_id = env.customer.user_id.clone();
+    both.customer_email = env.customer.email.clone();
+    cases.push((both, vec!["customer_email"]));
+    let mut bad_email = good();
+    bad_email.customer_email = "siti at example".into();
+    cases.push((bad_email, vec!["customer_email"]));
     let everything = CreateReservationRequest {
         customer_id: String::new(),
         contact_info: Some(ContactInfo {
@@ -92,6 +100,7 @@ async fn bad_bookings_are_refused_naming_the_field_and_nothing_is_stored() {
         duration_minutes: Some(-1),
         note: String::new(),
         idempotency_key: String::new(),
+        customer_email: String::new(),
     };
     cases.push((
         everything,
