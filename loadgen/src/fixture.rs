@@ -283,6 +283,7 @@ pub fn booking(email: &str, now_unix: i64, ticket: u64) -> CreateReservationRequ
         duration_minutes: None,
         note: String::new(),
         idempotency_key: String::new(),
+        customer_email: String::new(),
     }
 }
 
