@@ -136,6 +136,9 @@ pub struct CommonConfig {
     pub request_timeout: Duration,
     pub max_concurrent_requests: usize,
     pub database_pool_size: u32,
+    /// How long a request waits for a database connection before it is
+    /// told UNAVAILABLE (`DATABASE_CONNECT_TIMEOUT_SECONDS`).
+    pub database_connect_timeout: Duration,
     /// Where `GET /metrics` is served (`METRICS_ADDR`); `None`: nowhere.
     pub metrics_addr: Option<SocketAddr>,
     /// Not a setting: the system clock, which tests replace with one they
@@ -193,6 +196,7 @@ impl CommonConfig {
             request_timeout: seconds_or("REQUEST_TIMEOUT_SECONDS", 30, 1..=3600)?,
             max_concurrent_requests: ranged_or("MAX_CONCURRENT_REQUESTS", 512, 1..=100_000)?,
             database_pool_size: ranged_or("DATABASE_POOL_SIZE", 10, 1..=1000)?,
+            database_connect_timeout: seconds_or("DATABASE_CONNECT_TIMEOUT_SECONDS", 1, 1..=60)?,
             metrics_addr: metrics_addr()?,
             clock: Clock::system(),
         })

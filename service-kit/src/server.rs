@@ -60,6 +60,8 @@ pub struct Host {
     admission: Admission,
     health: HealthServer<HealthService>,
     metrics: Metrics,
+    /// The database the service needs, probed for health once it is ready.
+    database: Option<(crate::db::Pool, Duration)>,
 }
 
 impl Host {
@@ -84,6 +86,7 @@ impl Host {
             admission,
             health,
             metrics: Metrics::new(),
+            database: None,
         })
     }
 
@@ -102,8 +105,17 @@ impl Host {
         &self.readiness
     }
 
+    /// The service's database: its pool's metrics are served, and once the
+    /// service is ready it is probed every second, so that health says
+    /// NOT_SERVING while it is away (`db::watch_database`).
+    pub fn with_database(mut self, pool: &crate::db::Pool, timeout: Duration) -> Self {
+        self.metrics.watch_pool(pool);
+        self.database = Some((pool.clone(), timeout));
+        self
+    }
+
     /// This service instance's metrics: the service adds its own (its
-    /// pool, its sweeper) before serving.
+    /// sweeper, its imports) before serving.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
@@ -131,6 +143,7 @@ impl Host {
 
         let readiness = self.readiness.clone();
         let (shutdown, stopping) = crate::shutdown::watched(shutdown);
+        let probe_stopping = stopping.clone();
         let draining = async move {
             shutdown.await;
             tracing::info!("shutting down: finishing requests in flight");
@@ -166,6 +179,14 @@ impl Host {
                 result.map_err(|err| ServeError::Setup(err.to_string()))?;
                 self.readiness.set_ready().await;
                 tracing::info!("ready: serving");
+                if let Some((pool, timeout)) = self.database {
+                    tokio::spawn(crate::db::watch_database(
+                        pool,
+                        self.readiness.clone(),
+                        timeout,
+                        probe_stopping,
+                    ));
+                }
             }
         }
         server.await.map_err(ServeError::from)

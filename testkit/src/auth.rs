@@ -152,6 +152,7 @@ pub fn service_config(database_url: &str, auth_url: &str) -> CommonConfig {
         request_timeout: Duration::from_secs(30),
         max_concurrent_requests: 512,
         database_pool_size: 5,
+        database_connect_timeout: service_kit::db::DEFAULT_CONNECT_TIMEOUT,
         metrics_addr: None,
         clock: service_kit::clock::Clock::system(),
     }

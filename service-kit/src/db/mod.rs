@@ -216,7 +216,11 @@ pub async fn prepare(url: &str, migrations: &Migrations) -> Result<(), SetupErro
 /// without asking the server: closed (the server ended the session, say on
 /// restart) or left in a broken transaction. Such a connection is thrown
 /// away and another one is handed out.
-pub fn pool(url: &str, size: u32) -> Pool {
+///
+/// A request waits at most `connect_timeout` for a connection, so that with
+/// the database away it is told UNAVAILABLE at once rather than at its
+/// deadline.
+pub fn pool_with(url: &str, size: u32, connect_timeout: Duration) -> Pool {
     let mut config = ManagerConfig::default();
     config.recycling_method =
         RecyclingMethod::CustomFunction(Box::new(|conn: &mut AsyncPgConnection| {
@@ -232,9 +236,27 @@ pub fn pool(url: &str, size: u32) -> Pool {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     bb8::Pool::builder()
         .max_size(size)
-        .connection_timeout(Duration::from_secs(5))
+        .connection_timeout(connect_timeout)
         .build_unchecked(manager)
 }
+
+/// The service's pool, as its settings say (`DATABASE_URL`,
+/// `DATABASE_POOL_SIZE`, `DATABASE_CONNECT_TIMEOUT_SECONDS`).
+pub fn pool_for(config: &crate::config::CommonConfig) -> Pool {
+    pool_with(
+        config.database_url.expose(),
+        config.database_pool_size,
+        config.database_connect_timeout,
+    )
+}
+
+/// [`pool_with`] the default connect timeout: for tests and tools.
+pub fn pool(url: &str, size: u32) -> Pool {
+    pool_with(url, size, DEFAULT_CONNECT_TIMEOUT)
+}
+
+/// `DATABASE_CONNECT_TIMEOUT_SECONDS`' default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// [`prepare`], waiting for a database server that is still starting (as in
 /// a fresh `docker compose up`) instead of failing at once.
