@@ -39,7 +39,7 @@ pub async fn run(
     // the server's graceful drain is not held open by a follower's stream.
     let (shutdown, stopping) = shutdown::watched(shutdown);
 
-    let orders = Orders::new(outbox.clone(), catalog, config.hold, clock.clone());
+    let orders = Orders::new(outbox.clone(), catalog, &config);
     let api = OrderApi::new(
         orders,
         outbox.clone(),

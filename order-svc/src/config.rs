@@ -7,8 +7,10 @@
 //! - `ORDER_HOLD_SECONDS` (600): how long a PENDING order holds its seats
 //!   (30–86400).
 //! - `ORDER_SWEEP_INTERVAL_SECONDS` (5): how often expired holds are
-//!   released (1–3600).
+//!   released and expired idempotency keys deleted (1–3600).
 //! - `MAX_TICKETS_PER_ORDER` (10): seats one order may hold (1–50).
+//! - `IDEMPOTENCY_KEY_TTL_HOURS` (24): how long a CreateOrder key names its
+//!   request (1–720; [`service_kit::idempotency::ttl_from_env`]).
 //! - `EVENT_POLL_INTERVAL_MILLIS` (1000), `NATS_URL` and `EVENT_RELAY_*`:
 //!   events, as in every service ([`service_kit::outbox::relay::RelayConfig`]).
 //!   The same NATS carries the catalog's events, which order-svc follows
@@ -29,6 +31,8 @@ pub struct OrderConfig {
     pub hold: Duration,
     pub sweep_interval: Duration,
     pub max_tickets: i32,
+    /// How long an idempotency key names the order it made.
+    pub idempotency_ttl: chrono::Duration,
     pub event_poll_interval: Duration,
     /// `None`: no relay, and no following of the catalog (NATS_URL unset).
     pub relay: Option<RelayConfig>,
@@ -47,6 +51,7 @@ impl OrderConfig {
             hold: config::seconds_or("ORDER_HOLD_SECONDS", 600, 30..=86_400)?,
             sweep_interval: config::seconds_or("ORDER_SWEEP_INTERVAL_SECONDS", 5, 1..=3600)?,
             max_tickets: config::ranged_or("MAX_TICKETS_PER_ORDER", 10, 1..=50)?,
+            idempotency_ttl: service_kit::idempotency::ttl_from_env()?,
             event_poll_interval: service_kit::outbox::poll_interval_from_env()?,
             relay: RelayConfig::from_env()?,
         })
@@ -62,6 +67,7 @@ impl OrderConfig {
             hold: Duration::from_secs(600),
             sweep_interval: Duration::from_secs(5),
             max_tickets: 10,
+            idempotency_ttl: chrono::Duration::hours(service_kit::idempotency::DEFAULT_TTL_HOURS),
             event_poll_interval: Duration::from_secs(1),
             relay: None,
         }

@@ -25,9 +25,10 @@ pub mod seat_map;
 pub mod sweeper;
 pub mod transition;
 
-/// The shared outbox, then the service's own tables.
+/// The shared outbox and idempotency keys, then the service's own tables.
 pub static MIGRATIONS: service_kit::db::Migrations = service_kit::db::Migrations::new(&[
     ("outbox", &service_kit::outbox::MIGRATIONS),
+    ("idempotency", &service_kit::idempotency::MIGRATIONS),
     ("order", &OWN_MIGRATIONS),
 ]);
 

@@ -105,12 +105,13 @@ pub enum Refusal {
     /// turns, so this does not happen; the unique index is the guarantee.
     #[error("a seat was taken meanwhile; order again")]
     SeatTakenMeanwhile,
-    /// One payment pays one order.
-    #[error("this payment reference has paid another order already")]
-    PaymentReferenceTaken,
-    /// A create with this idempotency key is being made by a concurrent
-    /// retry; its order answers the retry once it has committed.
-    #[error("a concurrent retry is in flight; retry")]
+    /// One payment pays one order: its reference is the payment's
+    /// idempotency key, and never expires.
+    #[error("payment_reference {reference:?} has paid another order already")]
+    PaymentReferenceTaken { reference: String },
+    /// A create with this idempotency key was made by a concurrent retry
+    /// whose key could not be read back (it expired meanwhile).
+    #[error("a concurrent retry with this idempotency key is in flight; retry")]
     KeyTaken,
 }
 
@@ -121,7 +122,10 @@ impl From<Refusal> for ServiceError {
             Refusal::UnknownOrder(_) | Refusal::UnknownTicket => ServiceError::NotFound(message),
             Refusal::OutsideTheLayout { .. } => ServiceError::invalid("seats", message),
             Refusal::SeatTakenMeanwhile | Refusal::KeyTaken => ServiceError::Aborted(message),
-            Refusal::PaymentReferenceTaken => ServiceError::AlreadyExists(message),
+            Refusal::PaymentReferenceTaken { reference } => ServiceError::IdempotencyKeyReused {
+                field: "payment_reference",
+                key: reference,
+            },
             Refusal::Expired { .. }
             | Refusal::PaidWithAnotherReference
             | Refusal::NotPending { .. }
@@ -227,7 +231,10 @@ mod tests {
             ServiceError::NotFound(_) => "NOT_FOUND",
             ServiceError::InvalidArgument(v) if v[0].field == "seats" => "INVALID_ARGUMENT seats",
             ServiceError::Aborted(_) => "ABORTED",
-            ServiceError::AlreadyExists(_) => "ALREADY_EXISTS",
+            ServiceError::IdempotencyKeyReused {
+                field: "payment_reference",
+                key,
+            } if key == "PAY-1" => "KEY_REUSED payment_reference",
             ServiceError::FailedPrecondition(_) => "FAILED_PRECONDITION",
             other => panic!("{other:?}"),
         };
@@ -244,7 +251,12 @@ mod tests {
         );
         assert_eq!(code(Refusal::SeatTakenMeanwhile), "ABORTED");
         assert_eq!(code(Refusal::KeyTaken), "ABORTED");
-        assert_eq!(code(Refusal::PaymentReferenceTaken), "ALREADY_EXISTS");
+        assert_eq!(
+            code(Refusal::PaymentReferenceTaken {
+                reference: "PAY-1".into()
+            }),
+            "KEY_REUSED payment_reference"
+        );
         assert_eq!(code(Refusal::SoldOut), "FAILED_PRECONDITION");
         assert_eq!(code(Refusal::ShowingCancelled), "FAILED_PRECONDITION");
     }

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use kursi_proto::order::v1::*;
 use tonic::Code;
+use tonic_types::StatusExt;
 
 use crate::{Env, by_quantity, by_seats, code, seats_in};
 
@@ -93,7 +94,15 @@ async fn paying_again_with_the_same_reference_answers_the_paid_order_unchanged()
         .pay(&env.customer, &second.order_id, "PAY-1")
         .await
         .unwrap_err();
-    assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
+    // The reference is the payment's idempotency key, reused.
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let info = refused.get_details_error_info().expect("an ErrorInfo");
+    assert_eq!(info.reason, "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(
+        info.metadata.get("payment_reference").map(String::as_str),
+        Some("PAY-1")
+    );
+    assert!(refused.message().contains("PAY-1"), "{refused:?}");
     assert_eq!(
         env.get(&env.customer, &second.order_id).await.unwrap(),
         second,

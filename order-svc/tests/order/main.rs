@@ -28,6 +28,7 @@ use kursi_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use kursi_proto::order::v1::order_service_client::OrderServiceClient;
 use kursi_proto::order::v1::*;
 use order_svc::config::OrderConfig;
+use service_kit::clock::{Clock, ClockHand};
 use service_kit::outbox::relay::RelayConfig;
 pub use service_kit::values::timestamp as ts;
 use testkit::{
@@ -51,6 +52,9 @@ pub struct Env {
     pub db: TestDb,
     pub server: Spawned,
     pub config: OrderConfig,
+    /// Moves order-svc's clock (and only its: the catalog and auth keep the
+    /// machine's).
+    pub hand: ClockHand,
     pub nats: Option<TestNats>,
     pub admin: SignedIn,
     pub staff: SignedIn,
@@ -97,6 +101,8 @@ impl Env {
         // The sweeper's own loop is kept out of the way; tests sweep directly.
         config.sweep_interval = Duration::from_secs(86_400);
         config.relay = relay;
+        let (clock, hand) = Clock::adjustable();
+        config.common.clock = clock;
         adjust(&mut config);
         let run = config.clone();
         let server = spawn(move |l, s| order_svc::app::run(run, l, s)).await;
@@ -111,6 +117,7 @@ impl Env {
             db,
             server,
             config,
+            hand,
             nats,
             admin,
             staff,
@@ -189,6 +196,16 @@ impl Env {
             .create_order(bearer(&who.access_token, request))
             .await
             .map(|r| r.into_inner().order.unwrap())
+    }
+
+    /// Moves order-svc's clock forward to `at`.
+    pub fn move_clock_to(&self, at: DateTime<Utc>) {
+        let ahead = at - self.config.common.clock.now();
+        assert!(
+            ahead > chrono::Duration::zero(),
+            "the clock only moves forward"
+        );
+        self.hand.advance(ahead);
     }
 
     /// A new customer, signed in.

@@ -4,8 +4,11 @@
 use std::time::Duration;
 
 use kursi_proto::order::v1::*;
+use order_svc::sweeper::Sweeper;
+use service_kit::outbox::Outbox;
 use testkit::bearer;
 use tonic::Code;
+use tonic_types::StatusExt;
 
 use crate::{Env, Options, by_quantity, by_seats, code, instant, violated_fields};
 
@@ -351,6 +354,168 @@ async fn a_retry_with_the_same_key_returns_the_first_order_per_customer() {
     assert_ne!(theirs.order_id, first.order_id);
     assert_eq!(theirs.customer_id, other.user_id);
     assert_eq!(env.count("SELECT count(*) FROM orders").await, 3);
+}
+
+fn keyed(key: &str, mut request: CreateOrderRequest) -> CreateOrderRequest {
+    request.idempotency_key = key.into();
+    request
+}
+
+fn says_the_key_was_reused(refused: &tonic::Status, field: &str, key: &str) {
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(refused.message().contains(key), "{refused:?}");
+    let info = refused.get_details_error_info().expect("an ErrorInfo");
+    assert_eq!(info.reason, "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(info.metadata.get(field).map(String::as_str), Some(key));
+}
+
+/// The key `walk-1` first ordered 2 tickets, which were paid; sent again
+/// for 5, for another showtime or for chosen seats, it is refused and
+/// nothing is written. Sent again with the same request, it answers the
+/// order as it is now.
+#[tokio::test]
+async fn a_key_sent_again_with_another_request_is_refused_and_writes_nothing() {
+    let env = Env::start().await;
+    let showtime = env.showtime(5, 8).await;
+    let another_showtime = env.showtime(5, 8).await;
+    let first = env
+        .order(&env.customer, keyed("walk-1", by_quantity(&showtime, 2)))
+        .await
+        .unwrap();
+    let paid = env
+        .pay(&env.customer, &first.order_id, "PAY-1")
+        .await
+        .unwrap();
+    let before = env.written().await;
+
+    for another in [
+        by_quantity(&showtime, 5),
+        by_quantity(&another_showtime, 2),
+        by_seats(&showtime, &["A1", "A2"]),
+    ] {
+        let refused = env
+            .order(&env.customer, keyed("walk-1", another.clone()))
+            .await
+            .unwrap_err();
+        says_the_key_was_reused(&refused, "idempotency_key", "walk-1");
+    }
+    // The key in the metadata (the edge's header) is the same key.
+    let mut request = bearer(&env.customer.access_token, by_quantity(&showtime, 5));
+    request
+        .metadata_mut()
+        .insert("idempotency-key", "walk-1".parse().unwrap());
+    let refused = env.client().await.create_order(request).await.unwrap_err();
+    says_the_key_was_reused(&refused, "idempotency_key", "walk-1");
+    assert_eq!(env.written().await, before, "nothing is written");
+    assert_eq!(env.count("SELECT count(*) FROM idempotency_keys").await, 1);
+
+    // The same request: the first order as it is now, paid, with tickets.
+    let again = env
+        .order(&env.customer, keyed("walk-1", by_quantity(&showtime, 2)))
+        .await
+        .unwrap();
+    assert_eq!(again, paid);
+    assert_eq!(env.written().await, before);
+}
+
+/// Chosen seats are one request whatever their order or case, and with or
+/// without the quantity that agrees with them.
+#[tokio::test]
+async fn chosen_seats_are_the_same_request_in_any_order_or_case() {
+    let env = Env::start().await;
+    let showtime = env.showtime(5, 8).await;
+    let first = env
+        .order(
+            &env.customer,
+            keyed("seats-1", by_seats(&showtime, &["C6", "c5"])),
+        )
+        .await
+        .unwrap();
+    let mut same = keyed("seats-1", by_seats(&showtime, &["C5", "C6"]));
+    same.quantity = 2;
+    assert_eq!(env.order(&env.customer, same).await.unwrap(), first);
+    let refused = env
+        .order(
+            &env.customer,
+            keyed("seats-1", by_seats(&showtime, &["C5", "C7"])),
+        )
+        .await
+        .unwrap_err();
+    says_the_key_was_reused(&refused, "idempotency_key", "seats-1");
+    assert_eq!(env.count("SELECT count(*) FROM orders").await, 1);
+}
+
+/// A key is the account's that sends it: staff selling at the box office
+/// keep one set of keys whoever they sell to, and a customer's key of the
+/// same name is hers.
+#[tokio::test]
+async fn a_key_is_the_senders_whoever_the_order_is_for() {
+    let env = Env::start().await;
+    let showtime = env.showtime(5, 8).await;
+    let other = env.another_customer().await;
+    let for_whom = |customer: &testkit::SignedIn| {
+        let mut request = keyed("box-1", by_quantity(&showtime, 2));
+        request.customer_id = customer.user_id.clone();
+        request
+    };
+    let sold = env
+        .order(&env.staff, for_whom(&env.customer))
+        .await
+        .unwrap();
+    assert_eq!(sold.customer_id, env.customer.user_id);
+    assert_eq!(
+        env.order(&env.staff, for_whom(&env.customer))
+            .await
+            .unwrap(),
+        sold
+    );
+    // Another customer is another request.
+    let refused = env.order(&env.staff, for_whom(&other)).await.unwrap_err();
+    says_the_key_was_reused(&refused, "idempotency_key", "box-1");
+    // The customer's own "box-1" is not the staff member's.
+    let hers = env
+        .order(&env.customer, keyed("box-1", by_quantity(&showtime, 2)))
+        .await
+        .unwrap();
+    assert_ne!(hers.order_id, sold.order_id);
+    assert_eq!(env.count("SELECT count(*) FROM orders").await, 2);
+}
+
+/// Keys live IDEMPOTENCY_KEY_TTL_HOURS; the sweeper deletes expired ones,
+/// and an expired key may name a new request.
+#[tokio::test]
+async fn keys_expire_after_their_time_and_the_sweeper_deletes_them() {
+    let env = Env::start_with(Options { nats: false }, |config| {
+        config.idempotency_ttl = chrono::Duration::hours(2);
+    })
+    .await;
+    let sweeper = Sweeper::new(Outbox::new(env.pool()), env.config.common.clock.clone());
+    let showtime = env.showtime(5, 8).await;
+    let first = env
+        .order(&env.customer, keyed("late-1", by_quantity(&showtime, 2)))
+        .await
+        .unwrap();
+    assert_eq!(
+        env.count(
+            "SELECT count(*) FROM idempotency_keys
+             WHERE operation = 'CreateOrder' AND key = 'late-1'
+               AND expires_at - created_at = interval '2 hours'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(sweeper.prune_keys().await.unwrap(), 0, "not expired yet");
+
+    env.hand
+        .advance(chrono::Duration::hours(2) + chrono::Duration::seconds(1));
+    assert_eq!(sweeper.prune_keys().await.unwrap(), 1);
+    assert_eq!(env.count("SELECT count(*) FROM idempotency_keys").await, 0);
+    let anew = env
+        .order(&env.customer, keyed("late-1", by_quantity(&showtime, 3)))
+        .await
+        .unwrap();
+    assert_ne!(anew.order_id, first.order_id);
+    assert_eq!(anew.quantity, 3);
 }
 
 /// Twenty retries racing with one key, for the same two chosen seats: every
