@@ -27,6 +27,7 @@ use crate::db::orders::{self, Filter, OrderRow};
 use crate::db::showtimes::{self, ShowtimeRow};
 use crate::db::tickets::{self, TicketRow};
 use crate::db::{self, seats};
+use crate::domain::admission::Doors;
 use crate::domain::seats::{outside_the_layout, pick};
 use crate::domain::showtime::{check_not_called_off, check_orderable, check_payable};
 use crate::domain::{Command, OrderStatus, Refusal, Seat, Wanted};
@@ -73,6 +74,7 @@ pub struct Orders {
     catalog: Catalog,
     hold: chrono::Duration,
     key_ttl: chrono::Duration,
+    doors: Doors,
     clock: Clock,
 }
 
@@ -115,8 +117,9 @@ impl From<DieselError> for NotCreated {
 
 impl Orders {
     /// A PENDING order holds its seats for `config.hold`, a key names its
-    /// order for `config.idempotency_ttl`; every rule reads the time from
-    /// the config's clock.
+    /// order for `config.idempotency_ttl`, a ticket admits from
+    /// `config.doors_open` before its showing; every rule reads the time
+    /// from the config's clock.
     pub fn new(outbox: Outbox, catalog: Catalog, config: &OrderConfig) -> Self {
         Self {
             pool: outbox.pool().clone(),
@@ -124,6 +127,10 @@ impl Orders {
             catalog,
             hold: chrono::Duration::from_std(config.hold).unwrap_or_default(),
             key_ttl: config.idempotency_ttl,
+            doors: Doors {
+                open_before: config.doors_open,
+                time_zone: config.time_zone,
+            },
             clock: config.common.clock.clone(),
         }
     }
@@ -138,6 +145,10 @@ impl Orders {
 
     pub(crate) fn outbox(&self) -> &Outbox {
         &self.outbox
+    }
+
+    pub(crate) fn doors(&self) -> &Doors {
+        &self.doors
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {

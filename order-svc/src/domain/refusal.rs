@@ -4,6 +4,7 @@
 //! guarantee a rule (`db::refusal`) answer with the same values.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use service_kit::ServiceError;
 use uuid::Uuid;
 
@@ -87,8 +88,17 @@ pub enum Refusal {
     Refunded { reason: Option<String> },
     #[error("the showtime was cancelled; its tickets do not admit")]
     ShowingCancelled,
-    #[error("the showtime ended at {}", .at.to_rfc3339())]
-    ShowingEnded { at: DateTime<Utc> },
+    /// A ticket admits from when the doors open, `before` minutes before
+    /// the showing starts (`at`, on the cinema's clock).
+    #[error(
+        "the doors open at {} ({before} minutes before the showing); \
+         its tickets admit from then until it ends",
+        .at.to_rfc3339()
+    )]
+    DoorsNotOpen { at: DateTime<Tz>, before: i64 },
+    /// A ticket admits until its showing ends (`at`, on the cinema's clock).
+    #[error("the showing ended at {}; its tickets no longer admit", .at.to_rfc3339())]
+    ShowingEnded { at: DateTime<Tz> },
     /// A ticket admits once.
     #[error(
         "ticket {code} for seat {seat} was redeemed already, at {}",
@@ -137,6 +147,7 @@ impl From<Refusal> for ServiceError {
             | Refusal::NotPaid { .. }
             | Refusal::Refunded { .. }
             | Refusal::ShowingCancelled
+            | Refusal::DoorsNotOpen { .. }
             | Refusal::ShowingEnded { .. }
             | Refusal::AlreadyRedeemed { .. } => ServiceError::FailedPrecondition(message),
         }

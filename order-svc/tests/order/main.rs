@@ -208,6 +208,12 @@ impl Env {
         self.hand.advance(ahead);
     }
 
+    /// Moves order-svc's clock to ten minutes before `showtime` starts: its
+    /// doors are open (`DOORS_OPEN_MINUTES`, 30) and it still takes orders.
+    pub fn to_the_showing(&self, showtime: &catalog_pb::Showtime) {
+        self.move_clock_to(instant(&showtime.start_time) - chrono::Duration::minutes(10));
+    }
+
     /// A new customer, signed in.
     pub async fn another_customer(&self) -> SignedIn {
         self.auth.sign_up(Role::Customer).await
