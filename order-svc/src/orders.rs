@@ -13,6 +13,7 @@ use futures_util::future::{try_join, try_join3, try_join4};
 use kursi_proto::order::v1 as pb;
 use pb::order_event::Event;
 use service_kit::ServiceError;
+use service_kit::accounts::{Accounts, NamedCustomer};
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
 use service_kit::db::{Pool, RefuseExt};
@@ -41,8 +42,8 @@ pub const CREATE_ORDER: &str = "CreateOrder";
 #[derive(Debug, Clone)]
 pub struct OrderDraft {
     /// The customer named in the request, if any: whom the order is for is
-    /// decided with the actor.
-    pub customer_id: Option<Uuid>,
+    /// decided with the actor (`customers`).
+    pub customer: Option<NamedCustomer>,
     pub showtime_id: Uuid,
     pub wanted: Wanted,
     pub idempotency_key: Option<IdempotencyKey>,
@@ -72,6 +73,7 @@ pub struct Orders {
     pool: Pool,
     outbox: Outbox,
     catalog: Catalog,
+    accounts: Accounts,
     hold: chrono::Duration,
     key_ttl: chrono::Duration,
     doors: Doors,
@@ -120,11 +122,12 @@ impl Orders {
     /// order for `config.idempotency_ttl`, a ticket admits from
     /// `config.doors_open` before its showing; every rule reads the time
     /// from the config's clock.
-    pub fn new(outbox: Outbox, catalog: Catalog, config: &OrderConfig) -> Self {
+    pub fn new(outbox: Outbox, catalog: Catalog, accounts: Accounts, config: &OrderConfig) -> Self {
         Self {
             pool: outbox.pool().clone(),
             outbox,
             catalog,
+            accounts,
             hold: chrono::Duration::from_std(config.hold).unwrap_or_default(),
             key_ttl: config.idempotency_ttl,
             doors: Doors {
@@ -143,6 +146,10 @@ impl Orders {
         &self.catalog
     }
 
+    pub(crate) fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
     pub(crate) fn outbox(&self) -> &Outbox {
         &self.outbox
     }
@@ -155,9 +162,10 @@ impl Orders {
         self.clock.now()
     }
 
-    /// Orders seats of a showtime: asks the catalog for it (on the caller's
-    /// behalf, `bearer`), then holds the seats. A key this caller sent
-    /// before with the same request returns the order it made; with
+    /// Orders seats of a showtime for the customer the draft names (looked
+    /// up when staff name one): asks the catalog for the showtime (on the
+    /// caller's behalf, `bearer`), then holds the seats. A key this caller
+    /// sent before with the same request returns the order it made; with
     /// another request, it is refused.
     pub async fn create(
         &self,
@@ -165,7 +173,9 @@ impl Orders {
         bearer: &str,
         draft: OrderDraft,
     ) -> Result<Changed, ServiceError> {
-        let customer_id = actor.acting_for(draft.customer_id, "order")?;
+        let customer_id = self
+            .customer(actor, bearer, draft.customer.as_ref())
+            .await?;
         let keyed = draft.idempotency_key.as_ref().map(|key| Keyed {
             operation: CREATE_ORDER,
             // The key is the sender's: staff at the box office keep theirs

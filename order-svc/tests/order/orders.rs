@@ -584,5 +584,117 @@ async fn staff_order_for_a_customer_and_a_customer_only_for_themself() {
     for_another.customer_id = other.user_id.clone();
     let refused = env.order(&env.customer, for_another).await;
     assert_eq!(code(&refused), Code::PermissionDenied);
+    // An email is for staff, even a customer's own.
+    for email in [&other.email, &env.customer.email] {
+        let mut by_email = by_quantity(&showtime, 1);
+        by_email.customer_email = email.clone();
+        let refused = env.order(&env.customer, by_email).await.unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+        assert!(refused.message().contains("for themselves"), "{refused:?}");
+    }
     assert_eq!(env.written().await, before, "nothing is written");
+}
+
+fn for_customer(request: CreateOrderRequest, id: &str, email: &str) -> CreateOrderRequest {
+    CreateOrderRequest {
+        customer_id: id.into(),
+        customer_email: email.into(),
+        ..request
+    }
+}
+
+/// Staff at the box office name Siti by the email of her account (in any
+/// case) or by its id: the orders are hers, her own list shows them, and
+/// she pays one.
+#[tokio::test]
+async fn staff_order_for_a_signed_up_customer_by_email_or_id_and_she_sees_it() {
+    let env = Env::start().await;
+    let showtime = env.showtime(5, 8).await;
+    let siti = env.another_customer().await;
+    let by_email = for_customer(by_quantity(&showtime, 2), "", &siti.email.to_uppercase());
+    let first = env.order(&env.staff, by_email).await.unwrap();
+    assert_eq!(first.customer_id, siti.user_id);
+    let by_id = for_customer(by_quantity(&showtime, 1), &siti.user_id, "");
+    let second = env.order(&env.admin, by_id).await.unwrap();
+    assert_eq!(second.customer_id, siti.user_id);
+
+    let hers = env.list(&siti, ListOrdersRequest::default()).await.unwrap();
+    let ids: Vec<&str> = hers.orders.iter().map(|o| o.order_id.as_str()).collect();
+    assert_eq!(ids, [second.order_id.as_str(), first.order_id.as_str()]);
+    env.pay(&siti, &first.order_id, "PAY-SITI").await.unwrap();
+    // Not the staff member's own.
+    let staffs = env
+        .list(
+            &env.staff,
+            ListOrdersRequest {
+                customer_id: env.staff.user_id.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(staffs.orders.is_empty());
+}
+
+/// An account that does not exist is NOT_FOUND naming the field that named
+/// it, and nothing is written (not even the showtime's copy: auth-svc is
+/// asked before the catalog).
+#[tokio::test]
+async fn an_account_that_does_not_exist_is_not_found_naming_the_field_and_nothing_is_written() {
+    let env = Env::start().await;
+    let showtime = env.showtime(5, 8).await;
+    let nobody = "00000000-0000-0000-0000-000000000001";
+    for (field, request) in [
+        (
+            "customer_id",
+            for_customer(by_quantity(&showtime, 2), nobody, ""),
+        ),
+        (
+            "customer_email",
+            for_customer(by_quantity(&showtime, 2), "", "nobody@example.com"),
+        ),
+    ] {
+        for who in [&env.staff, &env.admin] {
+            let refused = env.order(who, request.clone()).await.unwrap_err();
+            assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+            assert!(refused.message().starts_with(field), "{refused:?}");
+        }
+    }
+    assert_eq!(env.written().await, [0, 0, 0, 0]);
+    assert_eq!(env.count("SELECT count(*) FROM showtimes").await, 0);
+}
+
+/// With auth-svc down, staff cannot order for a named customer (UNAVAILABLE,
+/// nothing written); a customer's own order needs no lookup and goes on.
+#[tokio::test]
+async fn with_auth_svc_down_an_order_for_a_named_customer_is_unavailable_and_writes_nothing() {
+    let mut env = Env::start().await;
+    let showtime = env.showtime(5, 8).await;
+    // order-svc has the signing keys before auth-svc goes away.
+    env.list(&env.staff, ListOrdersRequest::default())
+        .await
+        .unwrap();
+    env.auth.server.stop_ref().await;
+
+    for (field, request) in [
+        (
+            "customer_id",
+            for_customer(by_quantity(&showtime, 2), &env.customer.user_id, ""),
+        ),
+        (
+            "customer_email",
+            for_customer(by_quantity(&showtime, 2), "", &env.customer.email),
+        ),
+    ] {
+        let refused = env.order(&env.staff, request).await.unwrap_err();
+        assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+        assert!(refused.message().contains(field), "{refused:?}");
+    }
+    assert_eq!(env.written().await, [0, 0, 0, 0]);
+
+    let own = env
+        .order(&env.customer, by_quantity(&showtime, 1))
+        .await
+        .unwrap();
+    assert_eq!(own.customer_id, env.customer.user_id);
 }
