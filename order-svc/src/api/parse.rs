@@ -205,6 +205,19 @@ pub fn payment(r: &pb::PayOrderRequest) -> Result<(Uuid, Command), ServiceError>
     Ok((order_id, command))
 }
 
+/// A CancelOrderRequest: the order and the command cancelling it, with
+/// its reason (optional, at most 500 characters).
+pub fn cancellation(r: &pb::CancelOrderRequest) -> Result<(Uuid, Command), ServiceError> {
+    let mut v = Violations::default();
+    let order_id = v.check(parse_id("order_id", &r.order_id));
+    let reason = v.check(parse_text("reason", &r.reason, 500, true));
+    let (order_id, reason) = v.finish(order_id.zip(reason))?;
+    let command = Command::Cancel {
+        reason: Some(reason).filter(|reason| !reason.is_empty()),
+    };
+    Ok((order_id, command))
+}
+
 /// A ticket's code as printed (any case).
 pub fn code(raw: &str) -> Result<String, ServiceError> {
     let code = raw.trim().to_ascii_uppercase();

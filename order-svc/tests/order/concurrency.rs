@@ -155,6 +155,7 @@ async fn paying_and_cancelling_one_order_at_once_has_exactly_one_winner() {
             token,
             CancelOrderRequest {
                 order_id: order.order_id.clone(),
+                reason: String::new(),
             },
         ));
         let (paid, cancelled) = tokio::join!(pay, cancel);

@@ -239,12 +239,23 @@ impl Env {
     }
 
     pub async fn cancel(&self, who: &SignedIn, order_id: &str) -> Result<Order, Status> {
+        self.cancel_because(who, order_id, "").await
+    }
+
+    /// CancelOrder with a `reason` (empty: none).
+    pub async fn cancel_because(
+        &self,
+        who: &SignedIn,
+        order_id: &str,
+        reason: &str,
+    ) -> Result<Order, Status> {
         self.client()
             .await
             .cancel_order(bearer(
                 &who.access_token,
                 CancelOrderRequest {
                     order_id: order_id.into(),
+                    reason: reason.into(),
                 },
             ))
             .await
