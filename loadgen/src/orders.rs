@@ -85,6 +85,7 @@ impl Client {
                     bearer.as_ref(),
                     CancelOrderRequest {
                         order_id: order_id.to_owned(),
+                        ..Default::default()
                     },
                 );
                 client
