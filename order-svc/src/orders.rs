@@ -4,9 +4,8 @@
 //!
 //! Handlers in `api` parse requests and call these; these call `db`.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use diesel::result::Error as DieselError;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use futures_util::future::{try_join, try_join3, try_join4};
@@ -31,7 +30,7 @@ use crate::db::{self, seats};
 use crate::domain::admission::Doors;
 use crate::domain::seats::{outside_the_layout, pick};
 use crate::domain::showtime::{check_not_called_off, check_orderable, check_payable};
-use crate::domain::{Command, OrderStatus, Refusal, Seat, Wanted};
+use crate::domain::{Command, OrderStatus, Refusal, Seat, Taken, Wanted};
 use crate::render;
 use crate::transition::{self, Changed};
 
@@ -77,6 +76,8 @@ pub struct Orders {
     hold: chrono::Duration,
     key_ttl: chrono::Duration,
     doors: Doors,
+    /// The cinema's clock, for the times refusals give.
+    time_zone: Tz,
     clock: Clock,
 }
 
@@ -134,6 +135,7 @@ impl Orders {
                 open_before: config.doors_open,
                 time_zone: config.time_zone,
             },
+            time_zone: config.time_zone,
             clock: config.common.clock.clone(),
         }
     }
@@ -269,7 +271,19 @@ impl Orders {
         }
         let (local, taken) = taken_seats(conn, seen, making.now).await?;
         check_not_called_off(&local.state())?;
-        let picked = pick(making.wanted, local.layout(), &taken)?;
+        let picked = match pick(making.wanted, local.layout(), &taken) {
+            Ok(picked) => picked,
+            Err(mut refusal) => {
+                // Too few seats while unpaid orders hold some: when the
+                // first of them lapses, asked only on this way out.
+                if let Some(holds) = refusal.holds_mut() {
+                    holds.first_released = orders::first_release_of_showtime(conn, local.id)
+                        .await?
+                        .map(|at| at.with_timezone(&self.time_zone));
+                }
+                return Err(refusal.into());
+            }
+        };
         let order = self.pending(making, &local, &picked);
         // And one more round trip: the order, its seats and its event, the
         // event rendered from the row as it will be stored.
@@ -422,12 +436,16 @@ async fn taken_seats(
     conn: &mut AsyncPgConnection,
     (local, overdue, live): Seen,
     now: DateTime<Utc>,
-) -> Result<(ShowtimeRow, HashSet<Seat>), ServiceError> {
+) -> Result<(ShowtimeRow, Taken), ServiceError> {
     let live = if overdue.is_empty() {
         live
     } else {
         crate::sweeper::expire(conn, &overdue, now).await?;
         seats::live(conn, local.id).await?
     };
-    Ok((local, live.iter().map(seats::LiveSeat::seat).collect()))
+    let taken = Taken {
+        seats: live.iter().map(seats::LiveSeat::seat).collect(),
+        held: live.iter().filter(|seat| seat.is_held()).count() as i32,
+    };
+    Ok((local, taken))
 }

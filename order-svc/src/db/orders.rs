@@ -199,6 +199,21 @@ pub async fn lock_overdue_of_showtime(
         .await
 }
 
+/// When the first hold of a showtime's PENDING orders runs out; `None`
+/// when none holds seats.
+pub async fn first_release_of_showtime(
+    mut conn: &AsyncPgConnection,
+    showtime_id: Uuid,
+) -> QueryResult<Option<DateTime<Utc>>> {
+    let pending: &'static str = OrderStatus::Pending.as_str();
+    orders::table
+        .filter(orders::showtime_id.eq(showtime_id))
+        .filter(orders::status.eq(pending))
+        .select(diesel::dsl::min(orders::expire_at))
+        .first(&mut conn)
+        .await
+}
+
 /// A showtime's orders in these states, locked, oldest first.
 pub async fn lock_of_showtime(
     mut conn: &AsyncPgConnection,

@@ -150,9 +150,7 @@ async fn an_order_copies_price_and_movie_and_holds_its_seats_for_the_hold_period
 async fn too_few_free_seats_says_how_many_are_left_and_then_sold_out() {
     let env = Env::start().await;
     let showtime = env.showtime(1, 5).await;
-    env.order(&env.customer, by_quantity(&showtime, 3))
-        .await
-        .unwrap();
+    env.paid(&showtime, 3, "PAY-1").await;
     let before = env.written().await;
 
     let refused = env
@@ -160,21 +158,91 @@ async fn too_few_free_seats_says_how_many_are_left_and_then_sold_out() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
-    assert!(
-        refused.message().contains("only 2 seats are left"),
-        "{refused:?}"
-    );
+    assert_eq!(refused.message(), "only 2 seats are left; 3 were asked for");
     assert_eq!(env.written().await, before, "nothing is written");
 
-    env.order(&env.customer, by_quantity(&showtime, 2))
-        .await
-        .unwrap();
+    env.paid(&showtime, 2, "PAY-2").await;
     let refused = env
         .order(&env.customer, by_quantity(&showtime, 1))
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
-    assert!(refused.message().contains("sold out"), "{refused:?}");
+    assert_eq!(refused.message(), "the showtime is sold out");
+}
+
+/// The time an order's hold lapses on the cinema's clock (Asia/Jakarta by
+/// default), to the minute, rounded up.
+fn released_at(order: &Order) -> String {
+    let lapses = instant(&order.expire_time).with_timezone(&chrono_tz::Asia::Jakarta)
+        + chrono::Duration::microseconds(59_999_999);
+    format!("{} (Asia/Jakarta)", lapses.format("%H:%M"))
+}
+
+/// Seats held by unpaid orders are not sold: a refusal for too few free
+/// seats says how many are held and when the first hold lapses, and only
+/// "sold out" once every seat is paid for.
+#[tokio::test]
+async fn too_few_free_seats_while_unpaid_orders_hold_some_says_how_many_and_when_the_first_lapses()
+{
+    let env = Env::start().await;
+    let showtime = env.showtime(1, 5).await;
+    env.paid(&showtime, 1, "PAY-1").await;
+    let first = env
+        .order(&env.customer, by_quantity(&showtime, 2))
+        .await
+        .unwrap();
+    let other = env.another_customer().await;
+    let before = env.written().await;
+
+    let refused = env
+        .order(&other, by_quantity(&showtime, 3))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert_eq!(
+        refused.message(),
+        format!(
+            "only 2 seats are left; 3 were asked for; 2 are held by unpaid orders, \
+             the first is released at {}",
+            released_at(&first)
+        )
+    );
+    assert_eq!(env.written().await, before, "nothing is written");
+
+    let second = env.order(&other, by_quantity(&showtime, 2)).await.unwrap();
+    let refused = env
+        .order(&other, by_quantity(&showtime, 1))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert_eq!(
+        refused.message(),
+        format!(
+            "no free seat; 4 are held by unpaid orders, the first is released at {}",
+            released_at(&first)
+        )
+    );
+
+    env.pay(&env.customer, &first.order_id, "PAY-2")
+        .await
+        .unwrap();
+    let refused = env
+        .order(&other, by_quantity(&showtime, 1))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.message(),
+        format!(
+            "no free seat; 2 are held by unpaid orders, the first is released at {}",
+            released_at(&second)
+        )
+    );
+    env.pay(&other, &second.order_id, "PAY-3").await.unwrap();
+    let refused = env
+        .order(&other, by_quantity(&showtime, 1))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.message(), "the showtime is sold out");
 }
 
 #[tokio::test]
