@@ -586,6 +586,28 @@ async fn keys_expire_after_their_time_and_the_sweeper_deletes_them() {
     assert_eq!(anew.quantity, 3);
 }
 
+/// The sweeper's own loop deletes expired keys, not only `prune_keys`
+/// called by hand.
+#[tokio::test]
+async fn the_running_sweeper_deletes_expired_keys() {
+    let env = Env::start_with(Options { nats: false }, |config| {
+        config.idempotency_ttl = chrono::Duration::hours(1);
+        config.sweep_interval = Duration::from_millis(100);
+    })
+    .await;
+    let showtime = env.showtime(5, 8).await;
+    env.order(&env.customer, keyed("swept", by_quantity(&showtime, 1)))
+        .await
+        .unwrap();
+    let keys = "SELECT count(*) FROM idempotency_keys";
+    assert_eq!(env.count(keys).await, 1);
+    env.hand.advance(chrono::Duration::hours(1));
+    crate::eventually("the sweeper deletes the expired key", || async {
+        (env.count(keys).await == 0).then_some(())
+    })
+    .await;
+}
+
 /// Twenty retries racing with one key, for the same two chosen seats: every
 /// answer is the one order, never "C5 is held" from seeing the first
 /// retry's seats.
