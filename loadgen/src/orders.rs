@@ -85,6 +85,7 @@ impl Client {
                     bearer.as_ref(),
                     CancelOrderRequest {
                         order_id: order_id.to_owned(),
+                        ..Default::default()
                     },
                 );
                 client
@@ -199,10 +200,11 @@ fn from_rest(status: StatusCode, body: &[u8]) -> Ordered {
 }
 
 /// How many seats a refusal says are left: order-svc answers "the showtime
-/// is sold out" or "only 3 seats are left; 5 were asked for". `None` for
-/// any other refusal (a cancelled or started showtime).
+/// is sold out", "no free seat; 12 are held by unpaid orders, …" or "only 3
+/// seats are left; 5 were asked for". `None` for any other refusal (a
+/// cancelled or started showtime).
 pub fn seats_left(message: &str) -> Option<u32> {
-    if message.contains("sold out") {
+    if message.contains("sold out") || message.starts_with("no free seat") {
         return Some(0);
     }
     let (_, after) = message.split_once("only ")?;
@@ -224,6 +226,19 @@ mod tests {
         assert_eq!(
             seats_left("only 12 seats are left; 13 were asked for"),
             Some(12)
+        );
+        assert_eq!(
+            seats_left(
+                "no free seat; 12 are held by unpaid orders, the first is released at 19:42 (Asia/Jakarta)"
+            ),
+            Some(0)
+        );
+        assert_eq!(
+            seats_left(
+                "only 2 seats are left; 3 were asked for; 4 are held by unpaid orders, \
+                 the first is released at 19:42 (Asia/Jakarta)"
+            ),
+            Some(2)
         );
         assert_eq!(
             seats_left("the showtime was cancelled; it takes no orders"),

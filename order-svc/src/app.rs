@@ -6,6 +6,7 @@ use std::future::Future;
 use kursi_proto::order::v1::OrderEvent;
 use kursi_proto::order::v1::order_service_server::OrderServiceServer;
 use service_kit::ServiceError;
+use service_kit::accounts::Accounts;
 use service_kit::db;
 use service_kit::outbox::Outbox;
 use service_kit::server::{Host, ServeError};
@@ -39,7 +40,8 @@ pub async fn run(
     // the server's graceful drain is not held open by a follower's stream.
     let (shutdown, stopping) = shutdown::watched(shutdown);
 
-    let orders = Orders::new(outbox.clone(), catalog, config.hold, clock.clone());
+    let accounts = Accounts::new(&config.common.auth_grpc_url).map_err(ServeError::Setup)?;
+    let orders = Orders::new(outbox.clone(), catalog, accounts, &config);
     let api = OrderApi::new(
         orders,
         outbox.clone(),

@@ -7,8 +7,14 @@
 //! - `ORDER_HOLD_SECONDS` (600): how long a PENDING order holds its seats
 //!   (30–86400).
 //! - `ORDER_SWEEP_INTERVAL_SECONDS` (5): how often expired holds are
-//!   released (1–3600).
+//!   released and expired idempotency keys deleted (1–3600).
 //! - `MAX_TICKETS_PER_ORDER` (10): seats one order may hold (1–50).
+//! - `IDEMPOTENCY_KEY_TTL_HOURS` (24): how long a CreateOrder key names its
+//!   request (1–720; [`service_kit::idempotency::ttl_from_env`]).
+//! - `DOORS_OPEN_MINUTES` (30): a ticket admits from this long before its
+//!   showing starts until the showing ends (0–240).
+//! - `CINEMA_TIME_ZONE` (`Asia/Jakarta`): the cinema's clock (IANA name), as
+//!   catalog-svc reads it; the times order-svc's refusals give are on it.
 //! - `EVENT_POLL_INTERVAL_MILLIS` (1000), `NATS_URL` and `EVENT_RELAY_*`:
 //!   events, as in every service ([`service_kit::outbox::relay::RelayConfig`]).
 //!   The same NATS carries the catalog's events, which order-svc follows
@@ -16,6 +22,7 @@
 
 use std::time::Duration;
 
+use chrono_tz::Tz;
 use service_kit::config::{self, CommonConfig, ConfigError};
 use service_kit::outbox::relay::RelayConfig;
 
@@ -29,6 +36,12 @@ pub struct OrderConfig {
     pub hold: Duration,
     pub sweep_interval: Duration,
     pub max_tickets: i32,
+    /// How long an idempotency key names the order it made.
+    pub idempotency_ttl: chrono::Duration,
+    /// How long before its showing's start a ticket admits.
+    pub doors_open: chrono::Duration,
+    /// The cinema's clock, for the times refusals give.
+    pub time_zone: Tz,
     pub event_poll_interval: Duration,
     /// `None`: no relay, and no following of the catalog (NATS_URL unset).
     pub relay: Option<RelayConfig>,
@@ -47,6 +60,13 @@ impl OrderConfig {
             hold: config::seconds_or("ORDER_HOLD_SECONDS", 600, 30..=86_400)?,
             sweep_interval: config::seconds_or("ORDER_SWEEP_INTERVAL_SECONDS", 5, 1..=3600)?,
             max_tickets: config::ranged_or("MAX_TICKETS_PER_ORDER", 10, 1..=50)?,
+            idempotency_ttl: service_kit::idempotency::ttl_from_env()?,
+            doors_open: chrono::Duration::minutes(config::ranged_or(
+                "DOORS_OPEN_MINUTES",
+                DEFAULT_DOORS_OPEN_MINUTES,
+                0..=240,
+            )?),
+            time_zone: time_zone_from_env()?,
             event_poll_interval: service_kit::outbox::poll_interval_from_env()?,
             relay: RelayConfig::from_env()?,
         })
@@ -62,8 +82,26 @@ impl OrderConfig {
             hold: Duration::from_secs(600),
             sweep_interval: Duration::from_secs(5),
             max_tickets: 10,
+            idempotency_ttl: chrono::Duration::hours(service_kit::idempotency::DEFAULT_TTL_HOURS),
+            doors_open: chrono::Duration::minutes(DEFAULT_DOORS_OPEN_MINUTES),
+            time_zone: DEFAULT_TIME_ZONE,
             event_poll_interval: Duration::from_secs(1),
             relay: None,
         }
     }
+}
+
+const DEFAULT_DOORS_OPEN_MINUTES: i64 = 30;
+const DEFAULT_TIME_ZONE: Tz = chrono_tz::Asia::Jakarta;
+
+/// `CINEMA_TIME_ZONE`, read as catalog-svc reads it.
+fn time_zone_from_env() -> Result<Tz, ConfigError> {
+    let Some(zone) = config::var("CINEMA_TIME_ZONE") else {
+        return Ok(DEFAULT_TIME_ZONE);
+    };
+    zone.trim().parse::<Tz>().map_err(|_| ConfigError::Invalid {
+        name: "CINEMA_TIME_ZONE",
+        value: zone.clone(),
+        reason: "expected an IANA time zone such as Asia/Jakarta".into(),
+    })
 }

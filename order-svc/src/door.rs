@@ -46,6 +46,7 @@ impl Orders {
                     &order.state()?,
                     showtime.as_ref().map(|s| s.state()).as_ref(),
                     &ticket.state(),
+                    self.doors(),
                     now,
                 )?;
                 let Some(admitted) = tickets::redeem(conn, code, by, now).await? else {

@@ -7,15 +7,17 @@
 //! showtime's, an order's life cycle, the door's, tickets) and the one
 //! mapping of their refusals to gRPC codes; `orders`, `transition`,
 //! `seat_map`, `door`, `sweeper` and `cancellations` load what the rules
-//! look at, ask them and write, each in one transaction; `catalog` asks
-//! catalog-svc; `db` holds the SQL. Every rule reads the time from the
-//! service's one `Clock` (`config.common.clock`).
+//! look at, ask them and write, each in one transaction; `customers` says
+//! whom an order is for; `catalog` asks catalog-svc and `service_kit`'s
+//! `Accounts` auth-svc; `db` holds the SQL. Every rule reads the time from
+//! the service's one `Clock` (`config.common.clock`).
 
 pub mod api;
 pub mod app;
 pub mod cancellations;
 pub mod catalog;
 pub mod config;
+pub mod customers;
 pub mod db;
 pub mod domain;
 pub mod door;
@@ -25,9 +27,10 @@ pub mod seat_map;
 pub mod sweeper;
 pub mod transition;
 
-/// The shared outbox, then the service's own tables.
+/// The shared outbox and idempotency keys, then the service's own tables.
 pub static MIGRATIONS: service_kit::db::Migrations = service_kit::db::Migrations::new(&[
     ("outbox", &service_kit::outbox::MIGRATIONS),
+    ("idempotency", &service_kit::idempotency::MIGRATIONS),
     ("order", &OWN_MIGRATIONS),
 ]);
 

@@ -7,6 +7,10 @@
 //! made for a showtime also expires that showtime's overdue orders first,
 //! so their seats are free at once rather than at the next sweep; paying
 //! after `expire_time` is refused whether or not a sweep has run.
+//!
+//! Each run also deletes the idempotency keys that expired
+//! (`IDEMPOTENCY_KEY_TTL_HOURS`); an expired key answers nothing even
+//! before it is deleted.
 
 use std::time::Duration;
 
@@ -16,6 +20,7 @@ use service_kit::ServiceError;
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
 use service_kit::db::Pool;
+use service_kit::idempotency;
 use service_kit::outbox::Outbox;
 use service_kit::shutdown;
 use tokio::sync::watch;
@@ -66,7 +71,14 @@ impl Sweeper {
         }
     }
 
-    /// Sweeps every `interval` until `shutdown` turns true.
+    /// Deletes the idempotency keys expired by now; how many.
+    pub async fn prune_keys(&self) -> Result<usize, ServiceError> {
+        let conn = self.pool.get().await?;
+        Ok(idempotency::prune(&conn, self.clock.now()).await?)
+    }
+
+    /// Sweeps every `interval` until `shutdown` turns true: expires overdue
+    /// orders, then deletes expired idempotency keys.
     pub async fn run(self, interval: Duration, stop: watch::Receiver<bool>) {
         shutdown::every(interval, stop, || async {
             match self.sweep().await {
@@ -75,6 +87,14 @@ impl Sweeper {
                 Err(err) => {
                     tracing::warn!(error = %err, "sweeper failed; it tries again next interval")
                 }
+            }
+            match self.prune_keys().await {
+                Ok(0) => {}
+                Ok(keys) => tracing::info!(keys, "sweeper deleted expired idempotency keys"),
+                Err(err) => tracing::warn!(
+                    error = %err,
+                    "deleting expired idempotency keys failed; the sweeper tries again next interval"
+                ),
             }
         })
         .await;

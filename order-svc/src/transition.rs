@@ -97,7 +97,7 @@ async fn write(
     let update = async {
         orders::apply(shared, after)
             .await
-            .refuse(db::refusal::<ServiceError>)
+            .refuse(db::refusal::<ServiceError>(after))
     };
     let seats = async {
         seats::set_state(shared, after.id, to.seat_state())

@@ -125,8 +125,8 @@ impl OrderService for OrderApi {
         request: Request<CancelOrderRequest>,
     ) -> Reply<CancelOrderResponse> {
         let actor = actor(&request)?;
-        let order_id = id("order_id", &request.get_ref().order_id)?;
-        let order = self.command(actor, order_id, Command::Cancel).await?;
+        let (order_id, command) = parse::cancellation(request.get_ref())?;
+        let order = self.command(actor, order_id, command).await?;
         reply(CancelOrderResponse { order: Some(order) })
     }
 

@@ -4,9 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use kursi_proto::order::v1 as pb;
+use service_kit::accounts::NamedCustomer;
 use service_kit::pages;
 use service_kit::values::{
-    IdempotencyKey, PaymentReference, Violations, parse_id, parse_optional_id,
+    IdempotencyKey, PaymentReference, Violations, parse_id, parse_optional_id, parse_text,
 };
 use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
@@ -23,18 +24,60 @@ pub fn order(
     let r = call.get_ref();
     let mut v = Violations::default();
     let showtime_id = v.check(parse_id("showtime_id", &r.showtime_id));
-    let customer_id = v.check(parse_optional_id("customer_id", &r.customer_id));
+    let customer = named_customer(&mut v, &r.customer_id, &r.customer_email);
     let wanted = wanted(&mut v, r.quantity, &r.seats, max);
     let key = v.check(IdempotencyKey::from_request(&r.idempotency_key, call));
     let draft = (|| {
         Some(OrderDraft {
-            customer_id: customer_id?,
+            customer: customer?,
             showtime_id: showtime_id?,
             wanted: wanted?,
             idempotency_key: key?,
         })
     })();
     v.finish(draft)
+}
+
+/// The customer a request names, by account id or by email (not both);
+/// `Some(None)` when it names nobody.
+fn named_customer(v: &mut Violations, id: &str, email: &str) -> Option<Option<NamedCustomer>> {
+    let id = v.check(parse_optional_id("customer_id", id));
+    let email = v.check(customer_email(email));
+    match (id?, email?) {
+        (Some(_), Some(_)) => {
+            v.push(
+                "customer_email",
+                "give customer_id or customer_email, not both",
+            );
+            None
+        }
+        (Some(id), None) => Some(Some(NamedCustomer::Id(id))),
+        (None, Some(email)) => Some(Some(NamedCustomer::Email(email))),
+        (None, None) => Some(None),
+    }
+}
+
+/// An email to look an account up by: auth-svc checks it in full; here,
+/// only that it could be one, so a typo is named before anyone is asked.
+fn customer_email(raw: &str) -> Result<Option<String>, FieldViolation> {
+    let email = parse_text("customer_email", raw, 254, false)?;
+    if email.is_empty() {
+        return Ok(None);
+    }
+    match email.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !email.chars().any(char::is_whitespace) =>
+        {
+            Ok(Some(email))
+        }
+        _ => Err(FieldViolation::new(
+            "customer_email",
+            "must be an email address, like siti@example.com",
+        )),
+    }
 }
 
 /// A quantity, chosen seats, or both when they agree.
@@ -162,6 +205,19 @@ pub fn payment(r: &pb::PayOrderRequest) -> Result<(Uuid, Command), ServiceError>
     Ok((order_id, command))
 }
 
+/// A CancelOrderRequest: the order and the command cancelling it, with
+/// its reason (optional, at most 500 characters).
+pub fn cancellation(r: &pb::CancelOrderRequest) -> Result<(Uuid, Command), ServiceError> {
+    let mut v = Violations::default();
+    let order_id = v.check(parse_id("order_id", &r.order_id));
+    let reason = v.check(parse_text("reason", &r.reason, 500, true));
+    let (order_id, reason) = v.finish(order_id.zip(reason))?;
+    let command = Command::Cancel {
+        reason: Some(reason).filter(|reason| !reason.is_empty()),
+    };
+    Ok((order_id, command))
+}
+
 /// A ticket's code as printed (any case).
 pub fn code(raw: &str) -> Result<String, ServiceError> {
     let code = raw.trim().to_ascii_uppercase();
@@ -201,6 +257,44 @@ mod tests {
         let eleven: Vec<String> = (1..=11).map(|n| format!("A{n}")).collect();
         let eleven: Vec<&str> = eleven.iter().map(String::as_str).collect();
         assert_eq!(parse(0, &eleven).1, ["seats"]);
+    }
+
+    #[test]
+    fn a_customer_is_named_by_id_or_by_email_not_both() {
+        let named = |id: &str, email: &str| {
+            let mut v = Violations::default();
+            let named = named_customer(&mut v, id, email);
+            (named, v.fields().map(str::to_owned).collect::<Vec<_>>())
+        };
+        let id = Uuid::now_v7();
+        assert_eq!(named("", ""), (Some(None), vec![]));
+        assert_eq!(
+            named(&id.to_string(), "").0,
+            Some(Some(NamedCustomer::Id(id)))
+        );
+        assert_eq!(
+            named("", " Siti@Example.com ").0,
+            Some(Some(NamedCustomer::Email("Siti@Example.com".into())))
+        );
+        assert_eq!(
+            named(&id.to_string(), "siti@example.com").1,
+            ["customer_email"]
+        );
+        assert_eq!(named("someone", "siti@example.com").1, ["customer_id"]);
+        for bad in [
+            "siti",
+            "@example.com",
+            "siti@",
+            "si ti@example.com",
+            "a@b@c",
+            "siti@example.com\u{7}",
+        ] {
+            assert_eq!(named("", bad).1, ["customer_email"], "{bad:?}");
+        }
+        assert_eq!(
+            named("", &format!("{}@example.com", "s".repeat(250))).1,
+            ["customer_email"]
+        );
     }
 
     #[test]

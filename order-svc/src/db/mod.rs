@@ -13,24 +13,27 @@ pub mod tickets;
 
 use service_kit::db::{ConstraintKind, Violation};
 
+use self::orders::OrderRow;
 use crate::domain::Refusal;
 
 /// No seat is held or sold by two live orders.
 pub const LIVE_SEATS_UNIQUE: &str = "order_seats_live";
-/// A retried create with the same key returns the first order.
-pub const IDEMPOTENCY_UNIQUE: &str = "orders_idempotency_key";
 /// One payment pays one order.
 pub const PAYMENT_UNIQUE: &str = "orders_payment_reference";
 
-/// The refusal a broken constraint of order-svc's stands for; `None` for
-/// one the rules do not rely on, which takes the shared mapping. Used with
+/// The refusal a broken constraint of order-svc's stands for, in a write of
+/// `order` (the refusal names what of it broke the rule); `None` for one
+/// the rules do not rely on, which takes the shared mapping. Used with
 /// `service_kit::db::RefuseExt::refuse`.
-pub fn refusal<E: From<Refusal>>(broke: Violation<'_>) -> Option<E> {
-    let refusal = match (broke.kind, broke.constraint) {
-        (ConstraintKind::Unique, LIVE_SEATS_UNIQUE) => Refusal::SeatTakenMeanwhile,
-        (ConstraintKind::Unique, IDEMPOTENCY_UNIQUE) => Refusal::KeyTaken,
-        (ConstraintKind::Unique, PAYMENT_UNIQUE) => Refusal::PaymentReferenceTaken,
-        _ => return None,
-    };
-    Some(E::from(refusal))
+pub fn refusal<E: From<Refusal>>(order: &OrderRow) -> impl FnOnce(Violation<'_>) -> Option<E> + '_ {
+    move |broke| {
+        let refusal = match (broke.kind, broke.constraint) {
+            (ConstraintKind::Unique, LIVE_SEATS_UNIQUE) => Refusal::SeatTakenMeanwhile,
+            (ConstraintKind::Unique, PAYMENT_UNIQUE) => Refusal::PaymentReferenceTaken {
+                reference: order.payment_reference.clone().unwrap_or_default(),
+            },
+            _ => return None,
+        };
+        Some(E::from(refusal))
+    }
 }

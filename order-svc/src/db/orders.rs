@@ -4,7 +4,6 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use service_kit::ServiceError;
-use service_kit::db::{bind, prepared};
 use uuid::Uuid;
 
 use super::schema::orders;
@@ -30,7 +29,6 @@ pub struct OrderRow {
     pub paid_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub close_reason: Option<String>,
-    pub idempotency_key: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -123,43 +121,6 @@ pub async fn find_for_update(
         .optional()
 }
 
-pub async fn find_by_idempotency_key(
-    mut conn: &AsyncPgConnection,
-    customer_id: Uuid,
-    key: &str,
-) -> QueryResult<Option<OrderRow>> {
-    orders::table
-        .filter(orders::customer_id.eq(customer_id))
-        .filter(orders::idempotency_key.eq(key))
-        .select(OrderRow::as_select())
-        .first(&mut conn)
-        .await
-        .optional()
-}
-
-/// Makes creates with one customer's idempotency key take turns until
-/// they end, so a retry racing the first attempt waits for it and then
-/// finds its order, instead of competing with it for the same seats. The
-/// unique index on the key is the guarantee; the turn gives the retry the
-/// first order rather than "the seats are taken". Taken before the
-/// showtime's turn, always in that order.
-pub async fn lock_idempotency_key(
-    mut conn: &AsyncPgConnection,
-    customer_id: Uuid,
-    key: &str,
-) -> QueryResult<()> {
-    prepared(
-        "SELECT pg_advisory_xact_lock(hashtextextended(?::text || ' ' || ?, 8))",
-        (
-            bind::<diesel::sql_types::Uuid, _>(customer_id),
-            bind::<diesel::sql_types::Text, _>(key),
-        ),
-    )
-    .execute(&mut conn)
-    .await
-    .map(drop)
-}
-
 /// Writes a change, the order as [`OrderRow::changed`] left it, and bumps
 /// the version.
 pub async fn apply(mut conn: &AsyncPgConnection, after: &OrderRow) -> QueryResult<OrderRow> {
@@ -235,6 +196,21 @@ pub async fn lock_overdue_of_showtime(
         .for_update()
         .skip_locked()
         .load(&mut conn)
+        .await
+}
+
+/// When the first hold of a showtime's PENDING orders runs out; `None`
+/// when none holds seats.
+pub async fn first_release_of_showtime(
+    mut conn: &AsyncPgConnection,
+    showtime_id: Uuid,
+) -> QueryResult<Option<DateTime<Utc>>> {
+    let pending: &'static str = OrderStatus::Pending.as_str();
+    orders::table
+        .filter(orders::showtime_id.eq(showtime_id))
+        .filter(orders::status.eq(pending))
+        .select(diesel::dsl::min(orders::expire_at))
+        .first(&mut conn)
         .await
 }
 

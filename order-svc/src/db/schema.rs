@@ -35,7 +35,6 @@ diesel::table! {
         paid_at -> Nullable<Timestamptz>,
         closed_at -> Nullable<Timestamptz>,
         close_reason -> Nullable<Text>,
-        idempotency_key -> Nullable<Text>,
         version -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,

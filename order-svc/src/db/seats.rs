@@ -5,7 +5,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::order_seats;
-use crate::domain::{Layout, Seat};
+use crate::domain::{Layout, OrderStatus, Seat};
 
 /// A seat some live order holds (HELD) or bought (SOLD).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -17,6 +17,11 @@ pub struct LiveSeat {
 }
 
 impl LiveSeat {
+    /// Held by an unpaid order (else sold).
+    pub fn is_held(&self) -> bool {
+        self.state == OrderStatus::Pending.seat_state()
+    }
+
     pub fn seat(&self) -> Seat {
         Seat {
             row: self.seat_row,

@@ -9,8 +9,8 @@ pub mod showtime;
 pub mod status;
 pub mod ticket;
 
-pub use refusal::Refusal;
-pub use seats::{Layout, Seat, Wanted};
+pub use refusal::{Holds, Refusal};
+pub use seats::{Layout, Seat, Taken, Wanted};
 pub use showtime::ShowtimeState;
 pub use status::{Command, Decision, OrderState, OrderStatus, decide};
 

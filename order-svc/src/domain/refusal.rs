@@ -3,7 +3,8 @@
 //! gRPC codes. The rules in `domain` return these; the constraints that
 //! guarantee a rule (`db::refusal`) answer with the same values.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono_tz::Tz;
 use service_kit::ServiceError;
 use uuid::Uuid;
 
@@ -63,14 +64,23 @@ pub enum Refusal {
         .layout.seats_per_row
     )]
     OutsideTheLayout { seats: Vec<Seat>, layout: Layout },
-    #[error("the showtime is sold out")]
-    SoldOut,
+    /// No seat is free: every one sold, or some held by unpaid orders.
+    #[error("{}", match .holds {
+        None => "the showtime is sold out".to_owned(),
+        Some(holds) => format!("no free seat; {holds}"),
+    })]
+    SoldOut { holds: Option<Holds> },
     /// Fewer seats are free than the order asks for.
     #[error(
-        "only {left} {} left; {asked} were asked for",
-        if *.left == 1 { "seat is" } else { "seats are" }
+        "only {left} {} left; {asked} were asked for{}",
+        if *.left == 1 { "seat is" } else { "seats are" },
+        .holds.map(|holds| format!("; {holds}")).unwrap_or_default()
     )]
-    TooFewLeft { left: i32, asked: i32 },
+    TooFewLeft {
+        left: i32,
+        asked: i32,
+        holds: Option<Holds>,
+    },
     /// Chosen seats another order holds or bought.
     #[error("{} {} held or sold; choose other seats", labels(.seats), is_are(.seats))]
     SeatsTaken { seats: Vec<Seat> },
@@ -87,8 +97,17 @@ pub enum Refusal {
     Refunded { reason: Option<String> },
     #[error("the showtime was cancelled; its tickets do not admit")]
     ShowingCancelled,
-    #[error("the showtime ended at {}", .at.to_rfc3339())]
-    ShowingEnded { at: DateTime<Utc> },
+    /// A ticket admits from when the doors open, `before` minutes before
+    /// the showing starts (`at`, on the cinema's clock).
+    #[error(
+        "the doors open at {} ({before} minutes before the showing); \
+         its tickets admit from then until it ends",
+        .at.to_rfc3339()
+    )]
+    DoorsNotOpen { at: DateTime<Tz>, before: i64 },
+    /// A ticket admits until its showing ends (`at`, on the cinema's clock).
+    #[error("the showing ended at {}; its tickets no longer admit", .at.to_rfc3339())]
+    ShowingEnded { at: DateTime<Tz> },
     /// A ticket admits once.
     #[error(
         "ticket {code} for seat {seat} was redeemed already, at {}",
@@ -105,13 +124,60 @@ pub enum Refusal {
     /// turns, so this does not happen; the unique index is the guarantee.
     #[error("a seat was taken meanwhile; order again")]
     SeatTakenMeanwhile,
-    /// One payment pays one order.
-    #[error("this payment reference has paid another order already")]
-    PaymentReferenceTaken,
-    /// A create with this idempotency key is being made by a concurrent
-    /// retry; its order answers the retry once it has committed.
-    #[error("a concurrent retry is in flight; retry")]
+    /// One payment pays one order: its reference is the payment's
+    /// idempotency key, and never expires.
+    #[error("payment_reference {reference:?} has paid another order already")]
+    PaymentReferenceTaken { reference: String },
+    /// A create with this idempotency key was made by a concurrent retry
+    /// whose key could not be read back (it expired meanwhile).
+    #[error("a concurrent retry with this idempotency key is in flight; retry")]
     KeyTaken,
+}
+
+/// Seats held by unpaid orders, which come free if those lapse: how many,
+/// and when the first is released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holds {
+    pub seats: i32,
+    /// On the cinema's clock; `None` until the command has looked it up.
+    pub first_released: Option<DateTime<Tz>>,
+}
+
+impl std::fmt::Display for Holds {
+    /// "12 are held by unpaid orders, the first is released at 19:42
+    /// (Asia/Jakarta)": the minute rounded up, so that a customer who comes
+    /// back then finds the seat free.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = self.first_released.map(|at| {
+            let minute = at.duration_trunc(Duration::minutes(1)).unwrap_or(at);
+            let minute = if minute < at {
+                minute + Duration::minutes(1)
+            } else {
+                minute
+            };
+            format!("{} ({})", minute.format("%H:%M"), at.timezone().name())
+        });
+        match (self.seats, at) {
+            (1, Some(at)) => write!(f, "1 is held by an unpaid order, released at {at}"),
+            (1, None) => f.write_str("1 is held by an unpaid order"),
+            (n, Some(at)) => write!(
+                f,
+                "{n} are held by unpaid orders, the first is released at {at}"
+            ),
+            (n, None) => write!(f, "{n} are held by unpaid orders"),
+        }
+    }
+}
+
+impl Refusal {
+    /// The unpaid holds a refusal for too few free seats names, to be told
+    /// when the first of them is released.
+    pub fn holds_mut(&mut self) -> Option<&mut Holds> {
+        match self {
+            Refusal::SoldOut { holds } | Refusal::TooFewLeft { holds, .. } => holds.as_mut(),
+            _ => None,
+        }
+    }
 }
 
 impl From<Refusal> for ServiceError {
@@ -121,18 +187,22 @@ impl From<Refusal> for ServiceError {
             Refusal::UnknownOrder(_) | Refusal::UnknownTicket => ServiceError::NotFound(message),
             Refusal::OutsideTheLayout { .. } => ServiceError::invalid("seats", message),
             Refusal::SeatTakenMeanwhile | Refusal::KeyTaken => ServiceError::Aborted(message),
-            Refusal::PaymentReferenceTaken => ServiceError::AlreadyExists(message),
+            Refusal::PaymentReferenceTaken { reference } => ServiceError::IdempotencyKeyReused {
+                field: "payment_reference",
+                key: reference,
+            },
             Refusal::Expired { .. }
             | Refusal::PaidWithAnotherReference
             | Refusal::NotPending { .. }
             | Refusal::ShowtimeCancelled { .. }
             | Refusal::ShowtimeStarted { .. }
-            | Refusal::SoldOut
+            | Refusal::SoldOut { .. }
             | Refusal::TooFewLeft { .. }
             | Refusal::SeatsTaken { .. }
             | Refusal::NotPaid { .. }
             | Refusal::Refunded { .. }
             | Refusal::ShowingCancelled
+            | Refusal::DoorsNotOpen { .. }
             | Refusal::ShowingEnded { .. }
             | Refusal::AlreadyRedeemed { .. } => ServiceError::FailedPrecondition(message),
         }
@@ -171,6 +241,7 @@ fn is_are(seats: &[Seat]) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::noon;
 
     fn seats(labels: &[&str]) -> Vec<Seat> {
         labels.iter().map(|l| Seat::parse(l).unwrap()).collect()
@@ -198,8 +269,48 @@ mod tests {
             "the showtime was cancelled; it takes no orders"
         );
         assert_eq!(
-            Refusal::TooFewLeft { left: 1, asked: 3 }.to_string(),
+            Refusal::TooFewLeft {
+                left: 1,
+                asked: 3,
+                holds: None
+            }
+            .to_string(),
             "only 1 seat is left; 3 were asked for"
+        );
+        assert_eq!(
+            Refusal::SoldOut { holds: None }.to_string(),
+            "the showtime is sold out"
+        );
+        // 12:41:10 UTC is 19:41:10 in Jakarta: released by 19:42.
+        let lapses = (noon() + Duration::seconds(41 * 60 + 10)).with_timezone(&Tz::Asia__Jakarta);
+        let held = |seats| Holds {
+            seats,
+            first_released: Some(lapses),
+        };
+        assert_eq!(
+            Refusal::SoldOut {
+                holds: Some(held(12))
+            }
+            .to_string(),
+            "no free seat; 12 are held by unpaid orders, the first is released at 19:42 (Asia/Jakarta)"
+        );
+        assert_eq!(
+            Refusal::TooFewLeft {
+                left: 2,
+                asked: 3,
+                holds: Some(held(1))
+            }
+            .to_string(),
+            "only 2 seats are left; 3 were asked for; 1 is held by an unpaid order, released at 19:42 (Asia/Jakarta)"
+        );
+        // On the minute, that minute.
+        let on_the_minute = Holds {
+            seats: 2,
+            first_released: Some(noon().with_timezone(&Tz::UTC)),
+        };
+        assert_eq!(
+            on_the_minute.to_string(),
+            "2 are held by unpaid orders, the first is released at 12:00 (UTC)"
         );
         assert_eq!(
             Refusal::SeatsTaken {
@@ -227,7 +338,10 @@ mod tests {
             ServiceError::NotFound(_) => "NOT_FOUND",
             ServiceError::InvalidArgument(v) if v[0].field == "seats" => "INVALID_ARGUMENT seats",
             ServiceError::Aborted(_) => "ABORTED",
-            ServiceError::AlreadyExists(_) => "ALREADY_EXISTS",
+            ServiceError::IdempotencyKeyReused {
+                field: "payment_reference",
+                key,
+            } if key == "PAY-1" => "KEY_REUSED payment_reference",
             ServiceError::FailedPrecondition(_) => "FAILED_PRECONDITION",
             other => panic!("{other:?}"),
         };
@@ -244,8 +358,16 @@ mod tests {
         );
         assert_eq!(code(Refusal::SeatTakenMeanwhile), "ABORTED");
         assert_eq!(code(Refusal::KeyTaken), "ABORTED");
-        assert_eq!(code(Refusal::PaymentReferenceTaken), "ALREADY_EXISTS");
-        assert_eq!(code(Refusal::SoldOut), "FAILED_PRECONDITION");
+        assert_eq!(
+            code(Refusal::PaymentReferenceTaken {
+                reference: "PAY-1".into()
+            }),
+            "KEY_REUSED payment_reference"
+        );
+        assert_eq!(
+            code(Refusal::SoldOut { holds: None }),
+            "FAILED_PRECONDITION"
+        );
         assert_eq!(code(Refusal::ShowingCancelled), "FAILED_PRECONDITION");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::Refusal;
+use super::{Holds, Refusal};
 
 /// A seat: row 1 ("A") to 26 ("Z"), number from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -160,22 +160,40 @@ pub fn outside_the_layout(wanted: &Wanted, layout: Layout) -> Result<(), Refusal
     }
 }
 
-/// The seats an order gets when `taken` are held or sold, or why not.
-pub fn pick(wanted: &Wanted, layout: Layout, taken: &HashSet<Seat>) -> Result<Vec<Seat>, Refusal> {
+/// The seats of a showtime that live orders have: bought, or held by
+/// unpaid (PENDING) orders, which release them if they lapse.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Taken {
+    /// Every seat held or sold.
+    pub seats: HashSet<Seat>,
+    /// How many of them are held.
+    pub held: i32,
+}
+
+/// The seats an order gets when `taken` are held or sold, or why not. Too
+/// few free seats for a quantity says whether unpaid orders hold some (the
+/// command then adds when the first of them lapses).
+pub fn pick(wanted: &Wanted, layout: Layout, taken: &Taken) -> Result<Vec<Seat>, Refusal> {
     match wanted {
-        Wanted::Quantity(n) => {
-            layout
-                .pick(taken, *n)
-                .ok_or_else(|| match layout.capacity() - taken.len() as i32 {
-                    0 => Refusal::SoldOut,
-                    left => Refusal::TooFewLeft { left, asked: *n },
-                })
-        }
+        Wanted::Quantity(n) => layout.pick(&taken.seats, *n).ok_or_else(|| {
+            let holds = (taken.held > 0).then_some(Holds {
+                seats: taken.held,
+                first_released: None,
+            });
+            match layout.capacity() - taken.seats.len() as i32 {
+                0 => Refusal::SoldOut { holds },
+                left => Refusal::TooFewLeft {
+                    left,
+                    asked: *n,
+                    holds,
+                },
+            }
+        }),
         Wanted::Seats(chosen) => {
             let gone: Vec<Seat> = chosen
                 .iter()
                 .copied()
-                .filter(|seat| taken.contains(seat))
+                .filter(|seat| taken.seats.contains(seat))
                 .collect();
             if gone.is_empty() {
                 Ok(chosen.clone())
@@ -267,18 +285,51 @@ mod tests {
             rows: 1,
             seats_per_row: 3,
         };
-        let taken = seats(&["A2"]);
+        let sold = |labels: &[&str]| Taken {
+            seats: seats(labels),
+            held: 0,
+        };
+        let taken = sold(&["A2"]);
         assert_eq!(
             labels(pick(&Wanted::Quantity(2), layout, &taken).ok()),
             ["A1", "A3"]
         );
         assert_eq!(
             pick(&Wanted::Quantity(3), layout, &taken),
-            Err(Refusal::TooFewLeft { left: 2, asked: 3 })
+            Err(Refusal::TooFewLeft {
+                left: 2,
+                asked: 3,
+                holds: None
+            })
         );
         assert_eq!(
-            pick(&Wanted::Quantity(1), layout, &seats(&["A1", "A2", "A3"])),
-            Err(Refusal::SoldOut)
+            pick(&Wanted::Quantity(1), layout, &sold(&["A1", "A2", "A3"])),
+            Err(Refusal::SoldOut { holds: None })
+        );
+        // Held seats may come free: the refusal says how many are held.
+        let two_held = Taken {
+            seats: seats(&["A1", "A2", "A3"]),
+            held: 2,
+        };
+        let held = Some(Holds {
+            seats: 2,
+            first_released: None,
+        });
+        assert_eq!(
+            pick(&Wanted::Quantity(1), layout, &two_held),
+            Err(Refusal::SoldOut { holds: held })
+        );
+        let one_free = Taken {
+            seats: seats(&["A1", "A2"]),
+            held: 2,
+        };
+        assert_eq!(
+            pick(&Wanted::Quantity(2), layout, &one_free),
+            Err(Refusal::TooFewLeft {
+                left: 1,
+                asked: 2,
+                holds: held
+            })
         );
         let a1a2 = vec![Seat { row: 1, number: 1 }, Seat { row: 1, number: 2 }];
         assert_eq!(

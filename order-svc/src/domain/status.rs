@@ -61,7 +61,10 @@ pub enum Command {
     Pay {
         reference: String,
     },
-    Cancel,
+    /// The customer (or staff) calls the order off, saying why or not.
+    Cancel {
+        reason: Option<String>,
+    },
     /// The sweeper, or an order made for the same showtime, finds the hold
     /// has run out.
     Expire,
@@ -122,8 +125,13 @@ pub fn decide(
             Ok(Decision::Unchanged)
         }
         (Paid, Command::Pay { .. }) => Err(Refusal::PaidWithAnotherReference),
-        (Pending, Command::Cancel) => change(Cancelled),
-        (Cancelled, Command::Cancel) => Ok(Decision::Unchanged),
+        (Pending, Command::Cancel { reason }) => Ok(Decision::Change {
+            to: Cancelled,
+            reason: reason.clone(),
+        }),
+        // A cancel repeated: the order as it is, whatever reason the repeat
+        // gives (the first one's is kept).
+        (Cancelled, Command::Cancel { .. }) => Ok(Decision::Unchanged),
         (Pending, Command::Expire) if now >= state.expire_at => change(Expired),
         (_, Command::Expire) => Ok(Decision::Unchanged),
         (Pending, Command::ShowtimeCancelled { reason }) => Ok(Decision::Change {
@@ -136,7 +144,7 @@ pub fn decide(
         }),
         (_, Command::ShowtimeCancelled { .. }) => Ok(Decision::Unchanged),
         (status, Command::Pay { .. }) => Err(Refusal::NotPending { status, to: Paid }),
-        (status, Command::Cancel) => Err(Refusal::NotPending {
+        (status, Command::Cancel { .. }) => Err(Refusal::NotPending {
             status,
             to: Cancelled,
         }),
@@ -202,27 +210,46 @@ mod tests {
         }
     }
 
+    fn cancel(reason: Option<&str>) -> Command {
+        Command::Cancel {
+            reason: reason.map(str::to_owned),
+        }
+    }
+
     #[test]
     fn only_pending_orders_cancel_and_cancelling_twice_is_no_change() {
         let now = noon();
-        assert!(matches!(
-            decide(&state(OrderStatus::Pending, None), &Command::Cancel, now),
+        assert_eq!(
+            decide(
+                &state(OrderStatus::Pending, None),
+                &cancel(Some("changed mind")),
+                now
+            ),
             Ok(Decision::Change {
                 to: OrderStatus::Cancelled,
-                ..
+                reason: Some("changed mind".into())
             })
-        ));
-        assert_eq!(
-            decide(&state(OrderStatus::Cancelled, None), &Command::Cancel, now),
-            Ok(Decision::Unchanged)
         );
+        assert_eq!(
+            decide(&state(OrderStatus::Pending, None), &cancel(None), now),
+            Ok(Decision::Change {
+                to: OrderStatus::Cancelled,
+                reason: None
+            })
+        );
+        for again in [cancel(None), cancel(Some("another reason"))] {
+            assert_eq!(
+                decide(&state(OrderStatus::Cancelled, None), &again, now),
+                Ok(Decision::Unchanged)
+            );
+        }
         for final_state in [
             OrderStatus::Paid,
             OrderStatus::Expired,
             OrderStatus::Refunded,
         ] {
             assert_eq!(
-                decide(&state(final_state, Some("R")), &Command::Cancel, now),
+                decide(&state(final_state, Some("R")), &cancel(Some("late")), now),
                 Err(Refusal::NotPending {
                     status: final_state,
                     to: OrderStatus::Cancelled

@@ -155,6 +155,7 @@ async fn paying_and_cancelling_one_order_at_once_has_exactly_one_winner() {
             token,
             CancelOrderRequest {
                 order_id: order.order_id.clone(),
+                reason: String::new(),
             },
         ));
         let (paid, cancelled) = tokio::join!(pay, cancel);
@@ -194,6 +195,7 @@ async fn twenty_redeems_of_one_code_at_once_admit_it_exactly_once() {
     let env = patient_env().await;
     let showtime = env.showtime(5, 8).await;
     let paid = env.paid(&showtime, 1, "PAY-1").await;
+    env.to_the_showing(&showtime);
     let ticket = paid.tickets[0].code.clone();
     let token = env.staff.access_token.clone();
     let answers = race(&env, 20, |_, mut client| {

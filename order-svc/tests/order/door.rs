@@ -1,13 +1,14 @@
 //! RedeemTicket at the door: staff admit a ticket once, to a showing that
-//! takes place.
+//! takes place, from when its doors open until it ends.
 
+use chrono::Duration;
 use kursi_proto::order::v1::order_event::Event;
 use kursi_proto::order::v1::*;
 use order_svc::cancellations::Cancellations;
 use service_kit::outbox::Outbox;
 use tonic::Code;
 
-use crate::{Env, code, instant, kind, violated_fields};
+use crate::{Env, Options, code, instant, kind, violated_fields};
 
 #[tokio::test]
 async fn staff_admit_a_ticket_once_and_the_second_time_hear_when_it_was() {
@@ -15,6 +16,7 @@ async fn staff_admit_a_ticket_once_and_the_second_time_hear_when_it_was() {
     let showtime = env.showtime(5, 8).await;
     let paid = env.paid(&showtime, 2, "PAY-1").await;
     let ticket = &paid.tickets[0];
+    env.to_the_showing(&showtime);
 
     let admitted = env.redeem(&env.staff, &ticket.code).await.unwrap();
     let redeemed = admitted.ticket.clone().unwrap();
@@ -83,6 +85,7 @@ async fn codes_are_read_in_any_case_unknown_ones_not_found_and_malformed_ones_in
         let refused = env.redeem(&env.staff, bad).await.unwrap_err();
         assert_eq!(violated_fields(&refused), ["code"], "{bad:?}");
     }
+    env.to_the_showing(&showtime);
     let lower = paid.tickets[0].code.to_lowercase();
     let admitted = env.redeem(&env.staff, &lower).await.unwrap();
     assert_eq!(admitted.ticket.unwrap().code, paid.tickets[0].code);
@@ -156,6 +159,7 @@ async fn admitting_a_ticket_writes_a_ticket_redeemed_event_by_the_usher() {
     let env = Env::start().await;
     let showtime = env.showtime(5, 8).await;
     let paid = env.paid(&showtime, 2, "PAY-1").await;
+    env.to_the_showing(&showtime);
     let admitted = env.redeem(&env.staff, &paid.tickets[1].code).await.unwrap();
 
     let events = env.events(0, 3).await;
@@ -230,4 +234,92 @@ async fn a_ticket_whose_order_is_being_refunded_waits_and_does_not_admit() {
             .await,
         0
     );
+}
+
+/// A ticket for a showing tomorrow is not admitted today: from
+/// DOORS_OPEN_MINUTES (30) before the start until the end, and the
+/// refusals say when the doors open or when the showing ended, on the
+/// cinema's clock. Nothing is written when refused.
+#[tokio::test]
+async fn a_ticket_admits_only_from_when_the_doors_open_until_the_showing_ends() {
+    let env = Env::start().await;
+    let showtime = env.showtime(5, 8).await;
+    let paid = env.paid(&showtime, 2, "PAY-1").await;
+    let (start, end) = (instant(&showtime.start_time), instant(&showtime.end_time));
+    let jakarta = chrono_tz::Asia::Jakarta;
+    let open = (start - Duration::minutes(30))
+        .with_timezone(&jakarta)
+        .to_rfc3339();
+    assert!(open.ends_with("+07:00"), "{open}");
+    let before = env.written().await;
+
+    let code = &paid.tickets[0].code;
+    let early = env.redeem(&env.staff, code).await.unwrap_err();
+    assert_eq!(early.code(), Code::FailedPrecondition, "{early:?}");
+    assert!(
+        early
+            .message()
+            .contains(&format!("the doors open at {open}")),
+        "{early:?} should say {open}"
+    );
+    env.move_clock_to(start - Duration::minutes(31));
+    let still_early = env.redeem(&env.staff, code).await.unwrap_err();
+    assert_eq!(still_early.message(), early.message());
+    assert_eq!(env.written().await, before, "nothing is written");
+
+    env.move_clock_to(start - Duration::minutes(29));
+    env.redeem(&env.staff, code).await.unwrap();
+
+    env.move_clock_to(end + Duration::seconds(1));
+    let late = env
+        .redeem(&env.staff, &paid.tickets[1].code)
+        .await
+        .unwrap_err();
+    assert_eq!(late.code(), Code::FailedPrecondition, "{late:?}");
+    let ended = end.with_timezone(&jakarta).to_rfc3339();
+    assert!(
+        late.message()
+            .contains(&format!("the showing ended at {ended}")),
+        "{late:?} should say {ended}"
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM tickets WHERE redeemed_at IS NOT NULL")
+            .await,
+        1
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM outbox WHERE event_type = 'ticket_redeemed'")
+            .await,
+        1
+    );
+}
+
+/// DOORS_OPEN_MINUTES and CINEMA_TIME_ZONE are settings.
+#[tokio::test]
+async fn the_doors_open_as_set_and_their_time_is_told_on_the_cinemas_clock() {
+    let tokyo = chrono_tz::Asia::Tokyo;
+    let env = Env::start_with(Options { nats: false }, |config| {
+        config.doors_open = Duration::minutes(90);
+        config.time_zone = tokyo;
+    })
+    .await;
+    let showtime = env.showtime(5, 8).await;
+    let paid = env.paid(&showtime, 1, "PAY-1").await;
+    let start = instant(&showtime.start_time);
+    let open = (start - Duration::minutes(90))
+        .with_timezone(&tokyo)
+        .to_rfc3339();
+    assert!(open.ends_with("+09:00"), "{open}");
+    let early = env
+        .redeem(&env.staff, &paid.tickets[0].code)
+        .await
+        .unwrap_err();
+    assert!(
+        early
+            .message()
+            .contains(&format!("the doors open at {open} (90 minutes before")),
+        "{early:?}"
+    );
+    env.move_clock_to(start - Duration::minutes(80));
+    env.redeem(&env.staff, &paid.tickets[0].code).await.unwrap();
 }

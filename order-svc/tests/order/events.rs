@@ -18,6 +18,7 @@ use crate::{Env, by_quantity, code, kind};
 async fn a_bit_of_everything(env: &Env, by_event: bool) -> [Order; 3] {
     let showtime = env.showtime(3, 4).await;
     let a = env.paid(&showtime, 2, "PAY-A").await;
+    env.to_the_showing(&showtime);
     env.redeem(&env.staff, &a.tickets[0].code).await.unwrap();
     let b = env
         .order(&env.customer, by_quantity(&showtime, 1))

@@ -5,8 +5,13 @@ use std::collections::HashSet;
 
 use kursi_proto::order::v1::*;
 use tonic::Code;
+use tonic_types::StatusExt;
 
-use crate::{Env, by_quantity, by_seats, code, seats_in};
+use order_svc::cancellations::Cancellations;
+use order_svc::sweeper::Sweeper;
+use service_kit::outbox::Outbox;
+
+use crate::{Env, by_quantity, by_seats, code, seats_in, violated_fields};
 
 const BASE32: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
@@ -93,7 +98,15 @@ async fn paying_again_with_the_same_reference_answers_the_paid_order_unchanged()
         .pay(&env.customer, &second.order_id, "PAY-1")
         .await
         .unwrap_err();
-    assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
+    // The reference is the payment's idempotency key, reused.
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let info = refused.get_details_error_info().expect("an ErrorInfo");
+    assert_eq!(info.reason, "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(
+        info.metadata.get("payment_reference").map(String::as_str),
+        Some("PAY-1")
+    );
+    assert!(refused.message().contains("PAY-1"), "{refused:?}");
     assert_eq!(
         env.get(&env.customer, &second.order_id).await.unwrap(),
         second,
@@ -173,6 +186,116 @@ async fn cancelling_releases_the_seats_once_and_a_paid_order_cannot_be_cancelled
     assert_eq!(refused.code(), Code::FailedPrecondition);
     assert!(refused.message().contains("PAID"), "{refused:?}");
     assert_eq!(env.get(&other, &paid.order_id).await.unwrap(), paid);
+}
+
+/// A cancel takes a reason and keeps it (the order's close_reason, its
+/// OrderCancelled event); a repeat returns the order unchanged whatever
+/// reason it gives; an EXPIRED or REFUNDED order cannot be cancelled, and
+/// the refusal names its state.
+#[tokio::test]
+async fn a_cancel_keeps_its_reason_and_a_repeat_returns_the_order_unchanged() {
+    let env = Env::start().await;
+    let showtime = env.showtime(5, 8).await;
+    let order = env
+        .order(&env.customer, by_quantity(&showtime, 2))
+        .await
+        .unwrap();
+    let cancelled = env
+        .cancel_because(&env.customer, &order.order_id, "  changed mind ")
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status, OrderStatus::Cancelled as i32);
+    assert_eq!(cancelled.close_reason, "changed mind");
+    assert_eq!(cancelled.version, 2);
+
+    for reason in ["", "no, really"] {
+        let again = env
+            .cancel_because(&env.customer, &order.order_id, reason)
+            .await
+            .unwrap();
+        assert_eq!(again, cancelled, "{reason:?}");
+    }
+    let events = env.events(0, 2).await;
+    let Some(order_event::Event::Cancelled(event)) = &events[1].event else {
+        panic!("{events:?}")
+    };
+    assert_eq!(event.reason, "changed mind");
+    assert_eq!(event.seats, order.seats);
+    assert_eq!(
+        env.count("SELECT count(*) FROM outbox WHERE event_type = 'cancelled'")
+            .await,
+        1
+    );
+
+    // Expired: its state is named.
+    let expired = env
+        .order(&env.customer, by_quantity(&showtime, 1))
+        .await
+        .unwrap();
+    env.exec("UPDATE orders SET expire_at = now() - interval '1 second' WHERE status = 'PENDING'")
+        .await;
+    Sweeper::new(Outbox::new(env.pool()), env.config.common.clock.clone())
+        .sweep()
+        .await
+        .unwrap();
+    let refused = env
+        .cancel_because(&env.customer, &expired.order_id, "too late")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(refused.message().contains("EXPIRED"), "{refused:?}");
+    // Refunded: its state is named.
+    let paid = env.paid(&showtime, 1, "PAY-1").await;
+    let called_off = env.cancel_showtime(&showtime, "no film").await;
+    Cancellations::new(Outbox::new(env.pool()), env.config.common.clock.clone())
+        .showtime_cancelled(&called_off)
+        .await
+        .unwrap();
+    let refused = env
+        .cancel_because(&env.customer, &paid.order_id, "changed mind")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(refused.message().contains("REFUNDED"), "{refused:?}");
+    let refunded = env.get(&env.customer, &paid.order_id).await.unwrap();
+    assert_eq!(refunded.status, OrderStatus::Refunded as i32);
+    assert!(refunded.close_reason.contains("no film"), "{refunded:?}");
+}
+
+/// A reason of more than 500 characters, or with control characters, is
+/// INVALID_ARGUMENT on `reason`, and the order is left as it is.
+#[tokio::test]
+async fn a_bad_cancel_reason_is_refused_naming_the_field() {
+    let env = Env::start().await;
+    let showtime = env.showtime(5, 8).await;
+    let order = env
+        .order(&env.customer, by_quantity(&showtime, 1))
+        .await
+        .unwrap();
+    for reason in ["r".repeat(501), "bell\u{7}".into()] {
+        let refused = env
+            .cancel_because(&env.customer, &order.order_id, &reason)
+            .await
+            .unwrap_err();
+        assert_eq!(violated_fields(&refused), ["reason"], "{reason:?}");
+    }
+    let refused = env
+        .cancel_because(&env.customer, "nope", &"r".repeat(501))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&refused), ["order_id", "reason"]);
+    assert_eq!(
+        env.get(&env.customer, &order.order_id).await.unwrap(),
+        order
+    );
+    // 500 characters, and lines, are fine.
+    let long = format!("{}\nthe end", "é".repeat(492));
+    assert_eq!(long.chars().count(), 500);
+    let cancelled = env
+        .cancel_because(&env.customer, &order.order_id, &long)
+        .await
+        .unwrap();
+    assert_eq!(cancelled.close_reason, long);
 }
 
 #[tokio::test]

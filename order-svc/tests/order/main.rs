@@ -28,6 +28,7 @@ use kursi_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use kursi_proto::order::v1::order_service_client::OrderServiceClient;
 use kursi_proto::order::v1::*;
 use order_svc::config::OrderConfig;
+use service_kit::clock::{Clock, ClockHand};
 use service_kit::outbox::relay::RelayConfig;
 pub use service_kit::values::timestamp as ts;
 use testkit::{
@@ -51,6 +52,9 @@ pub struct Env {
     pub db: TestDb,
     pub server: Spawned,
     pub config: OrderConfig,
+    /// Moves order-svc's clock (and only its: the catalog and auth keep the
+    /// machine's).
+    pub hand: ClockHand,
     pub nats: Option<TestNats>,
     pub admin: SignedIn,
     pub staff: SignedIn,
@@ -97,6 +101,8 @@ impl Env {
         // The sweeper's own loop is kept out of the way; tests sweep directly.
         config.sweep_interval = Duration::from_secs(86_400);
         config.relay = relay;
+        let (clock, hand) = Clock::adjustable();
+        config.common.clock = clock;
         adjust(&mut config);
         let run = config.clone();
         let server = spawn(move |l, s| order_svc::app::run(run, l, s)).await;
@@ -111,6 +117,7 @@ impl Env {
             db,
             server,
             config,
+            hand,
             nats,
             admin,
             staff,
@@ -191,6 +198,22 @@ impl Env {
             .map(|r| r.into_inner().order.unwrap())
     }
 
+    /// Moves order-svc's clock forward to `at`.
+    pub fn move_clock_to(&self, at: DateTime<Utc>) {
+        let ahead = at - self.config.common.clock.now();
+        assert!(
+            ahead > chrono::Duration::zero(),
+            "the clock only moves forward"
+        );
+        self.hand.advance(ahead);
+    }
+
+    /// Moves order-svc's clock to ten minutes before `showtime` starts: its
+    /// doors are open (`DOORS_OPEN_MINUTES`, 30) and it still takes orders.
+    pub fn to_the_showing(&self, showtime: &catalog_pb::Showtime) {
+        self.move_clock_to(instant(&showtime.start_time) - chrono::Duration::minutes(10));
+    }
+
     /// A new customer, signed in.
     pub async fn another_customer(&self) -> SignedIn {
         self.auth.sign_up(Role::Customer).await
@@ -216,12 +239,23 @@ impl Env {
     }
 
     pub async fn cancel(&self, who: &SignedIn, order_id: &str) -> Result<Order, Status> {
+        self.cancel_because(who, order_id, "").await
+    }
+
+    /// CancelOrder with a `reason` (empty: none).
+    pub async fn cancel_because(
+        &self,
+        who: &SignedIn,
+        order_id: &str,
+        reason: &str,
+    ) -> Result<Order, Status> {
         self.client()
             .await
             .cancel_order(bearer(
                 &who.access_token,
                 CancelOrderRequest {
                     order_id: order_id.into(),
+                    reason: reason.into(),
                 },
             ))
             .await

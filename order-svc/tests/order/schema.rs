@@ -1,5 +1,6 @@
-//! `src/db/schema.rs` and the shared outbox's are written by hand: they must say what the
-//! migrations build, table by table and column by column.
+//! `src/db/schema.rs`, and the shared outbox's and idempotency keys', are
+//! written by hand: they must say what the migrations build, table by table
+//! and column by column.
 
 use testkit::TestDb;
 
@@ -11,6 +12,7 @@ async fn schema_rs_says_what_the_migrations_build() {
         &[
             include_str!("../../src/db/schema.rs"),
             include_str!("../../../service-kit/src/outbox/schema.rs"),
+            include_str!("../../../service-kit/src/idempotency/schema.rs"),
         ],
     )
     .await;

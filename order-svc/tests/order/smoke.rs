@@ -60,6 +60,8 @@ async fn order_pay_and_admit_two_tickets() {
     assert_eq!(paid.status, OrderStatus::Paid as i32);
     assert_eq!(paid.tickets.len(), 2);
 
+    // At the door, once it opens.
+    env.to_the_showing(&showtime);
     let code_of = paid.tickets[0].code.clone();
     let admitted = client
         .redeem_ticket(bearer(

@@ -49,12 +49,28 @@ async fn bad_orders_are_refused_naming_the_field_and_nothing_is_stored() {
     let mut bad_customer = good();
     bad_customer.customer_id = "someone".into();
     cases.push((bad_customer, vec!["customer_id"]));
+    for email in [
+        "siti".to_owned(),
+        "@example.com".into(),
+        "siti @example.com".into(),
+        "siti@example.com\u{0}".into(),
+        format!("{}@example.com", "s".repeat(250)),
+    ] {
+        let mut bad = good();
+        bad.customer_email = email;
+        cases.push((bad, vec!["customer_email"]));
+    }
+    let mut both = good();
+    both.customer_id = env.customer.user_id.clone();
+    both.customer_email = env.customer.email.clone();
+    cases.push((both, vec!["customer_email"]));
     let everything = CreateOrderRequest {
         showtime_id: "x".into(),
         quantity: -5,
         seats: vec![],
         idempotency_key: " a b ".into(),
         customer_id: "y".into(),
+        customer_email: String::new(),
     };
     cases.push((
         everything,

@@ -1,0 +1,36 @@
+//! Whom an order is for. Customers order for themselves; staff at the box
+//! office name the customer by account id or by email, and the account is
+//! looked up in auth-svc (on their behalf, with a deadline) before anything
+//! is written, so the order is filed under an account that exists and she
+//! sees it when she signs in.
+
+use service_kit::ServiceError;
+use service_kit::accounts::NamedCustomer;
+use service_kit::auth::Actor;
+use uuid::Uuid;
+
+use crate::orders::Orders;
+
+impl Orders {
+    /// The account an order by `actor` is for, when the request `named`
+    /// one (`None`: the actor). Staff's choice is asked of auth-svc with
+    /// their token `bearer`: NOT_FOUND naming the field when there is no
+    /// such account, UNAVAILABLE when auth-svc does not answer.
+    pub(crate) async fn customer(
+        &self,
+        actor: Actor,
+        bearer: &str,
+        named: Option<&NamedCustomer>,
+    ) -> Result<Uuid, ServiceError> {
+        match named {
+            Some(named) if actor.is_staff() => self.accounts().customer(named, bearer).await,
+            // A customer's own id needs no lookup; another's is refused.
+            Some(NamedCustomer::Id(id)) => actor.acting_for(Some(*id), "order"),
+            Some(NamedCustomer::Email(_)) => Err(ServiceError::PermissionDenied(
+                "customers order for themselves: leave customer_email empty (and customer_id, or give your own id)"
+                    .into(),
+            )),
+            None => actor.acting_for(None, "order"),
+        }
+    }
+}
