@@ -379,6 +379,47 @@ mod tests {
     }
 
     #[test]
+    fn the_operations_the_catalog_declares_go_to_the_catalog_under_api_operations() {
+        let table = table();
+        let name = "operations/0190a7a0-0000-7000-8000-000000000000";
+        for (method, path, rpc) in [
+            (Method::GET, "/api/operations".to_owned(), "ListOperations"),
+            (Method::GET, format!("/api/{name}"), "GetOperation"),
+            (Method::POST, format!("/api/{name}:wait"), "WaitOperation"),
+            (
+                Method::POST,
+                format!("/api/{name}:cancel"),
+                "CancelOperation",
+            ),
+            (Method::DELETE, format!("/api/{name}"), "DeleteOperation"),
+        ] {
+            let request = RequestPath::new(&path);
+            let Lookup::Found(route, captures) = table.lookup(&method, &request) else {
+                panic!("{method} {path} has no route");
+            };
+            assert_eq!(
+                route.rpc.full_name(),
+                format!("google.longrunning.Operations.{rpc}")
+            );
+            assert_eq!(route.upstream, "catalog", "{path}");
+            assert_eq!(
+                route.policy,
+                Policy::AnyRole(vec![kursi_proto::access::v1::Role::Admin])
+            );
+            assert_eq!(route.operation_id, format!("Operations_{rpc}"));
+            if rpc != "ListOperations" {
+                let bound = captures.decode().expect("decodes");
+                assert_eq!(bound[0].0, ["name".to_owned()], "{path}");
+                assert_eq!(bound[0].1, name, "{path}");
+            }
+        }
+        // The vendored contract's own bindings are not served.
+        for path in ["/v1/operations", &format!("/v1/{name}")] {
+            assert!(found(&table, Method::GET, path).is_none(), "{path}");
+        }
+    }
+
+    #[test]
     fn literals_win_over_variables() {
         let table = table();
         assert_eq!(

@@ -280,6 +280,34 @@ mod tests {
     }
 
     #[test]
+    fn the_catalog_declares_the_vendored_operations_service_for_admins() {
+        let table = table();
+        let admin = Some(&Policy::AnyRole(vec![Role::Admin]));
+        for method in [
+            "GetOperation",
+            "ListOperations",
+            "WaitOperation",
+            "CancelOperation",
+            "DeleteOperation",
+        ] {
+            let path = format!("/google.longrunning.Operations/{method}");
+            assert_eq!(table.lookup(&path), admin, "{path}");
+        }
+        let get = table
+            .external()
+            .iter()
+            .find(|declared| declared.method.name() == "GetOperation")
+            .expect("GetOperation is declared");
+        assert_eq!(get.declared_in, "kursi.catalog.v1");
+        let Some(kursi_proto::google::api::http_rule::Pattern::Get(path)) =
+            get.http.as_ref().and_then(|rule| rule.pattern.clone())
+        else {
+            panic!("GetOperation is not bound to a GET: {:?}", get.http);
+        };
+        assert_eq!(path, "/api/{name=operations/*}");
+    }
+
+    #[test]
     fn admission_follows_the_policy() {
         let customer = Caller::new(Uuid::nil(), vec![Role::Customer], "t".into(), "b");
         let admin_only = Policy::AnyRole(vec![Role::Admin]);
