@@ -9,6 +9,7 @@ mod auth;
 mod errors;
 mod mapping;
 mod openapi;
+mod operations;
 mod plumbing;
 mod seed;
 mod slow_clients;
