@@ -1,9 +1,13 @@
 //! Compiles every `.proto` under `kursi/` with protox (pure Rust, so no `protoc`
-//! is needed) and generates tonic clients and servers from the result.
+//! is needed) and generates tonic clients and servers from the result. The
+//! vendored `google/` files are compiled as the Kursi files import them
+//! (`google/api`, and `google/longrunning` with `google/rpc` for the
+//! catalog's long-running operations), never listed on their own.
 //!
 //! The encoded FileDescriptorSet is written to OUT_DIR as well: reflection
 //! serves it, and the services and the edge read the `google.api.http` and
-//! `kursi.access.v1.policy` options from it at run time.
+//! `kursi.access.v1.policy` options (and the files' `external_method`
+//! declarations) from it at run time.
 
 use std::path::{Path, PathBuf};
 

@@ -5,6 +5,7 @@ use std::future::Future;
 
 use kursi_proto::catalog::v1::CatalogEvent;
 use kursi_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
+use kursi_proto::google::longrunning::operations_server::OperationsServer;
 use service_kit::ServiceError;
 use service_kit::db;
 use service_kit::outbox::Outbox;
@@ -14,10 +15,11 @@ use tokio::net::TcpListener;
 use tonic::server::NamedService;
 use tonic::service::Routes;
 
-use crate::api::CatalogApi;
+use crate::api::{CatalogApi, OperationsApi};
 use crate::config::CatalogConfig;
 use crate::import::Importer;
 use crate::movies::Movies;
+use crate::operations::Operations;
 use crate::showtimes::Showtimes;
 use crate::tmdb::TmdbClient;
 
@@ -26,8 +28,11 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let host =
-        Host::with_remote_keys(&config.common, &[CatalogServiceServer::<CatalogApi>::NAME]).await?;
+    let served = [
+        CatalogServiceServer::<CatalogApi>::NAME,
+        OperationsServer::<OperationsApi>::NAME,
+    ];
+    let host = Host::with_remote_keys(&config.common, &served).await?;
     let database_url = config.common.database_url.expose().to_owned();
     let pool = db::pool(&database_url, config.common.database_pool_size);
     let outbox = Outbox::new(pool);
@@ -38,7 +43,12 @@ pub async fn run(
     let (shutdown, stopping) = shutdown::watched(shutdown);
 
     let clock = config.common.clock.clone();
-    let importer = Importer::new(outbox.clone(), client, clock.clone());
+    let importer =
+        Importer::new(outbox.clone(), client, clock.clone()).stopping_with(stopping.clone());
+    let operations = OperationsApi {
+        operations: Operations::new(outbox.pool().clone(), clock.clone()),
+        request_timeout: config.common.request_timeout,
+    };
     let api = CatalogApi {
         movies: Movies::new(outbox.clone(), clock.clone()),
         showtimes: Showtimes::new(outbox.clone(), config.schedule.clone(), clock.clone()),
@@ -48,7 +58,8 @@ pub async fn run(
         event_poll: config.event_poll_interval,
         clock,
     };
-    let routes = Routes::new(CatalogServiceServer::new(api));
+    let routes =
+        Routes::new(CatalogServiceServer::new(api)).add_service(OperationsServer::new(operations));
 
     let poll = config.event_poll_interval;
     let import = config.import;
@@ -59,6 +70,10 @@ pub async fn run(
             .await
             .map_err(|err| ServiceError::Unavailable(err.to_string()))?;
         outbox.start::<CatalogEvent>(poll, relay, health, stopping.clone());
+        // Imports a stopped process left RUNNING read as interrupted.
+        if let Err(err) = importer.interrupt_orphans().await {
+            tracing::warn!(error = %err, "could not mark interrupted imports");
+        }
         if import.on_start || import.interval.is_some() {
             tokio::spawn(importer.run_periodically(
                 import.on_start,

@@ -2,11 +2,13 @@
 //! popular movies from TheMovieDB.
 //!
 //! [`app::run`] starts the server. `api` holds the gRPC handlers (a request
-//! parsed in `api::parse`, answered through `render`); `domain` the rules
-//! (value objects, what a movie is made of and how it changes, a showtime's
-//! life cycle, the scheduling rules, what the import makes of TheMovieDB's
-//! data) and the typed refusals they answer with, given their gRPC codes in
-//! one place (`domain::refusal`); `movies`, `showtimes` and `import` are
+//! parsed in `api::parse`, answered through `render`), for CatalogService
+//! and for `google.longrunning.Operations` (the imports' operations);
+//! `domain` the rules (value objects, what a movie is made of and how it
+//! changes, a showtime's life cycle, the scheduling rules, what the import
+//! makes of TheMovieDB's data, an operation's life cycle) and the typed
+//! refusals they answer with, given their gRPC codes in one place
+//! (`domain::refusal`); `movies`, `showtimes`, `import` and `operations` are
 //! the commands, each loading, deciding with those rules and writing in one
 //! transaction, with their events (rendered in `render`); `tmdb` talks to
 //! TheMovieDB; `db` holds the SQL and the constraints' refusals.
@@ -19,6 +21,7 @@ pub mod domain;
 pub mod events;
 pub mod import;
 pub mod movies;
+pub mod operations;
 pub mod render;
 pub mod showtimes;
 pub mod tmdb;

@@ -84,8 +84,7 @@ fn router_with(
     let mut pool = DescriptorPool::decode(descriptor_set)
         .map_err(|err| EdgeError::Descriptors(err.to_string()))?;
     // google.rpc error details, so upstream errors' details render as JSON.
-    pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .map_err(|err| EdgeError::Descriptors(err.to_string()))?;
+    crate::error::add_error_details(&mut pool).map_err(EdgeError::Descriptors)?;
     let routes = RouteTable::build(&pool)?;
     let shape = Arc::new(JsonShape::new(&pool));
     let openapi = crate::openapi::document(&routes, &pool, &shape).to_string();

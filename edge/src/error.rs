@@ -252,6 +252,28 @@ impl IntoResponse for ApiError {
 
 /// The `details` of the google.rpc.Status in `grpc-status-details-bin`,
 /// each an `Any` written as its message with an `@type`.
+/// Adds google.rpc's error details (tonic-types' descriptors) to `pool`, so
+/// that an upstream's `grpc-status-details-bin` renders as JSON. A file
+/// whose messages the contracts define already is left out: they vendor
+/// `google/rpc/status.proto` (for the long-running operations), which
+/// tonic-types ships as `status.proto`.
+pub fn add_error_details(pool: &mut DescriptorPool) -> Result<(), String> {
+    let set = prost_types::FileDescriptorSet::decode(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .map_err(|err| err.to_string())?;
+    for file in set.file {
+        let package = file.package().to_owned();
+        let defined = file.message_type.iter().any(|message| {
+            let name = format!("{package}.{}", message.name());
+            pool.get_message_by_name(&name).is_some()
+        });
+        if !defined {
+            pool.add_file_descriptor_proto(file)
+                .map_err(|err| err.to_string())?;
+        }
+    }
+    Ok(())
+}
+
 fn decode_details(bytes: &[u8], pool: &DescriptorPool, shape: &JsonShape) -> Vec<Value> {
     if bytes.is_empty() {
         return Vec::new();
@@ -376,8 +398,7 @@ mod tests {
     #[test]
     fn a_reused_idempotency_key_is_422_with_its_details() {
         let mut pool = DescriptorPool::decode(kursi_proto::FILE_DESCRIPTOR_SET).unwrap();
-        pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-            .unwrap();
+        add_error_details(&mut pool).unwrap();
         let shape = JsonShape::new(&pool);
         let status = tonic::Status::from(service_kit::ServiceError::IdempotencyKeyReused {
             field: "idempotency_key",
@@ -397,8 +418,7 @@ mod tests {
     #[test]
     fn a_services_field_violation_reads_as_the_edges_own() {
         let mut pool = DescriptorPool::decode(kursi_proto::FILE_DESCRIPTOR_SET).unwrap();
-        pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-            .unwrap();
+        add_error_details(&mut pool).unwrap();
         let shape = JsonShape::new(&pool);
         let status = tonic::Status::from(service_kit::ServiceError::invalid(
             "contact_info.email",

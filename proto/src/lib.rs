@@ -14,6 +14,12 @@ mod generated {
         pub mod api {
             include!(concat!(env!("OUT_DIR"), "/google.api.rs"));
         }
+        pub mod longrunning {
+            include!(concat!(env!("OUT_DIR"), "/google.longrunning.rs"));
+        }
+        pub mod rpc {
+            include!(concat!(env!("OUT_DIR"), "/google.rpc.rs"));
+        }
     }
     pub mod kursi {
         pub mod access {

@@ -1,12 +1,15 @@
 //! The gRPC face of catalog-svc: parse each request into domain values,
 //! call the service layer, render the answer. No SQL and no rules live here.
+//! `operations` serves `google.longrunning.Operations` for the imports.
 
+mod operations;
 mod parse;
 
 use std::time::Duration;
 
 use kursi_proto::catalog::v1::catalog_service_server::CatalogService;
 use kursi_proto::catalog::v1::*;
+use kursi_proto::google::longrunning::Operation;
 use service_kit::ServiceError;
 use service_kit::auth::actor;
 use service_kit::clock::Clock;
@@ -17,7 +20,8 @@ use tokio_stream::StreamExt;
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 
-use crate::import::{Importer, Trigger};
+pub use self::operations::OperationsApi;
+use crate::import::{Importer, Started, Trigger};
 use crate::movies::Movies;
 use crate::render;
 use crate::showtimes::Showtimes;
@@ -93,18 +97,16 @@ impl CatalogService for CatalogApi {
         reply(DeleteMovieResponse {})
     }
 
-    async fn import_movies(
-        &self,
-        request: Request<ImportMoviesRequest>,
-    ) -> Reply<ImportMoviesResponse> {
+    async fn import_movies(&self, request: Request<ImportMoviesRequest>) -> Reply<Operation> {
         let actor = actor(&request)?;
         let pages = parse::import_pages(request.get_ref().page_count)?;
-        let summary = self
-            .importer
-            .run(Trigger::Request(actor), pages)
-            .await?
-            .ok_or_else(|| ServiceError::internal("an import on request did not run"))?;
-        reply(render::import_summary(&summary))
+        let operation = match self.importer.start(Trigger::Request(actor), pages).await? {
+            Started::New { operation, .. } | Started::Running(operation) => operation,
+            Started::Skipped => {
+                return Err(ServiceError::internal("an import on request was skipped").into());
+            }
+        };
+        reply(render::operation(&operation, self.clock.now()))
     }
 
     async fn create_showtime(

@@ -11,7 +11,8 @@ use service_kit::values::{
 use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
 
-use crate::db::{PageRequest, movies, showtimes};
+use crate::db::{PageRequest, movies, operations, showtimes};
+use crate::domain::OperationName;
 use crate::domain::values::{
     Duration, Genres, Overview, Title, parse_poster_url, parse_release_date, parse_tmdb_id,
 };
@@ -110,6 +111,10 @@ const MOVIE_PAGES: PageSizes = PageSizes {
     default: 20,
     max: 100,
 };
+const OPERATION_PAGES: PageSizes = PageSizes {
+    default: 20,
+    max: 100,
+};
 const SHOWTIME_PAGES: PageSizes = PageSizes {
     default: 50,
     max: 200,
@@ -136,7 +141,7 @@ pub fn showtime_list(
     now: DateTime<Utc>,
 ) -> Result<PageRequest<showtimes::Filter, (DateTime<Utc>, Uuid)>, ServiceError> {
     let size = SHOWTIME_PAGES.get(r.page_size)?;
-    let after = showtime_token(&r.page_token)?;
+    let after = timed_token(&r.page_token)?;
     Ok(PageRequest {
         filter: showtime_filter(r, rules, now)?,
         after,
@@ -240,14 +245,16 @@ fn showtime_filter(
 }
 
 /// A ListShowtimes page token: the last showtime's start and id.
-fn showtime_token(token: &str) -> Result<Option<(DateTime<Utc>, Uuid)>, ServiceError> {
+/// A page token holding the last item's time (in microseconds) and id: a
+/// ListShowtimes token (its start) or a ListOperations one (its creation).
+fn timed_token(token: &str) -> Result<Option<(DateTime<Utc>, Uuid)>, ServiceError> {
     let Some(key) = pages::decode(token, 2)? else {
         return Ok(None);
     };
     let micros: i64 = key[0].parse().map_err(|_| invalid_token())?;
-    // Only a start a showtime can have (a contract timestamp, years 1 to
-    // 9999): chrono reaches further than PostgreSQL, which would refuse the
-    // query as INTERNAL.
+    // Only a time a row can have (a contract timestamp, years 1 to 9999):
+    // chrono reaches further than PostgreSQL, which would refuse the query
+    // as INTERNAL.
     let start = DateTime::from_timestamp_micros(micros)
         .filter(|start| (1..=9999).contains(&start.year()))
         .ok_or_else(invalid_token)?;
@@ -272,4 +279,156 @@ pub fn cancel_reason(raw: &str) -> Result<Option<String>, ServiceError> {
     let reason =
         parse_text("reason", raw, 500, true).map_err(|v| ServiceError::InvalidArgument(vec![v]))?;
     Ok(Some(reason).filter(|r| !r.is_empty()))
+}
+
+/// An operation's `name`: `operations/{uuid}`.
+pub fn operation_name(raw: &str) -> Result<OperationName, ServiceError> {
+    OperationName::parse(raw).map_err(ServiceError::from)
+}
+
+/// ListOperations: the parent `name` (empty or `operations`), the filter
+/// (`done=true`, `done=false` or none: `Some(done)`), the page.
+pub fn operation_list(
+    r: &kursi_proto::google::longrunning::ListOperationsRequest,
+) -> Result<operations::ListRequest, ServiceError> {
+    let mut v = Violations::default();
+    if !matches!(r.name.trim(), "" | "operations") {
+        v.push(
+            "name",
+            "must be empty or \"operations\", the collection of every operation",
+        );
+    }
+    let done = match r.filter.split_whitespace().collect::<String>().as_str() {
+        "" => Some(None),
+        "done=true" => Some(Some(true)),
+        "done=false" => Some(Some(false)),
+        _ => {
+            v.push("filter", "must be empty, done=true or done=false");
+            None
+        }
+    };
+    let filter = v.finish(done)?;
+    Ok(PageRequest {
+        filter,
+        after: timed_token(&r.page_token)?,
+        size: OPERATION_PAGES.get(r.page_size)?,
+    })
+}
+
+/// How long WaitOperation may wait: its `timeout` (none: as long as the
+/// call may take), within the call's own deadline (`grpc-timeout`) and the
+/// server's request timeout, less a margin so that the answer arrives
+/// before either.
+pub fn wait_limit(
+    timeout: Option<&prost_types::Duration>,
+    deadline: Option<std::time::Duration>,
+    server: std::time::Duration,
+) -> Result<std::time::Duration, ServiceError> {
+    let asked = match timeout {
+        None => None,
+        Some(timeout) => Some(
+            std::time::Duration::try_from(*timeout)
+                .map_err(|_| ServiceError::invalid("timeout", "must not be negative"))?,
+        ),
+    };
+    let longest = [asked, deadline]
+        .into_iter()
+        .flatten()
+        .fold(server, std::cmp::min);
+    let margin = (longest / 5).min(std::time::Duration::from_millis(500));
+    Ok(longest.saturating_sub(margin))
+}
+
+/// A call's `grpc-timeout` (e.g. `30S`, `500m`): its deadline, if it has
+/// one the gRPC spec allows.
+pub fn grpc_timeout(metadata: &tonic::metadata::MetadataMap) -> Option<std::time::Duration> {
+    let value = metadata.get("grpc-timeout")?.to_str().ok()?;
+    let digits = value.get(..value.len().checked_sub(1)?)?;
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let amount: u64 = digits.parse().ok()?;
+    let unit = match value.get(value.len() - 1..)? {
+        "H" => std::time::Duration::from_secs(3600),
+        "M" => std::time::Duration::from_secs(60),
+        "S" => std::time::Duration::from_secs(1),
+        "m" => std::time::Duration::from_millis(1),
+        "u" => std::time::Duration::from_micros(1),
+        "n" => std::time::Duration::from_nanos(1),
+        _ => return None,
+    };
+    unit.checked_mul(u32::try_from(amount).ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts_are_read_as_the_spec_writes_them() {
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        let mut read = |value: &'static str| {
+            metadata.insert("grpc-timeout", value.parse().unwrap());
+            grpc_timeout(&metadata)
+        };
+        assert_eq!(read("30S"), Some(Duration::from_secs(30)));
+        assert_eq!(read("500m"), Some(Duration::from_millis(500)));
+        assert_eq!(read("2M"), Some(Duration::from_secs(120)));
+        assert_eq!(read("S"), None);
+        assert_eq!(read("123456789S"), None);
+        assert_eq!(read("5x"), None);
+        assert_eq!(grpc_timeout(&tonic::metadata::MetadataMap::new()), None);
+    }
+
+    #[test]
+    fn a_wait_ends_before_the_call_would() {
+        let server = Duration::from_secs(30);
+        let five = prost_types::Duration {
+            seconds: 5,
+            nanos: 0,
+        };
+        assert_eq!(
+            wait_limit(Some(&five), None, server).unwrap(),
+            Duration::from_millis(4500)
+        );
+        // The call's deadline is shorter than the timeout asked for.
+        assert_eq!(
+            wait_limit(Some(&five), Some(Duration::from_secs(1)), server).unwrap(),
+            Duration::from_millis(800)
+        );
+        assert_eq!(
+            wait_limit(None, None, server).unwrap(),
+            Duration::from_millis(29_500)
+        );
+        let negative = prost_types::Duration {
+            seconds: -1,
+            nanos: 0,
+        };
+        assert!(wait_limit(Some(&negative), None, server).is_err());
+    }
+
+    #[test]
+    fn operation_lists_take_a_done_filter_and_the_collection_as_parent() {
+        let list = |name: &str, filter: &str| {
+            operation_list(&kursi_proto::google::longrunning::ListOperationsRequest {
+                name: name.into(),
+                filter: filter.into(),
+                ..Default::default()
+            })
+        };
+        assert_eq!(list("", "").unwrap().filter, None);
+        assert_eq!(
+            list("operations", "done = true").unwrap().filter,
+            Some(true)
+        );
+        assert_eq!(list("", "done=false").unwrap().filter, Some(false));
+        assert_eq!(list("", "").unwrap().size, 20);
+        let Err(ServiceError::InvalidArgument(violations)) = list("movies", "state=RUNNING") else {
+            panic!("accepted");
+        };
+        let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["name", "filter"]);
+    }
 }

@@ -1,6 +1,6 @@
 //! catalog-svc's SQL, one module per table. Handlers never write queries;
-//! the command modules (`movies`, `showtimes`, `import`) call these inside
-//! their transactions.
+//! the command modules (`movies`, `showtimes`, `import`, `operations`) call
+//! these inside their transactions.
 //!
 //! The constraints below are the guarantees the commands rely on;
 //! [`refusal`] is the one place where each becomes the rule's refusal. No
@@ -8,6 +8,7 @@
 
 pub mod imports;
 pub mod movies;
+pub mod operations;
 pub mod schema;
 pub mod showtimes;
 
@@ -25,6 +26,8 @@ pub const TMDB_ID_UNIQUE: &str = "movies_tmdb_id_key";
 pub const GENRES_VALID: &str = "movies_genres_check";
 /// A showtime's movie must exist.
 pub const SHOWTIME_MOVIE: &str = "showtimes_movie_id_fkey";
+/// One import RUNNING at a time.
+pub const ONE_RUNNING_IMPORT: &str = "operations_one_running";
 
 /// What a List method asks for: `size` rows matching `filter`, after the
 /// position `after` (the sort key of the last row of the page before).
@@ -65,6 +68,8 @@ pub enum Writing {
     Movie { tmdb_id: Option<i64> },
     /// A movie the import adds.
     ImportedMovie { tmdb_id: i64 },
+    /// A RUNNING import's operation.
+    Operation,
     /// A showing of `movie_id` holding its auditorium over `[start, free_at)`.
     Showtime {
         movie_id: Uuid,
@@ -93,6 +98,7 @@ pub fn refusal(violation: Violation<'_>, writing: Writing) -> Option<Refusal> {
         (ForeignKey, SHOWTIME_MOVIE, Writing::Showtime { movie_id, .. }) => {
             Some(Refusal::NoMovie(movie_id))
         }
+        (Unique, ONE_RUNNING_IMPORT, Writing::Operation) => Some(Refusal::ImportRunning),
         _ => None,
     }
 }
@@ -135,6 +141,13 @@ mod tests {
         assert_eq!(
             refusal(broke(ConstraintKind::ForeignKey, SHOWTIME_MOVIE), showing),
             Some(Refusal::NoMovie(Uuid::nil()))
+        );
+        assert_eq!(
+            refusal(
+                broke(ConstraintKind::Unique, ONE_RUNNING_IMPORT),
+                Writing::Operation
+            ),
+            Some(Refusal::ImportRunning)
         );
         assert_eq!(
             refusal(broke(ConstraintKind::Unique, "movies_pkey"), by_hand),

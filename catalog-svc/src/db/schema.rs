@@ -51,5 +51,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    operations (id) {
+        id -> Uuid,
+        kind -> Text,
+        state -> Text,
+        trigger -> Text,
+        actor_id -> Nullable<Uuid>,
+        pages -> Int4,
+        progress -> Jsonb,
+        cancel_requested_at -> Nullable<Timestamptz>,
+        response -> Nullable<Jsonb>,
+        error_code -> Nullable<Int4>,
+        error_message -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(showtimes -> movies (movie_id));
-diesel::allow_tables_to_appear_in_same_query!(movies, showtimes, movie_imports);
+diesel::allow_tables_to_appear_in_same_query!(movies, showtimes, movie_imports, operations);

@@ -7,6 +7,7 @@ use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
 
 use super::MovieField;
+use super::operation::OperationState;
 
 /// A rule that a field of the request breaks: INVALID_ARGUMENT naming the
 /// field, reported together with the request's other problems.
@@ -25,6 +26,9 @@ pub enum FieldRefusal {
     /// check uses; `Genres` compares as lower() does, so this is a backstop.
     #[error("two of them are the same genre regardless of case")]
     GenresAlike,
+    /// An operation's name is `operations/{uuid}`.
+    #[error("must be an operation's name, operations/{{uuid}}")]
+    NotAnOperationName,
 }
 
 impl FieldRefusal {
@@ -36,6 +40,7 @@ impl FieldRefusal {
             }
             FieldRefusal::UnknownMovieFields { .. } => "update_mask",
             FieldRefusal::GenresAlike => "genres",
+            FieldRefusal::NotAnOperationName => "name",
         }
     }
 }
@@ -85,9 +90,23 @@ pub enum Refusal {
         start: DateTime<Utc>,
         free_at: DateTime<Utc>,
     },
-    /// One import runs at a time, across replicas.
+    /// One import runs at a time, across replicas. ImportMovies answers the
+    /// running import's operation instead; this is the answer only when
+    /// that one cannot be found (it ended meanwhile, again and again).
     #[error("another TheMovieDB import is running; try again when it has finished")]
     ImportRunning,
+    #[error("no operation named {0}")]
+    NoOperation(String),
+    /// Only a running operation can be cancelled (a cancelled one is
+    /// answered as it is).
+    #[error("the operation has already {state}; only a running operation can be cancelled")]
+    OperationEnded { state: OperationState },
+    /// DeleteOperation forgets only an operation that has ended.
+    #[error(
+        "the operation is still running; cancel it (CancelOperation) and delete it once it has \
+         ended"
+    )]
+    OperationRunning,
     /// A movie the import was adding was added by someone else meanwhile.
     #[error("a movie with TheMovieDB id {tmdb_id} was added meanwhile; run the import again")]
     ImportOvertaken { tmdb_id: i64 },
@@ -116,11 +135,15 @@ impl From<Refusal> for ServiceError {
         let message = refusal.to_string();
         match refusal {
             Refusal::Field(field) => ServiceError::InvalidArgument(vec![field.into()]),
-            Refusal::NoMovie(_) | Refusal::NoShowtime(_) => ServiceError::NotFound(message),
+            Refusal::NoMovie(_) | Refusal::NoShowtime(_) | Refusal::NoOperation(_) => {
+                ServiceError::NotFound(message)
+            }
             Refusal::TmdbIdTaken { .. } => ServiceError::AlreadyExists(message),
             Refusal::MovieHasShowtimesToCome { .. }
             | Refusal::ShowtimeEnded { .. }
-            | Refusal::AuditoriumTaken(_) => ServiceError::FailedPrecondition(message),
+            | Refusal::AuditoriumTaken(_)
+            | Refusal::OperationEnded { .. }
+            | Refusal::OperationRunning => ServiceError::FailedPrecondition(message),
             Refusal::AuditoriumTakenMeanwhile { .. }
             | Refusal::ImportRunning
             | Refusal::ImportOvertaken { .. } => ServiceError::Aborted(message),
@@ -173,6 +196,24 @@ mod tests {
             ServiceError::from(Refusal::ImportRunning),
             ServiceError::Aborted(_)
         ));
+        assert!(matches!(
+            ServiceError::from(Refusal::NoOperation("operations/x".into())),
+            ServiceError::NotFound(m) if m == "no operation named operations/x"
+        ));
+        assert!(matches!(
+            ServiceError::from(Refusal::OperationEnded { state: OperationState::Failed }),
+            ServiceError::FailedPrecondition(m) if m.contains("already failed")
+        ));
+        assert!(matches!(
+            ServiceError::from(Refusal::OperationRunning),
+            ServiceError::FailedPrecondition(_)
+        ));
+        let ServiceError::InvalidArgument(violations) =
+            ServiceError::from(FieldRefusal::NotAnOperationName)
+        else {
+            panic!("not INVALID_ARGUMENT");
+        };
+        assert_eq!(violations[0].field, "name");
     }
 
     #[test]

@@ -8,13 +8,13 @@ use service_kit::ServiceError;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::{Importer, Summary, Trigger};
+use super::{Importer, RunError, Summary, Trigger};
 use crate::db::imports;
 
 impl Importer {
     /// Imports at start-up when asked, then every `interval` (if any), until
-    /// `shutdown` turns true. Failures are logged; the next interval tries
-    /// again.
+    /// `shutdown` turns true, each with its operation, as ImportMovies does.
+    /// Failures are logged; the next interval tries again.
     ///
     /// Not on a fixed tick (`service_kit::shutdown::every`): a tick finds
     /// this replica's own last import, committed a moment after the previous
@@ -70,13 +70,17 @@ impl Importer {
     }
 }
 
-fn log(result: Result<Option<Summary>, ServiceError>) {
+/// An import that began logged how it ended itself; this says why one did
+/// not begin.
+fn log(result: Result<Option<Summary>, RunError>) {
     match result {
-        Ok(Some(_)) => {}
+        Ok(Some(_)) | Err(RunError::Ended { .. }) => {}
         Ok(None) => tracing::debug!("a recent import ran; skipping this one"),
-        Err(ServiceError::Aborted(_)) => {
+        Err(RunError::NotStarted(ServiceError::Aborted(_))) => {
             tracing::debug!("another replica is importing; skipping")
         }
-        Err(err) => tracing::warn!(error = %err, "TheMovieDB import failed; nothing changed"),
+        Err(RunError::NotStarted(err)) => {
+            tracing::warn!(error = %err, "the TheMovieDB import could not start; nothing changed")
+        }
     }
 }

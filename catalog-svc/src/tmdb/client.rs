@@ -38,24 +38,50 @@ impl TmdbClient {
         self.transport.is_configured()
     }
 
+    /// A fetch with this client's retry budget, to pass to
+    /// [`TmdbClient::fetch_popular_into`] and watch meanwhile.
+    pub fn new_fetch(&self) -> Fetch {
+        Fetch::new(self.retry_budget)
+    }
+
     /// Everything an import needs, fetched before anything is written: the genre names,
     /// `pages` pages of /movie/popular (deduplicated by id, first occurrence wins, in list order),
     /// and each movie's runtime from /movie/{id}. Err on the first request that fails for good.
-    #[tracing::instrument(name = "tmdb_fetch_popular", skip(self), err(level = "warn", Display))]
     pub async fn fetch_popular(&self, pages: u32) -> Result<Vec<TmdbMovie>, TmdbError> {
+        self.fetch_popular_into(pages, &self.new_fetch()).await
+    }
+
+    /// [`TmdbClient::fetch_popular`], counting into `fetch`, whose progress
+    /// the caller may read while it runs. Logs what it fetched, or which
+    /// request failed and why (the caller decides what that means).
+    #[tracing::instrument(name = "tmdb_fetch_popular", skip(self, fetch))]
+    pub async fn fetch_popular_into(
+        &self,
+        pages: u32,
+        fetch: &Fetch,
+    ) -> Result<Vec<TmdbMovie>, TmdbError> {
         if !self.is_configured() {
             return Err(TmdbError::NotConfigured);
         }
         let pages = pages.clamp(1, MAX_PAGES);
-        let fetch = Fetch::new(self.retry_budget);
-        let result = self.fetch(&fetch, pages).await;
-        tracing::info!(
-            pages,
-            movies = result.as_ref().map_or(0, Vec::len),
-            requests = fetch.requests(),
-            retries = fetch.retries(),
-            "fetched popular movies from TheMovieDB"
-        );
+        let result = self.fetch(fetch, pages).await;
+        match &result {
+            Ok(movies) => tracing::info!(
+                pages,
+                movies = movies.len(),
+                requests = fetch.requests(),
+                retries = fetch.retries(),
+                "fetched popular movies from TheMovieDB"
+            ),
+            // The import says, as a warning, that it failed and why.
+            Err(err) => tracing::info!(
+                pages,
+                requests = fetch.requests(),
+                retries = fetch.retries(),
+                error = %err,
+                "fetching popular movies from TheMovieDB failed"
+            ),
+        }
         result
     }
 
@@ -105,7 +131,9 @@ impl TmdbClient {
     async fn popular_page(&self, fetch: &Fetch, page: u32) -> Result<PopularPage, TmdbError> {
         let path = "/movie/popular";
         let query = [("page", page.to_string())];
-        required(self.transport.get(fetch, path, &query).await?, path, &query)
+        let page = required(self.transport.get(fetch, path, &query).await?, path, &query)?;
+        fetch.fetched_page();
+        Ok(page)
     }
 
     /// The movie's runtime; a movie gone between the list and its details has none.
@@ -114,6 +142,7 @@ impl TmdbClient {
             .transport
             .get(fetch, &format!("/movie/{id}"), &[])
             .await?;
+        fetch.fetched_movie();
         Ok(details.and_then(|details| details.runtime))
     }
 }

@@ -37,14 +37,40 @@ pub(crate) struct Transport {
     in_flight: Arc<Semaphore>,
 }
 
-/// What one import has spent so far, shared by its concurrent requests.
+/// What one import has spent and fetched so far, shared by its concurrent
+/// requests; its [`Fetch::progress`] is what the import's operation reports.
 #[derive(Debug)]
-pub(crate) struct Fetch {
+pub struct Fetch {
     budget: u32,
     retries: AtomicU32,
     requests: AtomicU32,
-    /// After a 429 every request of the import waits, not only the one refused.
-    paused_until: Mutex<Option<Instant>>,
+    pages: AtomicU32,
+    movies: AtomicU32,
+    /// After a 429 every request of the import waits, not only the one
+    /// refused: until when, and why.
+    paused: Mutex<Option<Pause>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pause {
+    until: Instant,
+    /// "GET /movie/popular?page=1 answered 429 Too Many Requests (Retry-After: 8 s)".
+    reason: String,
+}
+
+/// A fetch's progress at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FetchProgress {
+    /// Requests sent, retries included.
+    pub requests: u32,
+    pub retries: u32,
+    /// Pages of the popular list fetched.
+    pub pages: u32,
+    /// Movies whose details were fetched.
+    pub movies: u32,
+    /// While TheMovieDB asks to wait: until when (on the monotonic clock),
+    /// and which request it turned away, how.
+    pub waiting: Option<(Instant, String)>,
 }
 
 impl Fetch {
@@ -53,7 +79,9 @@ impl Fetch {
             budget,
             retries: AtomicU32::new(0),
             requests: AtomicU32::new(0),
-            paused_until: Mutex::new(None),
+            pages: AtomicU32::new(0),
+            movies: AtomicU32::new(0),
+            paused: Mutex::new(None),
         }
     }
 
@@ -65,6 +93,33 @@ impl Fetch {
         self.retries.load(Ordering::Relaxed)
     }
 
+    pub(crate) fn fetched_page(&self) {
+        self.pages.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn fetched_movie(&self) {
+        self.movies.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Where the fetch stands now; a pause that is over is no longer
+    /// reported.
+    pub fn progress(&self) -> FetchProgress {
+        let now = Instant::now();
+        FetchProgress {
+            requests: self.requests(),
+            retries: self.retries(),
+            pages: self.pages.load(Ordering::Relaxed),
+            movies: self.movies.load(Ordering::Relaxed),
+            waiting: self
+                .paused
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .filter(|pause| pause.until > now)
+                .map(|pause| (pause.until, pause.reason.clone())),
+        }
+    }
+
     /// Takes one retry from the budget; false when it is empty.
     fn spend_retry(&self) -> bool {
         self.retries
@@ -74,23 +129,22 @@ impl Fetch {
             .is_ok()
     }
 
-    fn pause_for(&self, wait: Duration) {
+    fn pause_for(&self, wait: Duration, reason: String) {
         let until = Instant::now() + wait;
-        let mut paused = self
-            .paused_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if paused.is_none_or(|current| current < until) {
-            *paused = Some(until);
+        let mut paused = self.paused.lock().unwrap_or_else(PoisonError::into_inner);
+        if paused.as_ref().is_none_or(|current| current.until < until) {
+            *paused = Some(Pause { until, reason });
         }
     }
 
     async fn wait_while_paused(&self) {
         loop {
-            let until = *self
-                .paused_until
+            let until = self
+                .paused
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .map(|pause| pause.until);
             match until {
                 Some(until) if until > Instant::now() => tokio::time::sleep_until(until).await,
                 _ => return,
@@ -186,7 +240,12 @@ impl Transport {
                 let reason = format!("{transient}; this import has no retries left");
                 return Err(unavailable(&request, reason));
             }
-            tracing::debug!(%request, reason = %transient, "retrying a TheMovieDB request");
+            tracing::info!(
+                %request,
+                reason = %transient,
+                backoff_ms = backoff.as_millis() as u64,
+                "retrying a TheMovieDB request"
+            );
             tokio::time::sleep(*backoff).await;
             transient_retries += 1;
         }
@@ -248,8 +307,18 @@ impl Transport {
                     ));
                 }
                 let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
-                tracing::debug!(request, wait_ms, "TheMovieDB is rate-limiting; waiting");
-                fetch.pause_for(wait);
+                let told = match retry_after {
+                    Some(_) => format!("Retry-After: {} s", wait.as_secs()),
+                    None => format!("no Retry-After; waiting {} s", wait.as_secs()),
+                };
+                let reason = format!("{request} answered 429 Too Many Requests ({told})");
+                tracing::info!(
+                    request,
+                    wait_ms,
+                    retries = fetch.retries(),
+                    "TheMovieDB is rate-limiting; waiting before asking again"
+                );
+                fetch.pause_for(wait, reason);
                 Next::AfterPause
             }
             StatusCode::BAD_GATEWAY
@@ -431,6 +500,31 @@ mod tests {
             answered(StatusCode::INTERNAL_SERVER_ERROR, b"<html>oops</html>"),
             "answered 500 Internal Server Error"
         );
+    }
+
+    #[test]
+    fn progress_reports_a_pause_only_while_it_lasts() {
+        let fetch = Fetch::new(10);
+        fetch.fetched_page();
+        fetch.fetched_movie();
+        fetch.fetched_movie();
+        let reason = "GET /movie/popular?page=1 answered 429 Too Many Requests (Retry-After: 60 s)";
+        fetch.pause_for(Duration::from_secs(60), reason.into());
+        let progress = fetch.progress();
+        assert_eq!((progress.pages, progress.movies), (1, 2));
+        let (until, why) = progress.waiting.expect("waiting");
+        assert!(until > Instant::now() + Duration::from_secs(59));
+        assert_eq!(why, reason);
+        // A shorter pause asked for meanwhile does not cut the longer one.
+        fetch.pause_for(Duration::from_secs(1), "shorter".into());
+        assert_eq!(
+            fetch.progress().waiting.map(|(_, why)| why).as_deref(),
+            Some(reason)
+        );
+
+        let over = Fetch::new(10);
+        over.pause_for(Duration::ZERO, "over".into());
+        assert_eq!(over.progress().waiting, None);
     }
 
     #[test]

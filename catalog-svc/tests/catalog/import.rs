@@ -1,12 +1,12 @@
 //! ImportMovies against the fake TheMovieDB: what an import creates and
-//! refreshes, what it leaves alone, and one at a time.
+//! refreshes, what it leaves alone, and one at a time. Each import is
+//! polled to its end (`Env::import`).
 
 use std::collections::HashMap;
 
 use kursi_proto::catalog::v1::*;
 use prost_types::FieldMask;
 use testkit::tmdb::{Catalog, FakeMovie, Route, tmdb_genres};
-use tonic::Code;
 
 use crate::{Env, tomorrow};
 
@@ -227,31 +227,28 @@ async fn a_new_movie_without_a_running_time_is_skipped_and_a_known_one_keeps_its
 }
 
 #[tokio::test]
-async fn only_one_import_runs_at_a_time_and_a_second_meanwhile_is_aborted() {
+async fn only_one_import_runs_at_a_time_and_a_second_meanwhile_answers_the_running_one() {
     let env = Env::start().await;
     env.tmdb
         .delay(Route::Details(None), std::time::Duration::from_millis(200));
-    let first = {
-        let mut client = env.client().await;
-        let request = testkit::bearer(
-            &env.admin.access_token,
-            ImportMoviesRequest { page_count: 1 },
-        );
-        tokio::spawn(async move { client.import_movies(request).await })
-    };
+    let first = env.start_import(1).await.unwrap();
     // Once the first has asked TheMovieDB for anything, it holds the lock.
     crate::eventually("the first import fetches", || async {
         (env.tmdb.count(Route::Details(None)) > 0).then_some(())
     })
     .await;
 
-    let second = env.import(1).await.unwrap_err();
+    // Even asking for more pages: one import at a time.
+    let second = env.start_import(2).await.unwrap();
 
-    assert_eq!(second.code(), Code::Aborted, "{second:?}");
-    let first = first.await.unwrap().unwrap().into_inner();
+    assert_eq!(second.name, first.name);
+    assert!(!second.done, "{second:?}");
+    assert_eq!(crate::metadata(&second).page_count, 1);
+    let first = crate::outcome(&env.done(&first.name).await).unwrap();
     assert_eq!(first.created_count, 20);
     assert_eq!(env.tmdb.count(Route::Genres), 1);
     assert_eq!(env.tmdb.count(Route::Popular(None)), 1);
     assert_eq!(env.tmdb.count(Route::Details(None)), 20);
     assert_eq!(env.count("SELECT count(*) FROM movie_imports").await, 1);
+    assert_eq!(env.count("SELECT count(*) FROM operations").await, 1);
 }

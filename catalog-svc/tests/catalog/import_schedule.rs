@@ -28,6 +28,15 @@ async fn with_import_on_start_the_movies_arrive_without_any_call() {
             .await,
         ["start-up nobody 20"]
     );
+    // Recorded as an operation, as a requested import is.
+    let name = env
+        .texts("SELECT 'operations/' || id FROM operations")
+        .await;
+    let operation = env.operation(&name[0]).await.unwrap();
+    assert_eq!(crate::outcome(&operation).unwrap().created_count, 20);
+    let metadata = crate::metadata(&operation);
+    assert_eq!(metadata.trigger, ImportTrigger::StartUp as i32);
+    assert_eq!(metadata.requested_by, "");
     let mut events = env
         .client()
         .await
@@ -75,6 +84,19 @@ async fn two_replicas_on_an_interval_import_only_once_the_last_import_is_an_inte
         }
         last = Some(micros);
     }
+    // Each import that ran has its operation; a skipped turn has none.
+    assert_eq!(
+        env.count(
+            "SELECT count(*) FROM operations WHERE state = 'SUCCEEDED' AND trigger = 'interval'"
+        )
+        .await,
+        env.count("SELECT count(*) FROM movie_imports").await
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM operations WHERE state <> 'SUCCEEDED'")
+            .await,
+        0
+    );
     // The first created the movies; the others found nothing new.
     assert_eq!(env.count("SELECT count(*) FROM movies").await, 20);
     assert_eq!(

@@ -11,6 +11,8 @@ mod import_failures;
 mod import_schedule;
 mod movie_lists;
 mod movies;
+mod operations;
+mod operations_cancel;
 mod schema;
 mod showtime_lists;
 mod showtimes;
@@ -23,6 +25,9 @@ use chrono::{DateTime, Duration, Utc};
 use kursi_proto::access::v1::Role;
 use kursi_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use kursi_proto::catalog::v1::*;
+use kursi_proto::google::longrunning::operations_client::OperationsClient;
+use kursi_proto::google::longrunning::{GetOperationRequest, Operation, operation};
+use prost::Message;
 use service_kit::config::Secret;
 pub use service_kit::values::timestamp as ts;
 use testkit::tmdb::{Catalog, FakeTmdb};
@@ -32,6 +37,7 @@ use tonic::Status;
 use tonic::transport::Channel;
 
 pub type Client = CatalogServiceClient<Channel>;
+pub type Operations = OperationsClient<Channel>;
 
 /// auth-svc, a fake TheMovieDB, catalog-svc on its own database, and an
 /// admin, a staff member and a customer signed in.
@@ -198,7 +204,12 @@ impl Env {
             .map(|r| r.into_inner().showtime.expect("showtime"))
     }
 
-    pub async fn import(&self, page_count: i32) -> Result<ImportMoviesResponse, Status> {
+    pub async fn operations(&self) -> Operations {
+        OperationsClient::new(channel(self.server.addr).await)
+    }
+
+    /// ImportMovies, by the admin: the operation it answers at once.
+    pub async fn start_import(&self, page_count: i32) -> Result<Operation, Status> {
         self.client()
             .await
             .import_movies(bearer(
@@ -207,6 +218,44 @@ impl Env {
             ))
             .await
             .map(|r| r.into_inner())
+    }
+
+    /// GetOperation, by the admin.
+    pub async fn operation(&self, name: &str) -> Result<Operation, Status> {
+        self.operations()
+            .await
+            .get_operation(bearer(
+                &self.admin.access_token,
+                GetOperationRequest { name: name.into() },
+            ))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Polls GetOperation until the operation is done (for at most 30 s).
+    pub async fn done(&self, name: &str) -> Operation {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let operation = self.operation(name).await.expect("GetOperation");
+            if operation.done {
+                return operation;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name} never ended: {:?}",
+                metadata(&operation)
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// An import as a caller sees it through to the end: ImportMovies, then
+    /// GetOperation until done; its response, or its error (a refusal of
+    /// ImportMovies itself, or the operation's error with its code and
+    /// message).
+    pub async fn import(&self, page_count: i32) -> Result<ImportMoviesResponse, Status> {
+        let started = self.start_import(page_count).await?;
+        outcome(&self.done(&started.name).await)
     }
 
     /// A movie, created by the admin.
@@ -296,6 +345,38 @@ pub fn instant(ts: &Option<prost_types::Timestamp>) -> DateTime<Utc> {
 pub fn tomorrow() -> DateTime<Utc> {
     let now = Utc::now() + Duration::days(1);
     DateTime::from_timestamp(now.timestamp(), 0).unwrap()
+}
+
+/// An operation's ImportMoviesMetadata.
+pub fn metadata(operation: &Operation) -> ImportMoviesMetadata {
+    let any = operation.metadata.as_ref().expect("metadata");
+    assert_eq!(
+        any.type_url,
+        "type.googleapis.com/kursi.catalog.v1.ImportMoviesMetadata"
+    );
+    ImportMoviesMetadata::decode(any.value.as_slice()).expect("ImportMoviesMetadata")
+}
+
+/// A done operation's result: its ImportMoviesResponse, or its error as a
+/// Status.
+pub fn outcome(operation: &Operation) -> Result<ImportMoviesResponse, Status> {
+    match operation
+        .result
+        .as_ref()
+        .expect("a done operation has a result")
+    {
+        operation::Result::Response(any) => {
+            assert_eq!(
+                any.type_url,
+                "type.googleapis.com/kursi.catalog.v1.ImportMoviesResponse"
+            );
+            Ok(ImportMoviesResponse::decode(any.value.as_slice()).expect("ImportMoviesResponse"))
+        }
+        operation::Result::Error(status) => Err(Status::new(
+            tonic::Code::from_i32(status.code),
+            status.message.clone(),
+        )),
+    }
 }
 
 /// Polls `check` until it answers `Some`, for at most 20 seconds.

@@ -46,11 +46,12 @@ async fn a_movie_a_showtime_a_clash_a_cancellation_an_import_and_their_events() 
     assert_eq!(cancelled.status, ShowtimeStatus::Cancelled as i32);
     assert_eq!(cancelled.cancel_reason, "projector broke");
 
-    let imported = client
+    let started = client
         .import_movies(bearer(admin, ImportMoviesRequest { page_count: 1 }))
         .await
         .unwrap()
         .into_inner();
+    let imported = crate::outcome(&env.done(&started.name).await).unwrap();
     assert_eq!(
         imported.created_count + imported.skipped.len() as i32,
         20,

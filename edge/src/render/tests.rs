@@ -13,8 +13,7 @@ use crate::json::JsonShape;
 
 pub(super) fn pool() -> DescriptorPool {
     let mut pool = DescriptorPool::decode(kursi_proto::FILE_DESCRIPTOR_SET).expect("decodes");
-    pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .expect("google.rpc decodes");
+    crate::error::add_error_details(&mut pool).expect("google.rpc decodes");
     pool
 }
 

@@ -72,64 +72,48 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    /// Every annotated RPC of every service in `pool`.
+    /// Every annotated RPC of every service in `pool`, and every method a
+    /// Kursi file declares for a service it serves but does not define
+    /// (`kursi.access.v1.external_method`), with the binding declared there:
+    /// such a method's own `google.api.http` (a vendored contract's) is
+    /// ignored, and it goes to the upstream of the declaring file's package.
     pub fn build(pool: &DescriptorPool) -> Result<Self, RouteError> {
         let policies = PolicyTable::from_pool(pool).map_err(|reason| RouteError {
             rpc: "(descriptor set)".into(),
             reason,
         })?;
-        let Some(http) = pool.get_extension_by_name("google.api.http") else {
-            return Ok(Self::default());
-        };
         let mut routes = Vec::new();
+        for declared in policies.external() {
+            if let Some(rule) = &declared.http {
+                let upstream = upstream_name(&declared.declared_in);
+                let policy = declared.policy.clone();
+                bind(rule, &declared.method, policy, upstream, &mut routes)?;
+            }
+        }
+        let Some(http) = pool.get_extension_by_name("google.api.http") else {
+            return Ok(Self { routes });
+        };
         for service in pool.services() {
             for rpc in service.methods() {
                 let options = rpc.options();
-                if !options.has_extension(&http) {
-                    continue;
-                }
-                let fail = |reason: String| RouteError {
-                    rpc: rpc.full_name().to_owned(),
-                    reason,
-                };
-                if rpc.is_client_streaming() {
-                    tracing::warn!(
-                        rpc = rpc.full_name(),
-                        "client-streaming RPCs are not exposed over REST"
-                    );
+                let external = policies.external().iter().any(|d| d.method == rpc);
+                if external || !options.has_extension(&http) {
                     continue;
                 }
                 let rule = options
                     .get_extension(&http)
                     .as_message()
-                    .ok_or_else(|| fail("google.api.http is not a message".into()))?
+                    .ok_or_else(|| failed(&rpc, "google.api.http is not a message".into()))?
                     .transcode_to::<HttpRule>()
-                    .map_err(|err| fail(format!("google.api.http does not decode: {err}")))?;
-                let grpc_path = format!("/{}/{}", service.full_name(), rpc.name());
+                    .map_err(|err| {
+                        failed(&rpc, format!("google.api.http does not decode: {err}"))
+                    })?;
                 let policy = policies
-                    .lookup(&grpc_path)
+                    .lookup(&grpc_path(&rpc))
                     .cloned()
                     .unwrap_or(Policy::Undeclared);
-                let grpc_path = PathAndQuery::try_from(grpc_path)
-                    .map_err(|err| fail(format!("not a usable gRPC path: {err}")))?;
                 let upstream = upstream_name(service.package_name());
-                let bindings = std::iter::once(&rule).chain(rule.additional_bindings.iter());
-                for (index, binding) in bindings.enumerate() {
-                    let operation_id = match index {
-                        0 => format!("{}_{}", service.name(), rpc.name()),
-                        n => format!("{}_{}_{}", service.name(), rpc.name(), n + 1),
-                    };
-                    let route = Route::from_rule(
-                        binding,
-                        &rpc,
-                        grpc_path.clone(),
-                        policy.clone(),
-                        upstream.clone(),
-                        operation_id,
-                    )
-                    .map_err(fail)?;
-                    routes.push(Arc::new(route));
-                }
+                bind(&rule, &rpc, policy, upstream, &mut routes)?;
             }
         }
         Ok(Self { routes })
@@ -177,6 +161,57 @@ impl RouteTable {
             None => Lookup::MethodNotAllowed(allowed),
         }
     }
+}
+
+fn failed(rpc: &MethodDescriptor, reason: String) -> RouteError {
+    RouteError {
+        rpc: rpc.full_name().to_owned(),
+        reason,
+    }
+}
+
+/// `/package.Service/Method`.
+fn grpc_path(rpc: &MethodDescriptor) -> String {
+    format!("/{}/{}", rpc.parent_service().full_name(), rpc.name())
+}
+
+/// The routes of one `google.api.http` rule (and its additional bindings)
+/// of `rpc`.
+fn bind(
+    rule: &HttpRule,
+    rpc: &MethodDescriptor,
+    policy: Policy,
+    upstream: String,
+    routes: &mut Vec<Arc<Route>>,
+) -> Result<(), RouteError> {
+    if rpc.is_client_streaming() {
+        tracing::warn!(
+            rpc = rpc.full_name(),
+            "client-streaming RPCs are not exposed over REST"
+        );
+        return Ok(());
+    }
+    let grpc_path = PathAndQuery::try_from(grpc_path(rpc))
+        .map_err(|err| failed(rpc, format!("not a usable gRPC path: {err}")))?;
+    let service = rpc.parent_service();
+    let bindings = std::iter::once(rule).chain(rule.additional_bindings.iter());
+    for (index, binding) in bindings.enumerate() {
+        let operation_id = match index {
+            0 => format!("{}_{}", service.name(), rpc.name()),
+            n => format!("{}_{}_{}", service.name(), rpc.name(), n + 1),
+        };
+        let route = Route::from_rule(
+            binding,
+            rpc,
+            grpc_path.clone(),
+            policy.clone(),
+            upstream.clone(),
+            operation_id,
+        )
+        .map_err(|reason| failed(rpc, reason))?;
+        routes.push(Arc::new(route));
+    }
+    Ok(())
 }
 
 impl Route {
@@ -341,6 +376,47 @@ mod tests {
             upstreams.into_iter().collect::<Vec<_>>(),
             ["auth", "catalog", "order", "reservation"]
         );
+    }
+
+    #[test]
+    fn the_operations_the_catalog_declares_go_to_the_catalog_under_api_operations() {
+        let table = table();
+        let name = "operations/0190a7a0-0000-7000-8000-000000000000";
+        for (method, path, rpc) in [
+            (Method::GET, "/api/operations".to_owned(), "ListOperations"),
+            (Method::GET, format!("/api/{name}"), "GetOperation"),
+            (Method::POST, format!("/api/{name}:wait"), "WaitOperation"),
+            (
+                Method::POST,
+                format!("/api/{name}:cancel"),
+                "CancelOperation",
+            ),
+            (Method::DELETE, format!("/api/{name}"), "DeleteOperation"),
+        ] {
+            let request = RequestPath::new(&path);
+            let Lookup::Found(route, captures) = table.lookup(&method, &request) else {
+                panic!("{method} {path} has no route");
+            };
+            assert_eq!(
+                route.rpc.full_name(),
+                format!("google.longrunning.Operations.{rpc}")
+            );
+            assert_eq!(route.upstream, "catalog", "{path}");
+            assert_eq!(
+                route.policy,
+                Policy::AnyRole(vec![kursi_proto::access::v1::Role::Admin])
+            );
+            assert_eq!(route.operation_id, format!("Operations_{rpc}"));
+            if rpc != "ListOperations" {
+                let bound = captures.decode().expect("decodes");
+                assert_eq!(bound[0].0, ["name".to_owned()], "{path}");
+                assert_eq!(bound[0].1, name, "{path}");
+            }
+        }
+        // The vendored contract's own bindings are not served.
+        for path in ["/v1/operations", &format!("/v1/{name}")] {
+            assert!(found(&table, Method::GET, path).is_none(), "{path}");
+        }
     }
 
     #[test]

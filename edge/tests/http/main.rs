@@ -11,6 +11,7 @@ mod errors;
 mod mapping;
 mod metrics;
 mod openapi;
+mod operations;
 mod plumbing;
 mod seed;
 mod slow_clients;

@@ -16,5 +16,5 @@ pub use actor::{Actor, actor};
 pub use admission::{Admission, Readiness, bearer_token};
 pub use caller::{Caller, caller};
 pub use claims::{AccessClaims, parse_role, role_name};
-pub use policy::{Denial, Policy, PolicyTable};
+pub use policy::{Denial, ExternalMethod, Policy, PolicyTable};
 pub use verifier::{KeySource, KeySourceError, RemoteJwks, TokenVerifier, VerifyError};
