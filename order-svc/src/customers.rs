@@ -5,7 +5,7 @@
 //! sees it when she signs in.
 
 use service_kit::ServiceError;
-use service_kit::accounts::NamedCustomer;
+use service_kit::accounts::{self, NamedCustomer};
 use service_kit::auth::Actor;
 use uuid::Uuid;
 
@@ -22,15 +22,7 @@ impl Orders {
         bearer: &str,
         named: Option<&NamedCustomer>,
     ) -> Result<Uuid, ServiceError> {
-        match named {
-            Some(named) if actor.is_staff() => self.accounts().customer(named, bearer).await,
-            // A customer's own id needs no lookup; another's is refused.
-            Some(NamedCustomer::Id(id)) => actor.acting_for(Some(*id), "order"),
-            Some(NamedCustomer::Email(_)) => Err(ServiceError::PermissionDenied(
-                "customers order for themselves: leave customer_email empty (and customer_id, or give your own id)"
-                    .into(),
-            )),
-            None => actor.acting_for(None, "order"),
-        }
+        let whom = accounts::whom(&actor, named, "order")?;
+        self.accounts().resolve(whom, bearer).await
     }
 }

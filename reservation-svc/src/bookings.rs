@@ -6,7 +6,7 @@
 //! that the reservation is filed under hers and her own list shows it. An
 //! account that does not exist is NOT_FOUND naming the field; auth-svc not
 //! answering is UNAVAILABLE; nothing is written in either case. Customers
-//! book for themselves ([`access::booked_for`]).
+//! book for themselves (`service_kit::accounts::whom`).
 //!
 //! A key belongs to the account that sent it and names one request: the
 //! fingerprint of the booking as parsed (defaults filled in, the customer
@@ -20,7 +20,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use futures_util::future::try_join;
 use service_kit::ServiceError;
-use service_kit::accounts::{Accounts, NamedCustomer};
+use service_kit::accounts::{self, Accounts, NamedCustomer};
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
 use service_kit::db::Pool;
@@ -30,7 +30,6 @@ use uuid::Uuid;
 
 use crate::db::created::{self, Creation};
 use crate::db::reservations::{self, NewReservation, ReservationRow};
-use crate::domain::access::{self, BookedFor};
 use crate::domain::values::{ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize};
 use crate::domain::{DepositStatus, RestaurantPolicy, Status};
 use crate::render;
@@ -44,7 +43,7 @@ pub const OPERATION: &str = "CreateReservation";
 #[derive(Debug, Clone)]
 pub struct Booking {
     /// The customer the request names, if any; whom the booking is for is
-    /// decided with the actor ([`access::booked_for`]).
+    /// decided with the actor (`service_kit::accounts::whom`).
     pub customer: Option<NamedCustomer>,
     pub contact: ContactInfo,
     pub party: PartySize,
@@ -142,10 +141,8 @@ impl Bookings {
         bearer: &str,
         booking: Booking,
     ) -> Result<ReservationRow, ServiceError> {
-        let customer_id = match access::booked_for(&actor, booking.customer.as_ref())? {
-            BookedFor::Known(id) => id,
-            BookedFor::Named(named) => self.accounts.customer(named, bearer).await?,
-        };
+        let whom = accounts::whom(&actor, booking.customer.as_ref(), "book")?;
+        let customer_id = self.accounts.resolve(whom, bearer).await?;
         let now = self.clock.now();
         let new = self.pending(customer_id, &booking, now);
         // The event is rendered from the row as it will be inserted, so all

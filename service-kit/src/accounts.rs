@@ -16,6 +16,7 @@ use tonic::transport::{Channel, Endpoint};
 use uuid::Uuid;
 
 use crate::ServiceError;
+use crate::auth::Actor;
 
 /// How long auth-svc may take over one lookup.
 pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
@@ -39,6 +40,38 @@ impl NamedCustomer {
     }
 }
 
+/// Whom a booking or an order is for, as far as the actor and the request
+/// say ([`whom`]); [`Accounts::resolve`] asks auth-svc where needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whom<'a> {
+    /// This account, with no need to ask auth-svc: the caller, or a
+    /// customer naming herself by id.
+    Known(Uuid),
+    /// The account staff named, which auth-svc must confirm exists (and
+    /// find, when named by email).
+    Named(&'a NamedCustomer),
+}
+
+/// The rule of every service that books or sells for someone: staff name
+/// anyone, by id or email, once auth-svc knows the account; customers act
+/// for themselves (naming themselves by id is fine; anyone else, or any
+/// email, is refused); nobody named is the caller. `verb` says what is done
+/// ("book", "order") in the refusal.
+pub fn whom<'a>(
+    actor: &Actor,
+    named: Option<&'a NamedCustomer>,
+    verb: &str,
+) -> Result<Whom<'a>, ServiceError> {
+    match named {
+        Some(named) if actor.is_staff() => Ok(Whom::Named(named)),
+        Some(NamedCustomer::Id(id)) => actor.acting_for(Some(*id), verb).map(Whom::Known),
+        Some(NamedCustomer::Email(_)) => Err(ServiceError::PermissionDenied(format!(
+            "customers {verb} for themselves: leave customer_email empty (and customer_id, or give your own id)"
+        ))),
+        None => actor.acting_for(None, verb).map(Whom::Known),
+    }
+}
+
 /// auth-svc's accounts, over one lazily connected channel.
 #[derive(Debug, Clone)]
 pub struct Accounts {
@@ -58,6 +91,15 @@ impl Accounts {
             client: AuthServiceClient::new(endpoint.connect_lazy()),
             timeout: LOOKUP_TIMEOUT,
         })
+    }
+
+    /// The account a booking or an order is for: asked of auth-svc with
+    /// `bearer` (the staff member's token) when staff named one.
+    pub async fn resolve(&self, whom: Whom<'_>, bearer: &str) -> Result<Uuid, ServiceError> {
+        match whom {
+            Whom::Known(id) => Ok(id),
+            Whom::Named(named) => self.customer(named, bearer).await,
+        }
     }
 
     /// The id of the account `named`, asked of auth-svc with `bearer` (the
@@ -147,6 +189,44 @@ fn refused(named: &NamedCustomer, status: &tonic::Status) -> ServiceError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staff_name_anyone_and_customers_act_for_themselves() {
+        let siti = Uuid::from_u128(1);
+        let budi = Uuid::from_u128(2);
+        let customer = Actor::Account {
+            user_id: siti,
+            staff: false,
+        };
+        let staff = Actor::Account {
+            user_id: budi,
+            staff: true,
+        };
+        let by_id = NamedCustomer::Id(siti);
+        let by_email = NamedCustomer::Email("siti@example.com".into());
+
+        assert_eq!(whom(&customer, None, "book").unwrap(), Whom::Known(siti));
+        assert_eq!(
+            whom(&customer, Some(&by_id), "book").unwrap(),
+            Whom::Known(siti)
+        );
+        for someone_else in [NamedCustomer::Id(budi), by_email.clone()] {
+            let refused = whom(&customer, Some(&someone_else), "order").unwrap_err();
+            assert!(
+                matches!(refused, ServiceError::PermissionDenied(ref m) if m.contains("customers order for themselves")),
+                "{refused:?}"
+            );
+        }
+        assert_eq!(whom(&staff, None, "book").unwrap(), Whom::Known(budi));
+        assert_eq!(
+            whom(&staff, Some(&by_id), "book").unwrap(),
+            Whom::Named(&by_id)
+        );
+        assert_eq!(
+            whom(&staff, Some(&by_email), "book").unwrap(),
+            Whom::Named(&by_email)
+        );
+    }
 
     #[test]
     fn refusals_name_the_field_that_named_the_customer() {

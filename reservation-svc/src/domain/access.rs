@@ -1,12 +1,10 @@
 //! Who may run which command on a reservation: staff (and the service
 //! itself) run the floor; customers may only cancel, and not in the
 //! restaurant's name. Whose reservation it is, is the actor's to say
-//! ([`Actor::may_see`]). Whom a booking is for: [`booked_for`].
+//! ([`Actor::may_see`]); whom a booking is for, the shared rule's
+//! (`service_kit::accounts::whom`).
 
-use service_kit::ServiceError;
-use service_kit::accounts::NamedCustomer;
 use service_kit::auth::Actor;
-use uuid::Uuid;
 
 use super::policy::CancelReason;
 use super::refusal::Refusal;
@@ -30,34 +28,10 @@ pub fn may_run(
     }
 }
 
-/// Whom a booking is for, as far as the actor and the request say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BookedFor<'a> {
-    /// This account, with no need to ask auth-svc: the caller, or the
-    /// customer naming herself by id.
-    Known(Uuid),
-    /// The account staff named, which auth-svc must confirm exists (and
-    /// find, when named by email).
-    Named(&'a NamedCustomer),
-}
-
-/// Staff book for anyone they name, by id or email, once auth-svc knows the
-/// account; customers book for themselves (naming themselves by id is
-/// fine, anyone else or any email is refused); nobody named is the caller.
-pub fn booked_for<'a>(
-    actor: &Actor,
-    named: Option<&'a NamedCustomer>,
-) -> Result<BookedFor<'a>, ServiceError> {
-    match named {
-        Some(named) if actor.is_staff() => Ok(BookedFor::Named(named)),
-        Some(NamedCustomer::Id(id)) => actor.acting_for(Some(*id), "book").map(BookedFor::Known),
-        Some(NamedCustomer::Email(_)) => Err(Refusal::CustomerEmailByCustomer.into()),
-        None => actor.acting_for(None, "book").map(BookedFor::Known),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     const CUSTOMER: Actor = Actor::Account {
@@ -120,44 +94,5 @@ mod tests {
                 Ok(())
             );
         }
-    }
-
-    #[test]
-    fn staff_name_anyone_and_customers_book_for_themselves() {
-        let siti = Uuid::from_u128(1);
-        let budi = Uuid::from_u128(2);
-        let customer = Actor::Account {
-            user_id: siti,
-            staff: false,
-        };
-        let staff = Actor::Account {
-            user_id: budi,
-            staff: true,
-        };
-        let by_id = NamedCustomer::Id(siti);
-        let by_email = NamedCustomer::Email("siti@example.com".into());
-
-        assert_eq!(booked_for(&customer, None).unwrap(), BookedFor::Known(siti));
-        assert_eq!(
-            booked_for(&customer, Some(&by_id)).unwrap(),
-            BookedFor::Known(siti)
-        );
-        for someone_else in [NamedCustomer::Id(budi), by_email.clone()] {
-            let refused = booked_for(&customer, Some(&someone_else)).unwrap_err();
-            assert!(
-                matches!(refused, ServiceError::PermissionDenied(ref m) if m.contains("for themselves")),
-                "{refused:?}"
-            );
-        }
-
-        assert_eq!(booked_for(&staff, None).unwrap(), BookedFor::Known(budi));
-        assert_eq!(
-            booked_for(&staff, Some(&by_id)).unwrap(),
-            BookedFor::Named(&by_id)
-        );
-        assert_eq!(
-            booked_for(&staff, Some(&by_email)).unwrap(),
-            BookedFor::Named(&by_email)
-        );
     }
 }

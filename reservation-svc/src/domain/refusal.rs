@@ -18,12 +18,6 @@ pub enum Refusal {
     NoReservation(Uuid),
     #[error("no table with id {0}")]
     NoTable(Uuid),
-    /// Naming the guest by email is for staff at the host stand; customers
-    /// book for themselves.
-    #[error(
-        "customers book for themselves: leave customer_email empty (it is for staff booking on a guest's behalf)"
-    )]
-    CustomerEmailByCustomer,
     /// Customers run nothing on the floor but their own cancellations.
     #[error("only staff run the floor")]
     StaffOnly,
@@ -76,7 +70,7 @@ impl From<Refusal> for ServiceError {
         let why = refusal.to_string();
         match refusal {
             R::NoReservation(_) | R::NoTable(_) => ServiceError::NotFound(why),
-            R::StaffOnly | R::CustomerEmailByCustomer => ServiceError::PermissionDenied(why),
+            R::StaffOnly => ServiceError::PermissionDenied(why),
             R::RestaurantRequestByCustomer => ServiceError::invalid("reason_code", why),
             R::WrongDepositAmount { .. } => ServiceError::invalid("amount", why),
             R::CapacityMismatch { .. } => ServiceError::invalid("capacity", why),
