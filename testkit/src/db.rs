@@ -230,6 +230,14 @@ async fn ensure_template(
             quote_ident(&template)
         );
         retry_while_in_use(admin, &rename).await;
+        admin
+            .batch_execute(&format!(
+                "COMMENT ON DATABASE {} IS '{TEMPLATE_COMMENT}{}'",
+                quote_ident(&template),
+                unix_seconds()
+            ))
+            .await
+            .expect("comment on the template");
         drop_stale_templates(admin, service, &template).await;
     }
     admin
@@ -239,26 +247,37 @@ async fn ensure_template(
     template
 }
 
-/// Templates of older migration sets are of no more use.
+/// Templates of other migration sets: of no more use once a day has gone
+/// by, but meanwhile maybe in use by a run of another checkout (a branch
+/// with other migrations), so never dropped sooner, nor while anyone is
+/// connected. A template's creation time is its comment.
 async fn drop_stale_templates(admin: &Client, service: &str, current: &str) {
     let prefix = format!("kursi_tmpl_{service}_%");
     let rows = admin
         .query(
-            "SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2",
+            "SELECT datname::text, shobj_description(oid, 'pg_database') FROM pg_database
+              WHERE datname LIKE $1 AND datname <> $2",
             &[&prefix, &current],
         )
         .await
         .unwrap_or_default();
+    let now = unix_seconds();
     for row in rows {
         let name: String = row.get(0);
+        let created = row
+            .get::<_, Option<String>>(1)
+            .and_then(|comment| comment.strip_prefix(TEMPLATE_COMMENT)?.parse::<u64>().ok());
+        if created.is_some_and(|created| now.saturating_sub(created) < STALE_TEMPLATE_SECONDS) {
+            continue;
+        }
         let _ = admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                quote_ident(&name)
-            ))
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {}", quote_ident(&name)))
             .await;
     }
 }
+
+const TEMPLATE_COMMENT: &str = "kursi test template, created ";
+const STALE_TEMPLATE_SECONDS: u64 = 24 * 60 * 60;
 
 async fn database_exists(admin: &Client, name: &str) -> bool {
     admin
