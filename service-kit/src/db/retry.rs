@@ -15,6 +15,9 @@
 //!   while committing, the change may or may not have been made. That is
 //!   answered [`ServiceError::CommitOutcomeUnknown`] (UNAVAILABLE), and the
 //!   client's retry with its idempotency key is what makes it safe.
+//! - [`write_once`]: one statement that writes on its own (its own
+//!   transaction, as the one-statement booking is). Lost under it, its
+//!   outcome is unknown: never sent again, answered as above.
 //!
 //! Everything else (a constraint broken, a serialization failure) is the
 //! work's own answer and is not retried here.
@@ -68,6 +71,31 @@ where
         }
         answer => answer,
     }
+}
+
+/// Runs one self-committing write; a lost connection is
+/// [`ServiceError::CommitOutcomeUnknown`], never a second run.
+pub async fn write_once<T, E>(
+    pool: &Pool,
+    work: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<ServiceError> + Lost,
+{
+    traced("db.write", async {
+        let mut conn = pool.get().await.map_err(ServiceError::from)?;
+        match work(&mut conn).await {
+            Err(err) if err.connection_lost() => {
+                discard(&mut conn);
+                tracing::error!(
+                    "the database connection was lost under a write; the outcome is unknown"
+                );
+                Err(ServiceError::CommitOutcomeUnknown.into())
+            }
+            answer => answer,
+        }
+    })
+    .await
 }
 
 /// Runs `work` in a transaction, and once more on a fresh connection if
