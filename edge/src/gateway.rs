@@ -88,7 +88,7 @@ impl Gateway {
             BodyRule::None => Bytes::new(),
             _ => self.read_body(&parts.headers, body).await?,
         };
-        let message = request::build(
+        let (message, local_times) = request::build(
             route,
             &self.shape,
             Parts {
@@ -98,6 +98,12 @@ impl Gateway {
                 body,
             },
         )?;
+        let mut metadata = metadata;
+        if !local_times.is_empty()
+            && let Ok(value) = local_times.join(",").parse()
+        {
+            metadata.insert(crate::local_time::METADATA, value);
+        }
         let outgoing = Outgoing {
             message,
             metadata,

@@ -19,6 +19,8 @@ use prost_reflect::{
 };
 use serde_json::Value;
 
+use crate::local_time::{LocalTimeFields, lacks_offset};
+
 /// prost-reflect's side of the mapping.
 pub const SERIALIZE: SerializeOptions = SerializeOptions::new()
     .stringify_64_bit_integers(false)
@@ -138,6 +140,7 @@ fn shouty_snake(name: &str) -> String {
 #[derive(Debug, Default)]
 pub struct JsonShape {
     enums: HashMap<String, EnumNames>,
+    local_times: LocalTimeFields,
 }
 
 impl JsonShape {
@@ -147,6 +150,7 @@ impl JsonShape {
                 .all_enums()
                 .map(|e| (e.full_name().to_owned(), EnumNames::new(&e)))
                 .collect(),
+            local_times: LocalTimeFields::new(pool),
         }
     }
 
@@ -227,12 +231,15 @@ impl JsonShape {
     }
 
     /// Checks field names and rewrites enum values to their full names, so
-    /// prost-reflect reads what callers send. `path` names the field in errors.
+    /// prost-reflect reads what callers send. `path` names the field in
+    /// errors. A timestamp sent without an offset, where the contract allows
+    /// it, is read as UTC and its path added to `local` (`local_time.rs`).
     pub fn inbound(
         &self,
         value: &mut Value,
         message: &MessageDescriptor,
         path: &str,
+        local: &mut Vec<String>,
     ) -> Result<(), FieldError> {
         if is_well_known(message.full_name()) {
             return Ok(());
@@ -260,7 +267,16 @@ impl JsonShape {
             for element in elements(slot, field.is_list(), field.is_map()) {
                 match &kind {
                     Kind::Enum(descriptor) => self.lengthen(element, descriptor, &here)?,
-                    Kind::Message(nested) => self.inbound(element, nested, &here)?,
+                    Kind::Message(nested) if nested.full_name() == "google.protobuf.Timestamp" => {
+                        if let Value::String(text) = element
+                            && self.local_times.allows(&field)
+                            && lacks_offset(text)
+                        {
+                            text.push('Z');
+                            local.push(here.clone());
+                        }
+                    }
+                    Kind::Message(nested) => self.inbound(element, nested, &here, local)?,
                     _ => {}
                 }
             }
@@ -359,11 +375,15 @@ mod tests {
             .expect("message");
         for given in ["pending", "PENDING", "Reservation_Status_Pending"] {
             let mut value = json!({ "status": given });
-            shape.inbound(&mut value, &request, "").expect("accepted");
+            shape
+                .inbound(&mut value, &request, "", &mut Vec::new())
+                .expect("accepted");
             assert_eq!(value["status"], "RESERVATION_STATUS_PENDING");
         }
         let mut bad = json!({ "status": "LATE" });
-        let err = shape.inbound(&mut bad, &request, "").expect_err("refused");
+        let err = shape
+            .inbound(&mut bad, &request, "", &mut Vec::new())
+            .expect_err("refused");
         assert_eq!(err.field, "status");
         assert!(err.description.contains("PENDING"), "{err:?}");
     }
@@ -377,7 +397,7 @@ mod tests {
             .expect("message");
         let mut value = json!({ "contact_info": { "name": "A", "fax": "1" } });
         let err = shape
-            .inbound(&mut value, &request, "")
+            .inbound(&mut value, &request, "", &mut Vec::new())
             .expect_err("refused");
         assert_eq!(err.field, "contact_info.fax");
     }

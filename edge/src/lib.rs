@@ -11,6 +11,7 @@ mod error;
 mod gateway;
 mod health;
 mod json;
+mod local_time;
 mod metadata;
 pub mod metrics;
 mod openapi;

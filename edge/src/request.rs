@@ -24,11 +24,13 @@ pub struct Parts<'a> {
     pub body: Bytes,
 }
 
+/// The request message, and the paths of the timestamps sent without an
+/// offset (`local_time.rs`).
 pub fn build(
     route: &Route,
     shape: &JsonShape,
     parts: Parts<'_>,
-) -> Result<DynamicMessage, ApiError> {
+) -> Result<(DynamicMessage, Vec<String>), ApiError> {
     let input = route.rpc.input();
     let mut root = match &route.body {
         BodyRule::None => Value::Object(Map::new()),
@@ -69,18 +71,20 @@ pub fn build(
             .map_err(|err| ApiError::invalid(vec![err]))?;
     }
 
+    let mut local = Vec::new();
     shape
-        .inbound(&mut root, &input, "")
+        .inbound(&mut root, &input, "", &mut local)
         .map_err(|err| ApiError::invalid(vec![err]))?;
     let mut track = serde_path_to_error::Track::new();
     let deserializer = serde_path_to_error::Deserializer::new(root, &mut track);
-    DynamicMessage::deserialize_with_options(input, deserializer, &deserialize_options()).map_err(
-        |err| {
-            let path = track.path().to_string();
-            let field = if path == "." { "body".to_owned() } else { path };
-            ApiError::invalid_field(field, err.to_string())
-        },
-    )
+    let message =
+        DynamicMessage::deserialize_with_options(input, deserializer, &deserialize_options())
+            .map_err(|err| {
+                let path = track.path().to_string();
+                let field = if path == "." { "body".to_owned() } else { path };
+                ApiError::invalid_field(field, err.to_string())
+            })?;
+    Ok((message, local))
 }
 
 /// The body as JSON: parsed, or built from a form. An empty body is `{}`.

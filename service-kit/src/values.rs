@@ -102,6 +102,57 @@ pub fn parse_required_timestamp(
     })
 }
 
+/// The request fields whose timestamp was sent without an offset, as a
+/// wall-clock reading (the `kursi-local-time` metadata, set by the edge for
+/// fields declared `[(kursi.field.v1.rules).local_time = true]`): their value
+/// is that reading written as if it were UTC.
+#[derive(Debug, Clone, Default)]
+pub struct LocalTimes(Vec<String>);
+
+impl LocalTimes {
+    pub fn of<T>(request: &tonic::Request<T>) -> Self {
+        let fields = request
+            .metadata()
+            .get("kursi-local-time")
+            .and_then(|value| value.to_str().ok())
+            .map(|value| {
+                value
+                    .split(',')
+                    .map(|field| field.trim().to_owned())
+                    .filter(|field| !field.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self(fields)
+    }
+
+    /// `at`, or when `field` was sent without an offset, its wall-clock
+    /// reading taken on `zone`'s clock. A reading that clock skips or shows
+    /// twice (a daylight-saving change) is refused, naming the field.
+    pub fn resolve(
+        &self,
+        field: &str,
+        at: DateTime<Utc>,
+        zone: chrono_tz::Tz,
+    ) -> Result<DateTime<Utc>, FieldViolation> {
+        use chrono::TimeZone;
+        if !self.0.iter().any(|local| local == field) {
+            return Ok(at);
+        }
+        match zone.from_local_datetime(&at.naive_utc()) {
+            chrono::LocalResult::Single(local) => Ok(local.with_timezone(&Utc)),
+            _ => Err(FieldViolation::new(
+                field,
+                format!(
+                    "{} does not name one moment on the clock of {}; give an offset",
+                    at.naive_utc(),
+                    zone.name()
+                ),
+            )),
+        }
+    }
+}
+
 /// A contract timestamp.
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -242,6 +293,37 @@ pub fn parse_required_text(field: &str, raw: &str, max: usize) -> Result<String,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wall_clock_reading_is_read_on_the_services_clock() {
+        let mut request = tonic::Request::new(());
+        request
+            .metadata_mut()
+            .insert("kursi-local-time", "start_time".parse().unwrap());
+        let local = LocalTimes::of(&request);
+        let reading = DateTime::parse_from_rfc3339("2026-12-31T19:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let jakarta = local
+            .resolve("start_time", reading, chrono_tz::Asia::Jakarta)
+            .unwrap();
+        assert_eq!(jakarta.to_rfc3339(), "2026-12-31T12:00:00+00:00");
+        // Only the fields named are read so.
+        assert_eq!(
+            local
+                .resolve("start_time_from", reading, chrono_tz::Asia::Jakarta)
+                .unwrap(),
+            reading
+        );
+        // 02:30 on the morning Berlin springs forward does not exist.
+        let skipped = DateTime::parse_from_rfc3339("2027-03-28T02:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let refused = local
+            .resolve("start_time", skipped, chrono_tz::Europe::Berlin)
+            .unwrap_err();
+        assert_eq!(refused.field, "start_time");
+    }
 
     #[test]
     fn days_are_exactly_yyyy_mm_dd() {

@@ -114,8 +114,7 @@ impl CatalogService for CatalogApi {
         request: Request<CreateShowtimeRequest>,
     ) -> Reply<CreateShowtimeResponse> {
         let actor = actor(&request)?;
-        let draft =
-            parse::new_showtime(request.get_ref(), self.showtimes.rules(), self.clock.now())?;
+        let draft = parse::new_showtime(&request, self.showtimes.rules(), self.clock.now())?;
         let view = self.showtimes.create(actor, draft).await?;
         reply(CreateShowtimeResponse {
             showtime: Some(render::showtime(&view)),

@@ -6,7 +6,7 @@ use chrono::{DateTime, Datelike, Utc};
 use kursi_proto::catalog::v1 as pb;
 use service_kit::pages::{self, PageSizes};
 use service_kit::values::{
-    Violations, parse_id, parse_optional_id, parse_required_timestamp, parse_text,
+    LocalTimes, Violations, parse_id, parse_optional_id, parse_required_timestamp, parse_text,
 };
 use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
@@ -181,10 +181,12 @@ fn invalid_token() -> ServiceError {
 }
 
 pub fn new_showtime(
-    r: &pb::CreateShowtimeRequest,
+    call: &tonic::Request<pb::CreateShowtimeRequest>,
     rules: &ScheduleRules,
     now: DateTime<Utc>,
 ) -> Result<ShowtimeDraft, ServiceError> {
+    let r = call.get_ref();
+    let local = LocalTimes::of(call);
     let mut v = Violations::default();
     let movie_id = v.check(parse_id("movie_id", &r.movie_id));
     let auditorium = v.check(Auditorium::parse(&r.auditorium));
@@ -193,6 +195,7 @@ pub fn new_showtime(
             "start_time",
             r.start_time.as_ref(),
         ))
+        .and_then(|start| v.check(local.resolve("start_time", start, rules.time_zone)))
         .and_then(|start| {
             v.check(
                 rules

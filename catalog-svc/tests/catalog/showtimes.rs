@@ -235,3 +235,30 @@ async fn a_start_in_the_past_or_beyond_the_window_is_refused() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_start_named_in_kursi_local_time_is_read_on_the_cinemas_clock() {
+    let env = Env::start().await;
+    let movie = env.movie("Dune", 155).await;
+    // A wall-clock reading, written as if UTC, as the edge sends one a REST
+    // caller gave without an offset.
+    let reading = tomorrow();
+    let mut request = bearer(
+        &env.admin.access_token,
+        new_showtime(&movie.movie_id, "Studio 1", reading),
+    );
+    request
+        .metadata_mut()
+        .insert("kursi-local-time", "start_time".parse().unwrap());
+    let created = env
+        .client()
+        .await
+        .create_showtime(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .showtime
+        .unwrap();
+    // The cinema's clock is Asia/Jakarta, UTC+7.
+    assert_eq!(instant(&created.start_time), reading - Duration::hours(7));
+}

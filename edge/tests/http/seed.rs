@@ -181,3 +181,64 @@ async fn the_seed_walk_runs_through_the_edge() {
         assert!(reply.header("www-authenticate").is_some());
     }
 }
+
+/// The earlier FastAPI system took a start time without an offset as the
+/// restaurant's; so does Kursi, for that field and no other.
+#[tokio::test]
+async fn a_start_time_without_an_offset_is_read_on_the_restaurants_clock() {
+    let auth = TestAuth::start().await;
+    let db = TestDb::new("reservation", &reservation_svc::MIGRATIONS).await;
+    let config = ReservationConfig::with_defaults(service_config(db.url(), &auth.url()));
+    let reservation = testkit::spawn(move |l, s| reservation_svc::app::run(config, l, s)).await;
+    let edge = Edge::start(vec![
+        upstream("auth", auth.url()),
+        upstream("reservation", reservation.url()),
+    ])
+    .await;
+    let customer = auth.sign_up(Role::Customer).await;
+    let day = Utc::now().date_naive() + Days::new(2);
+    let booking = |start: String| {
+        json!({
+            "contact_info": {"name": "Budi", "phone": "08123456789", "email": "budi@example.com"},
+            "start_time": start,
+        })
+    };
+
+    // 12:00 in Jakarta (UTC+7) is 05:00 UTC.
+    let reply = edge
+        .post("/api/reservations")
+        .bearer(&customer.access_token)
+        .json(&booking(format!("{day}T12:00:00")))
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(
+        reply["booking_info"]["start_time"],
+        format!("{day}T05:00:00Z"),
+        "{reply}"
+    );
+    // With an offset it means what it says.
+    let reply = edge
+        .post("/api/reservations")
+        .bearer(&customer.access_token)
+        .json(&booking(format!("{day}T13:00:00+07:00")))
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(
+        reply["booking_info"]["start_time"],
+        format!("{day}T06:00:00Z")
+    );
+    // Every other timestamp stays strict.
+    let strict = edge
+        .get(&format!("/api/reservations?start_time_from={day}T00:00:00"))
+        .bearer(&customer.access_token)
+        .send()
+        .await;
+    assert_eq!(strict.status, 400, "{}", strict.text());
+    assert!(
+        strict.text().contains("start_time_from"),
+        "{}",
+        strict.text()
+    );
+}

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kursi_proto::reservation::v1 as pb;
 use service_kit::pages;
 pub use service_kit::values::id;
-use service_kit::values::{Violations, parse_day, parse_optional_id};
+use service_kit::values::{LocalTimes, Violations, parse_day, parse_optional_id};
 use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
 
@@ -54,6 +54,9 @@ pub fn booking(
             "start_time",
             request.start_time.as_ref(),
         ))
+        .and_then(|start| {
+            v.check(LocalTimes::of(call).resolve("start_time", start, policy.time_zone))
+        })
         .and_then(|start| v.check(policy.check_start(start, now).map(|()| start)));
     let duration = match request.duration_minutes {
         Some(minutes) => v.check(DurationMinutes::parse(minutes)),
