@@ -6,12 +6,11 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use kursi_proto::access::v1::Role;
 use service_kit::auth::{parse_role, role_name};
 use service_kit::clock::Clock;
 use service_kit::config::JwtSettings;
-use service_kit::db::{Pool, RefuseExt};
+use service_kit::db::{self, Pool, RefuseExt, ScopedFutureExt};
 use service_kit::{FieldViolation, ServiceError};
 use uuid::Uuid;
 
@@ -87,7 +86,6 @@ impl Accounts {
 
     pub async fn register(&self, registration: Registration) -> Result<UserRow, ServiceError> {
         let hash = self.hasher.hash(&registration.password).await?;
-        let mut conn = self.pool.get().await?;
         let now = self.clock.now();
         let new_user = NewUser {
             id: Uuid::now_v7(),
@@ -99,25 +97,32 @@ impl Accounts {
             created_at: now,
             updated_at: now,
         };
-        users::insert(&mut conn, new_user).await.refuse(|broken| {
-            let taken = match broken.constraint {
-                users::USERNAME_UNIQUE => "username",
-                users::EMAIL_UNIQUE => "email",
-                _ => return None,
-            };
-            Some(ServiceError::AlreadyExists(format!(
-                "an account with this {taken} already exists"
-            )))
+        db::write_once(&self.pool, |conn| {
+            async move {
+                users::insert(conn, new_user).await.refuse(|broken| {
+                    let taken = match broken.constraint {
+                        users::USERNAME_UNIQUE => "username",
+                        users::EMAIL_UNIQUE => "email",
+                        _ => return None,
+                    };
+                    Some(ServiceError::AlreadyExists(format!(
+                        "an account with this {taken} already exists"
+                    )))
+                })
+            }
+            .scope_boxed()
         })
+        .await
     }
 
     /// Signs in by email or username. Unknown accounts and wrong passwords
     /// get the same answer after the same bcrypt work.
     pub async fn login(&self, login: &str, password: &str) -> Result<TokenPair, ServiceError> {
-        let user = {
-            let mut conn = self.pool.get().await?;
-            users::find_by_login(&mut conn, login.trim()).await?
-        };
+        let user = db::read(&self.pool, |conn| {
+            async move { Ok::<_, ServiceError>(users::find_by_login(conn, login.trim()).await?) }
+                .scope_boxed()
+        })
+        .await?;
         if let Some(until) = user
             .as_ref()
             .and_then(|user| user.locked_at(self.clock.now()))
@@ -134,19 +139,21 @@ impl Accounts {
         let Some(user) = user else {
             return Err(ServiceError::Unauthenticated(BAD_CREDENTIALS.into()));
         };
-        let mut conn = self.pool.get().await?;
         if !matches {
             let now = self.clock.now();
             let lock_until = now
                 + chrono::Duration::from_std(self.lockout.duration)
                     .map_err(ServiceError::internal)?;
-            let after = users::record_failed_login(
-                &mut conn,
-                user.id,
-                self.lockout.threshold,
-                lock_until,
-                now,
-            )
+            let threshold = self.lockout.threshold;
+            let after = db::write_once(&self.pool, |conn| {
+                async move {
+                    Ok::<_, ServiceError>(
+                        users::record_failed_login(conn, user.id, threshold, lock_until, now)
+                            .await?,
+                    )
+                }
+                .scope_boxed()
+            })
             .await?;
             tracing::info!(user_id = %user.id, "failed sign-in");
             return Err(match after.locked_at(now) {
@@ -154,21 +161,23 @@ impl Accounts {
                 None => ServiceError::Unauthenticated(BAD_CREDENTIALS.into()),
             });
         }
-        users::record_successful_login(&mut conn, user.id).await?;
-        drop(conn);
+        db::write_once(&self.pool, |conn| {
+            async move {
+            Ok::<_, ServiceError>(users::record_successful_login(conn, user.id).await?)
+        }.scope_boxed()
+        })
+        .await?;
         self.issue(&user, Uuid::now_v7()).await
     }
 
     /// Trades a refresh token for a new pair. A token presented a second time
     /// has leaked or been replayed: its whole family is revoked.
     pub async fn refresh(&self, presented: &str) -> Result<TokenPair, ServiceError> {
-        let hash = tokens::hash_refresh_token(presented);
-        let mut conn = self.pool.get().await?;
+        let hash = &tokens::hash_refresh_token(presented);
         let now = self.clock.now();
-        let outcome = conn
-            .transaction(async |conn| -> Result<Exchange, ServiceError> {
-                let Some(token) = refresh_tokens::find_for_update(conn, &hash).await? else {
-                    return Ok(Exchange::Refused);
+        let outcome = db::transaction(&self.pool, |conn| async move {
+                let Some(token) = refresh_tokens::find_for_update(conn, hash).await? else {
+                    return Ok::<_, ServiceError>(Exchange::Refused);
                 };
                 if token.revoked_at.is_some() || token.expires_at <= now {
                     return Ok(Exchange::Refused);
@@ -181,9 +190,8 @@ impl Accounts {
                 refresh_tokens::mark_spent(conn, token.id, now).await?;
                 let user = users::find(conn, token.user_id).await?;
                 Ok(user.map_or(Exchange::Refused, |user| Exchange::Spent(user, token.family_id)))
-            })
+            }.scope_boxed())
             .await?;
-        drop(conn);
         match outcome {
             Exchange::Spent(user, family) => self.issue(&user, family).await,
             Exchange::Refused => Err(ServiceError::Unauthenticated(BAD_REFRESH_TOKEN.into())),
@@ -196,18 +204,19 @@ impl Accounts {
 
     /// Revokes the presented token's family. Logging out twice is fine.
     pub async fn logout(&self, presented: &str) -> Result<(), ServiceError> {
-        let hash = tokens::hash_refresh_token(presented);
-        let mut conn = self.pool.get().await?;
+        let hash = &tokens::hash_refresh_token(presented);
         let now = self.clock.now();
-        let family = conn
-            .transaction(async |conn| {
-                let Some(token) = refresh_tokens::find_for_update(conn, &hash).await? else {
+        let family = db::transaction(&self.pool, |conn| {
+            async move {
+                let Some(token) = refresh_tokens::find_for_update(conn, hash).await? else {
                     return Ok::<_, ServiceError>(None);
                 };
                 refresh_tokens::revoke_family(conn, token.family_id, now).await?;
                 Ok(Some(token.family_id))
-            })
-            .await?;
+            }
+            .scope_boxed()
+        })
+        .await?;
         match family {
             Some(_) => Ok(()),
             None => Err(ServiceError::Unauthenticated(BAD_REFRESH_TOKEN.into())),
@@ -215,19 +224,20 @@ impl Accounts {
     }
 
     pub async fn user(&self, id: Uuid) -> Result<UserRow, ServiceError> {
-        let mut conn = self.pool.get().await?;
-        users::find(&mut conn, id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("no account with id {id}")))
+        db::read(&self.pool, |conn| {
+            async move { Ok::<_, ServiceError>(users::find(conn, id).await?) }.scope_boxed()
+        })
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no account with id {id}")))
     }
 
     pub async fn user_by_email(&self, email: &Email) -> Result<UserRow, ServiceError> {
-        let mut conn = self.pool.get().await?;
-        users::find_by_email(&mut conn, email.as_str())
-            .await?
-            .ok_or_else(|| {
-                ServiceError::NotFound(format!("no account with email {}", email.as_str()))
-            })
+        db::read(&self.pool, |conn| {
+            async move { Ok::<_, ServiceError>(users::find_by_email(conn, email.as_str()).await?) }
+                .scope_boxed()
+        })
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no account with email {}", email.as_str())))
     }
 
     /// Up to `limit` accounts after a (created_at, id) position, oldest
@@ -237,10 +247,15 @@ impl Accounts {
         after: Option<(chrono::DateTime<Utc>, Uuid)>,
         limit: i64,
     ) -> Result<(Vec<UserRow>, i64), ServiceError> {
-        let mut conn = self.pool.get().await?;
-        let rows = users::page(&mut conn, after, limit).await?;
-        let total = users::count(&mut conn).await?;
-        Ok((rows, total))
+        db::read(&self.pool, |conn| {
+            async move {
+                let rows = users::page(conn, after, limit).await?;
+                let total = users::count(conn).await?;
+                Ok::<_, ServiceError>((rows, total))
+            }
+            .scope_boxed()
+        })
+        .await
     }
 
     /// An admin gives another account a new role; their own is off limits so
@@ -256,10 +271,15 @@ impl Accounts {
                 "admins cannot change their own role; ask another admin".into(),
             ));
         }
-        let mut conn = self.pool.get().await?;
-        users::set_role(&mut conn, user_id, role_name(role), self.clock.now())
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("no account with id {user_id}")))
+        let now = self.clock.now();
+        db::write_once(&self.pool, |conn| {
+            async move {
+                Ok::<_, ServiceError>(users::set_role(conn, user_id, role_name(role), now).await?)
+            }
+            .scope_boxed()
+        })
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no account with id {user_id}")))
     }
 
     /// Creates the configured admin when missing, or makes sure it is ADMIN.
@@ -311,18 +331,18 @@ impl Accounts {
         let expires_at = now
             + chrono::Duration::from_std(self.tokens.refresh_ttl)
                 .map_err(ServiceError::internal)?;
-        let mut conn = self.pool.get().await?;
-        refresh_tokens::insert(
-            &mut conn,
-            NewRefreshToken {
-                id: Uuid::now_v7(),
-                family_id,
-                user_id: user.id,
-                token_hash: &refresh.hash,
-                issued_at: now,
-                expires_at,
-            },
-        )
+        let token = NewRefreshToken {
+            id: Uuid::now_v7(),
+            family_id,
+            user_id: user.id,
+            token_hash: &refresh.hash,
+            issued_at: now,
+            expires_at,
+        };
+        db::write_once(&self.pool, |conn| {
+            async move { Ok::<_, ServiceError>(refresh_tokens::insert(conn, token).await?) }
+                .scope_boxed()
+        })
         .await?;
         Ok(TokenPair {
             access_token,

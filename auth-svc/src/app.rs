@@ -26,7 +26,7 @@ pub async fn run(
 ) -> Result<(), ServeError> {
     let key = SigningKey::from_pem(config.signing_key_pem.expose()).map_err(ServeError::Setup)?;
     let database_url = config.common.database_url.expose().to_owned();
-    let pool = db::pool(&database_url, config.common.database_pool_size);
+    let pool = db::pool_for(&config.common);
     let clock = config.common.clock.clone();
     let published = PublishedKeys::new(pool.clone(), config.access_token_ttl, clock.clone());
     let host = Host::new(
@@ -35,7 +35,8 @@ pub async fn run(
         published.clone(),
         &config.common.jwt,
     )
-    .await?;
+    .await?
+    .with_database(&pool, config.common.database_connect_timeout);
 
     let cost = config.bcrypt_cost;
     let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(cost))

@@ -8,7 +8,7 @@ use kursi_proto::auth::v1::Jwk;
 use service_kit::ServiceError;
 use service_kit::auth::{KeySource, KeySourceError};
 use service_kit::clock::Clock;
-use service_kit::db::Pool;
+use service_kit::db::{self, Pool, ScopedFutureExt};
 
 use crate::db::signing_keys;
 use crate::keys;
@@ -38,8 +38,11 @@ impl PublishedKeys {
     /// lifetime (and some slack) ago.
     pub async fn list(&self) -> Result<Vec<Jwk>, ServiceError> {
         let cutoff = self.clock.now() - self.grace;
-        let mut conn = self.pool.get().await?;
-        let keys = signing_keys::published(&mut conn, cutoff).await?;
+        let keys = db::read(&self.pool, |conn| {
+            async move { Ok::<_, ServiceError>(signing_keys::published(conn, cutoff).await?) }
+                .scope_boxed()
+        })
+        .await?;
         Ok(keys.iter().map(|(kid, x)| keys::jwk(kid, x)).collect())
     }
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use service_kit::ServiceError;
-use service_kit::db::{self, Migrations, Pool};
+use service_kit::db::{self, Migrations, Pool, ScopedFutureExt};
 use testkit::TestDb;
 
 static NOTHING_BUT_KEYS: Migrations =
@@ -80,12 +80,15 @@ async fn count(db: &TestDb) -> i64 {
 #[tokio::test]
 async fn a_read_that_loses_its_connection_is_read_again() {
     let (_db, pool) = database().await;
-    let attempts = AtomicUsize::new(0);
-    let answer: Result<usize, ServiceError> = db::read(&pool, async |conn| {
-        if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
-            sql::end_my_session(conn).await?;
+    let attempts = &AtomicUsize::new(0);
+    let answer: Result<usize, ServiceError> = db::read(&pool, |conn| {
+        async move {
+            if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
+                sql::end_my_session(conn).await?;
+            }
+            sql::seven(conn).await
         }
-        sql::seven(conn).await
+        .scope_boxed()
     })
     .await;
     assert_eq!(answer.unwrap(), 1);
@@ -95,13 +98,16 @@ async fn a_read_that_loses_its_connection_is_read_again() {
 #[tokio::test]
 async fn a_transaction_that_lost_its_connection_before_commit_runs_again_once() {
     let (db, pool) = database().await;
-    let attempts = AtomicUsize::new(0);
-    let answer: Result<(), ServiceError> = db::transaction(&pool, async |conn| {
-        sql::book(conn, "T1").await?;
-        if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
-            sql::end_my_session(conn).await?;
+    let attempts = &AtomicUsize::new(0);
+    let answer: Result<(), ServiceError> = db::transaction(&pool, |conn| {
+        async move {
+            sql::book(conn, "T1").await?;
+            if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
+                sql::end_my_session(conn).await?;
+            }
+            Ok(())
         }
-        Ok(())
+        .scope_boxed()
     })
     .await;
     answer.unwrap();
@@ -113,9 +119,12 @@ async fn a_transaction_that_lost_its_connection_before_commit_runs_again_once() 
     );
 
     // Lost twice: answered UNAVAILABLE, nothing written.
-    let lost: Result<(), ServiceError> = db::transaction(&pool, async |conn| {
-        sql::book(conn, "T2").await?;
-        sql::end_my_session(conn).await
+    let lost: Result<(), ServiceError> = db::transaction(&pool, |conn| {
+        async move {
+            sql::book(conn, "T2").await?;
+            sql::end_my_session(conn).await
+        }
+        .scope_boxed()
     })
     .await;
     assert!(
@@ -140,8 +149,8 @@ async fn a_commit_whose_outcome_is_unknown_is_not_run_again() {
         )
         .await
         .unwrap();
-    let attempts = AtomicUsize::new(0);
-    let backend = AtomicI32::new(0);
+    let attempts = &AtomicUsize::new(0);
+    let backend = &AtomicI32::new(0);
     let killer = async {
         // Once the work is done (COMMIT is then sent), end its session.
         while attempts.load(Ordering::SeqCst) == 0 {
@@ -157,11 +166,14 @@ async fn a_commit_whose_outcome_is_unknown_is_not_run_again() {
             .await
             .unwrap();
     };
-    let work = db::transaction(&pool, async |conn| {
-        backend.store(sql::my_pid(conn).await?, Ordering::SeqCst);
-        sql::book(conn, "T1").await?;
-        attempts.fetch_add(1, Ordering::SeqCst);
-        Ok::<_, ServiceError>(())
+    let work = db::transaction(&pool, |conn| {
+        async move {
+            backend.store(sql::my_pid(conn).await?, Ordering::SeqCst);
+            sql::book(conn, "T1").await?;
+            attempts.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, ServiceError>(())
+        }
+        .scope_boxed()
     });
     let (answer, ()) = tokio::join!(work, killer);
     assert!(

@@ -11,7 +11,7 @@ mod violation;
 
 pub use prepared::{Bind, Binds, Prepared, bind, prepared};
 pub use probe::{PROBE_INTERVAL, watch_database};
-pub use retry::{Lost, read, transaction, write_once};
+pub use retry::{Lost, ScopedBoxFuture, ScopedFutureExt, Work, read, transaction, write_once};
 pub use violation::{ConstraintKind, RefuseExt, Violation, refuse, violation};
 
 use std::time::Duration;

@@ -24,11 +24,30 @@
 
 use diesel::result::Error as DieselError;
 use diesel_async::{AsyncConnection, AsyncPgConnection, TransactionManager};
+pub use scoped_futures::{ScopedBoxFuture, ScopedFutureExt};
 
 use super::Pool;
 use crate::ServiceError;
 
 type Transactions = <AsyncPgConnection as AsyncConnection>::TransactionManager;
+
+/// Work on a connection that may run twice:
+/// `|conn| async move { … }.scope_boxed()`. The box lets the work borrow
+/// what the caller holds (`'a`) for as long as the connection is lent to it,
+/// and keeps the caller's future `Send` (an `AsyncFn` here would not be,
+/// for a limit of the compiler's).
+pub trait Work<'a, T, E>:
+    for<'c> Fn(&'c mut AsyncPgConnection) -> ScopedBoxFuture<'a, 'c, Result<T, E>> + Send + Sync + 'a
+{
+}
+
+impl<'a, T, E, F> Work<'a, T, E> for F where
+    F: for<'c> Fn(&'c mut AsyncPgConnection) -> ScopedBoxFuture<'a, 'c, Result<T, E>>
+        + Send
+        + Sync
+        + 'a
+{
+}
 
 /// An error that may say the database connection was lost.
 pub trait Lost {
@@ -43,22 +62,18 @@ impl Lost for ServiceError {
 
 /// Runs read-only `work` on a pooled connection, and once more on a fresh
 /// one if the connection was lost under it.
-pub async fn read<T, E>(
-    pool: &Pool,
-    work: impl AsyncFn(&mut AsyncPgConnection) -> Result<T, E>,
-) -> Result<T, E>
+pub async fn read<'a, T, E>(pool: &Pool, work: impl Work<'a, T, E>) -> Result<T, E>
 where
-    E: From<ServiceError> + Lost,
+    T: Send + 'a,
+    E: From<ServiceError> + Lost + Send + 'a,
 {
     traced("db.read", read_retried(pool, work)).await
 }
 
-async fn read_retried<T, E>(
-    pool: &Pool,
-    work: impl AsyncFn(&mut AsyncPgConnection) -> Result<T, E>,
-) -> Result<T, E>
+async fn read_retried<'a, T, E>(pool: &Pool, work: impl Work<'a, T, E>) -> Result<T, E>
 where
-    E: From<ServiceError> + Lost,
+    T: Send + 'a,
+    E: From<ServiceError> + Lost + Send + 'a,
 {
     let mut conn = pool.get().await.map_err(ServiceError::from)?;
     match work(&mut conn).await {
@@ -75,12 +90,15 @@ where
 
 /// Runs one self-committing write; a lost connection is
 /// [`ServiceError::CommitOutcomeUnknown`], never a second run.
-pub async fn write_once<T, E>(
+pub async fn write_once<'a, T, E>(
     pool: &Pool,
-    work: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<T, E>,
+    work: impl for<'c> FnOnce(&'c mut AsyncPgConnection) -> ScopedBoxFuture<'a, 'c, Result<T, E>>
+    + Send
+    + 'a,
 ) -> Result<T, E>
 where
-    E: From<ServiceError> + Lost,
+    T: Send + 'a,
+    E: From<ServiceError> + Lost + Send + 'a,
 {
     traced("db.write", async {
         let mut conn = pool.get().await.map_err(ServiceError::from)?;
@@ -100,22 +118,18 @@ where
 
 /// Runs `work` in a transaction, and once more on a fresh connection if
 /// the connection was lost before COMMIT; see the module's comment.
-pub async fn transaction<T, E>(
-    pool: &Pool,
-    work: impl AsyncFn(&mut AsyncPgConnection) -> Result<T, E>,
-) -> Result<T, E>
+pub async fn transaction<'a, T, E>(pool: &Pool, work: impl Work<'a, T, E>) -> Result<T, E>
 where
-    E: From<ServiceError> + From<DieselError> + Lost,
+    T: Send + 'a,
+    E: From<ServiceError> + From<DieselError> + Lost + Send + 'a,
 {
     traced("db.transaction", transaction_retried(pool, work)).await
 }
 
-async fn transaction_retried<T, E>(
-    pool: &Pool,
-    work: impl AsyncFn(&mut AsyncPgConnection) -> Result<T, E>,
-) -> Result<T, E>
+async fn transaction_retried<'a, T, E>(pool: &Pool, work: impl Work<'a, T, E>) -> Result<T, E>
 where
-    E: From<ServiceError> + From<DieselError> + Lost,
+    T: Send + 'a,
+    E: From<ServiceError> + From<DieselError> + Lost + Send + 'a,
 {
     match once(pool, &work).await {
         Attempt::Done(answer) => answer,
@@ -135,12 +149,10 @@ enum Attempt<T, E> {
     LostBeforeCommit(Result<T, E>),
 }
 
-async fn once<T, E>(
-    pool: &Pool,
-    work: &impl AsyncFn(&mut AsyncPgConnection) -> Result<T, E>,
-) -> Attempt<T, E>
+async fn once<'a, T, E>(pool: &Pool, work: &impl Work<'a, T, E>) -> Attempt<T, E>
 where
-    E: From<ServiceError> + From<DieselError> + Lost,
+    T: Send + 'a,
+    E: From<ServiceError> + From<DieselError> + Lost + Send + 'a,
 {
     let mut conn = match pool.get().await {
         Ok(conn) => conn,
