@@ -32,9 +32,11 @@ pub async fn run(
         CatalogServiceServer::<CatalogApi>::NAME,
         OperationsServer::<OperationsApi>::NAME,
     ];
-    let host = Host::with_remote_keys(&config.common, &served).await?;
     let database_url = config.common.database_url.expose().to_owned();
-    let pool = db::pool(&database_url, config.common.database_pool_size);
+    let pool = db::pool_for(&config.common);
+    let host = Host::with_remote_keys(&config.common, &served)
+        .await?
+        .with_database(&pool, config.common.database_connect_timeout);
     let outbox = Outbox::new(pool);
     let client = TmdbClient::new(&config.tmdb).map_err(ServeError::Setup)?;
 

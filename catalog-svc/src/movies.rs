@@ -1,11 +1,10 @@
 //! The movie rules at work: each command runs in one transaction that
 //! writes the movie and its outbox event together.
 
-use diesel_async::AsyncConnection;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
-use service_kit::db::{Pool, RefuseExt};
+use service_kit::db::{Pool, RefuseExt, ScopedFutureExt, read, transaction};
 use service_kit::outbox::Outbox;
 use uuid::Uuid;
 
@@ -46,25 +45,30 @@ impl Movies {
         actor: Actor,
         content: MovieContent,
     ) -> Result<MovieRow, ServiceError> {
-        let mut conn = self.pool.get().await?;
         let now = self.clock.now();
-        let row = conn
-            .transaction(async |conn| {
-                let row = movies::insert(conn, Uuid::now_v7(), &content, now)
+        let content = &content;
+        let row = transaction(&self.pool, |conn| {
+            async move {
+                let row = movies::insert(conn, Uuid::now_v7(), content, now)
                     .await
                     .refuse(|v| refused(v, content.tmdb_id))?;
                 events::append(conn, actor, now, vec![render::movie_created(&row)]).await?;
                 Ok::<_, ServiceError>(row)
-            })
-            .await?;
+            }
+            .scope_boxed()
+        })
+        .await?;
         self.outbox.committed();
         tracing::info!(movie_id = %row.id, title = %row.title, "movie created");
         Ok(row)
     }
 
     pub async fn get(&self, id: Uuid) -> Result<MovieRow, ServiceError> {
-        let mut conn = self.pool.get().await?;
-        let row = movies::find(&mut conn, id, Lock::Unlocked).await?;
+        let row = read(&self.pool, |conn| {
+            async move { Ok::<_, ServiceError>(movies::find(conn, id, Lock::Unlocked).await?) }
+                .scope_boxed()
+        })
+        .await?;
         Ok(row.ok_or(Refusal::NoMovie(id))?)
     }
 
@@ -72,8 +76,10 @@ impl Movies {
         &self,
         request: &PageRequest<Filter, (String, Uuid)>,
     ) -> Result<Page<MovieRow>, ServiceError> {
-        let mut conn = self.pool.get().await?;
-        Ok(movies::page(&mut conn, request).await?)
+        read(&self.pool, |conn| {
+            async move { Ok::<_, ServiceError>(movies::page(conn, request).await?) }.scope_boxed()
+        })
+        .await
     }
 
     /// Applies a change by hand; a change that changes nothing writes
@@ -84,10 +90,10 @@ impl Movies {
         id: Uuid,
         edit: MovieEdit,
     ) -> Result<MovieRow, ServiceError> {
-        let mut conn = self.pool.get().await?;
         let now = self.clock.now();
-        let (row, changed) = conn
-            .transaction(async |conn| {
+        let edit = &edit;
+        let (row, changed) = transaction(&self.pool, |conn| {
+            async move {
                 let current = movies::find(conn, id, Lock::ForUpdate)
                     .await?
                     .ok_or(Refusal::NoMovie(id))?;
@@ -101,8 +107,10 @@ impl Movies {
                 let change = render::movie_updated(&row, &revision.changed);
                 events::append(conn, actor, now, vec![change]).await?;
                 Ok((row, true))
-            })
-            .await?;
+            }
+            .scope_boxed()
+        })
+        .await?;
         if changed {
             self.outbox.committed();
         }
@@ -113,17 +121,19 @@ impl Movies {
     /// and still to end. The movie's row lock keeps a showtime from being
     /// scheduled meanwhile (its foreign key waits for the lock).
     pub async fn delete(&self, actor: Actor, id: Uuid) -> Result<(), ServiceError> {
-        let mut conn = self.pool.get().await?;
         let now = self.clock.now();
-        conn.transaction(async |conn| {
-            let row = movies::find(conn, id, Lock::ForUpdate)
-                .await?
-                .ok_or(Refusal::NoMovie(id))?;
-            let upcoming = showtimes::count_upcoming(conn, id, now).await?;
-            check_deletable(&row.title, upcoming)?;
-            movies::delete(conn, id).await?;
-            events::append(conn, actor, now, vec![render::movie_deleted(&row)]).await?;
-            Ok::<_, ServiceError>(())
+        transaction(&self.pool, |conn| {
+            async move {
+                let row = movies::find(conn, id, Lock::ForUpdate)
+                    .await?
+                    .ok_or(Refusal::NoMovie(id))?;
+                let upcoming = showtimes::count_upcoming(conn, id, now).await?;
+                check_deletable(&row.title, upcoming)?;
+                movies::delete(conn, id).await?;
+                events::append(conn, actor, now, vec![render::movie_deleted(&row)]).await?;
+                Ok::<_, ServiceError>(())
+            }
+            .scope_boxed()
         })
         .await?;
         self.outbox.committed();

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
-use service_kit::db::Pool;
+use service_kit::db::{Pool, ScopedFutureExt, read};
 
 use crate::db::Page;
 use crate::db::operations::{self, ListRequest, OperationRow};
@@ -37,15 +37,20 @@ impl Operations {
     }
 
     pub async fn get(&self, name: OperationName) -> Result<OperationRow, ServiceError> {
-        let mut conn = self.pool.get().await?;
-        operations::find(&mut conn, name.id())
-            .await?
-            .ok_or_else(|| Refusal::NoOperation(name.to_string()).into())
+        read(&self.pool, |conn| {
+            async move { Ok::<_, ServiceError>(operations::find(conn, name.id()).await?) }
+                .scope_boxed()
+        })
+        .await?
+        .ok_or_else(|| Refusal::NoOperation(name.to_string()).into())
     }
 
     pub async fn list(&self, request: &ListRequest) -> Result<Page<OperationRow>, ServiceError> {
-        let mut conn = self.pool.get().await?;
-        Ok(operations::page(&mut conn, request).await?)
+        read(&self.pool, |conn| {
+            async move { Ok::<_, ServiceError>(operations::page(conn, request).await?) }
+                .scope_boxed()
+        })
+        .await
     }
 
     /// The operation once it is done, or as it stands after `limit`.
@@ -69,19 +74,24 @@ impl Operations {
     /// first. A cancelled one is left as it is; one that succeeded or
     /// failed is refused.
     pub async fn cancel(&self, actor: Actor, name: OperationName) -> Result<(), ServiceError> {
-        let mut conn = self.pool.get().await?;
         loop {
-            let row = operations::find(&mut conn, name.id())
-                .await?
-                .ok_or_else(|| Refusal::NoOperation(name.to_string()))?;
+            let row = self.get(name).await?;
             match rules::cancel(row.state())? {
                 Cancelling::AlreadyDone => return Ok(()),
                 Cancelling::Ask => {
                     let now = self.clock.now();
-                    if operations::ask_to_cancel(&mut conn, name.id(), now)
-                        .await?
-                        .is_some()
-                    {
+                    // Marking it is idempotent: sent again after a lost
+                    // connection, it asks the same.
+                    let asked = read(&self.pool, |conn| {
+                        async move {
+                            Ok::<_, ServiceError>(
+                                operations::ask_to_cancel(conn, name.id(), now).await?,
+                            )
+                        }
+                        .scope_boxed()
+                    })
+                    .await?;
+                    if asked.is_some() {
                         let by = actor.user_id().map(|id| id.to_string()).unwrap_or_default();
                         tracing::info!(operation = %name, by, "TheMovieDB import asked to stop");
                         return Ok(());
@@ -94,12 +104,15 @@ impl Operations {
 
     /// Forgets an operation that has ended (what its import did stays).
     pub async fn delete(&self, name: OperationName) -> Result<(), ServiceError> {
-        let mut conn = self.pool.get().await?;
-        let row = operations::find(&mut conn, name.id())
-            .await?
-            .ok_or_else(|| Refusal::NoOperation(name.to_string()))?;
+        let row = self.get(name).await?;
         rules::check_deletable(row.state())?;
-        match operations::delete_ended(&mut conn, name.id()).await? {
+        // Deleting what has ended is idempotent too.
+        let deleted = read(&self.pool, |conn| {
+            async move { Ok::<_, ServiceError>(operations::delete_ended(conn, name.id()).await?) }
+                .scope_boxed()
+        })
+        .await?;
+        match deleted {
             0 => Err(Refusal::NoOperation(name.to_string()).into()),
             _ => Ok(()),
         }

@@ -4,11 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use diesel::result::Error as DieselError;
-use diesel_async::AsyncConnection;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
-use service_kit::db::{Pool, RefuseExt};
+use service_kit::db::{Lost, Pool, RefuseExt, ScopedFutureExt, read, transaction};
 use service_kit::outbox::Outbox;
 use uuid::Uuid;
 
@@ -64,6 +63,12 @@ impl From<DieselError> for Stopped {
     }
 }
 
+impl Lost for Stopped {
+    fn connection_lost(&self) -> bool {
+        matches!(self, Stopped::Failed(err) if err.connection_lost())
+    }
+}
+
 impl Showtimes {
     pub fn new(outbox: Outbox, rules: ScheduleRules, clock: Clock) -> Self {
         Self {
@@ -88,11 +93,11 @@ impl Showtimes {
         actor: Actor,
         draft: ShowtimeDraft,
     ) -> Result<ShowtimeView, ServiceError> {
-        let mut conn = self.pool.get().await?;
         let now = self.clock.now();
         let rules = &self.rules;
-        let result = conn
-            .transaction(async |conn| {
+        let draft = &draft;
+        let result = transaction(&self.pool, |conn| {
+            async move {
                 // Shared: concurrent showtimes of one movie do not wait for
                 // each other, but a change or deletion of the movie does.
                 let movie = movies::find(conn, draft.movie_id, Lock::ForShare)
@@ -136,8 +141,10 @@ impl Showtimes {
                 };
                 events::append(conn, actor, now, vec![render::showtime_scheduled(&view)]).await?;
                 Ok(view)
-            })
-            .await;
+            }
+            .scope_boxed()
+        })
+        .await;
         match result {
             Ok(view) => {
                 self.outbox.committed();
@@ -147,7 +154,16 @@ impl Showtimes {
             Err(Stopped::Refused(Refusal::AuditoriumTakenMeanwhile { start, free_at })) => {
                 // The winner of the race has committed; name it.
                 let auditorium = draft.auditorium.as_str();
-                match showtimes::in_the_way(&mut conn, auditorium, start, free_at).await? {
+                let in_the_way = read(&self.pool, |conn| {
+                    async move {
+                        Ok::<_, ServiceError>(
+                            showtimes::in_the_way(conn, auditorium, start, free_at).await?,
+                        )
+                    }
+                    .scope_boxed()
+                })
+                .await?;
+                match in_the_way {
                     Some(other) => Err(rules.taken_by(&other.occupant()).into()),
                     None => Err(Refusal::AuditoriumTakenMeanwhile { start, free_at }.into()),
                 }
@@ -158,8 +174,10 @@ impl Showtimes {
     }
 
     pub async fn get(&self, id: Uuid) -> Result<ShowtimeView, ServiceError> {
-        let mut conn = self.pool.get().await?;
-        let view = showtimes::find(&mut conn, id).await?;
+        let view = read(&self.pool, |conn| {
+            async move { Ok::<_, ServiceError>(showtimes::find(conn, id).await?) }.scope_boxed()
+        })
+        .await?;
         Ok(view.ok_or(Refusal::NoShowtime(id))?)
     }
 
@@ -167,8 +185,11 @@ impl Showtimes {
         &self,
         request: &PageRequest<Filter, (DateTime<Utc>, Uuid)>,
     ) -> Result<Page<ShowtimeView>, ServiceError> {
-        let mut conn = self.pool.get().await?;
-        Ok(showtimes::page(&mut conn, request).await?)
+        read(&self.pool, |conn| {
+            async move { Ok::<_, ServiceError>(showtimes::page(conn, request).await?) }
+                .scope_boxed()
+        })
+        .await
     }
 
     /// SCHEDULED → CANCELLED; a CANCELLED showtime is answered as it is.
@@ -178,10 +199,10 @@ impl Showtimes {
         id: Uuid,
         reason: Option<String>,
     ) -> Result<ShowtimeView, ServiceError> {
-        let mut conn = self.pool.get().await?;
         let now = self.clock.now();
-        let changed = conn
-            .transaction(async |conn| {
+        let reason = &reason;
+        let changed = transaction(&self.pool, |conn| {
+            async move {
                 let row = showtimes::find_for_update(conn, id)
                     .await?
                     .ok_or(Refusal::NoShowtime(id))?;
@@ -200,8 +221,10 @@ impl Showtimes {
                         Ok(true)
                     }
                 }
-            })
-            .await?;
+            }
+            .scope_boxed()
+        })
+        .await?;
         if changed {
             self.outbox.committed();
             tracing::info!(showtime_id = %id, "showtime cancelled");
