@@ -11,9 +11,11 @@
 
 mod auth;
 mod db;
+pub mod health;
 pub mod metrics;
 pub mod nats;
 pub mod otlp;
+pub mod postgres;
 pub mod raw;
 pub mod schema;
 mod spawn;

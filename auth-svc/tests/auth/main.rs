@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod database_down;
 mod forged_tokens;
 mod key_rotation;
 mod login;
