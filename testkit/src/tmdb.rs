@@ -282,9 +282,14 @@ impl FakeTmdb {
     /// Serves `catalog` with a fresh random token.
     pub async fn start(catalog: Catalog) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        Self::serve(listener, catalog, format!("fake-tmdb-{}", uuid::Uuid::new_v4().simple()))
+    }
+
+    /// Serves `catalog` on `listener`, accepting `token`.
+    pub fn serve(listener: TcpListener, catalog: Catalog, token: String) -> Self {
         let addr = listener.local_addr().expect("local addr");
         let shared = Arc::new(Shared {
-            token: format!("fake-tmdb-{}", uuid::Uuid::new_v4().simple()),
+            token,
             state: Mutex::new(Controls {
                 catalog,
                 ..Controls::default()
