@@ -128,6 +128,8 @@ impl Worker {
         let shared = self.shared.clone();
         let p = &shared.prepared;
         let Some(showtime) = p.showtime(self.index, shared.workers, self.sold_out) else {
+            // Every showtime of this worker sold out: it has nothing to do.
+            tokio::time::sleep(Duration::from_millis(100)).await;
             return;
         };
         let customer = (n as usize + self.index) % p.customers.len().max(1);

@@ -21,6 +21,7 @@ pub struct FaultReport {
     pub ok: u64,
     /// The rules' answers (a table taken, a repeat answered): not failures.
     pub refused: u64,
+    pub refused_by: BTreeMap<String, u64>,
     pub failed: u64,
     pub failed_during: BTreeMap<String, Failures>,
     pub failed_after: BTreeMap<String, Failures>,
@@ -136,6 +137,12 @@ pub fn faults(windows: &[Window], attempts: &[Attempt], end_us: u64) -> Vec<Faul
             sent: here.len() as u64,
             ok: count(|o| *o == Outcome::Ok),
             refused: count(|o| matches!(o, Outcome::Refused(_))),
+            refused_by: here.iter().fold(BTreeMap::new(), |mut by, a| {
+                if let Outcome::Refused(label) = &a.outcome {
+                    *by.entry(label.clone()).or_default() += 1;
+                }
+                by
+            }),
             failed: count(|o| matches!(o, Outcome::Failed(_))),
             failed_during: by_label(&during),
             failed_after: by_label(&after),
@@ -209,9 +216,19 @@ impl SuiteReport {
                 "{} ({:.1} s, then {:.1} s after)",
                 f.fault, f.during_seconds, f.after_seconds
             );
+            let refused: Vec<String> = f
+                .refused_by
+                .iter()
+                .map(|(l, n)| format!("{l} {n}"))
+                .collect();
+            let refused = if refused.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", refused.join(", "))
+            };
             let _ = writeln!(
                 out,
-                "  sent {}: ok {}, refused {}, failed {}",
+                "  sent {}: ok {}, refused {}{refused}, failed {}",
                 f.sent, f.ok, f.refused, f.failed
             );
             listed(&mut out, "failed while it lasted", &f.failed_during);
