@@ -16,7 +16,11 @@ pub const MAX_REQUESTS: u64 = 10_000_000;
 /// Runs one scenario against a local Kursi stack and reports requests per
 /// second, latency percentiles and errors by code.
 #[derive(Debug, Parser)]
-#[command(name = "loadgen", version)]
+#[command(
+    name = "loadgen",
+    version,
+    after_help = "The fault suite's load and checks: `loadgen faults --help` (scripts/faults runs them)."
+)]
 pub struct Args {
     /// What every request does.
     #[arg(value_enum)]

@@ -198,6 +198,13 @@ impl RestClient {
             .iter()
             .map(|user| HeaderValue::try_from(format!("Bearer {}", user.access_token)))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut client = Self::bare(edge_url, http2, pool);
+        client.bearers = Arc::new(bearers);
+        Ok(client)
+    }
+
+    /// A client with no prepared users' tokens: its caller sends its own.
+    pub(crate) fn bare(edge_url: &str, http2: bool, pool: usize) -> Self {
         let mut connector = HttpConnector::new();
         // Small requests and answers: do not wait to fill a segment.
         connector.set_nodelay(true);
@@ -205,11 +212,11 @@ impl RestClient {
             .pool_max_idle_per_host(pool)
             .http2_only(http2)
             .build(connector);
-        Ok(Self {
+        Self {
             http,
             base: edge_url.into(),
-            bearers: Arc::new(bearers),
-        })
+            bearers: Arc::new(Vec::new()),
+        }
     }
 
     async fn call(&mut self, load: &Load, ticket: u64) -> Result<(), String> {
@@ -229,7 +236,7 @@ impl RestClient {
             Scenario::CreateReservation => (
                 Method::POST,
                 "/api/reservations".to_owned(),
-                Some(rest_booking(user, load.fixture.now_unix, ticket)),
+                Some(rest_booking(&user.email, load.fixture.now_unix, ticket)),
             ),
             Scenario::CreateOrder | Scenario::SeatRush => return Err(NOT_HERE.into()),
         };
@@ -255,11 +262,26 @@ impl RestClient {
         body: Option<serde_json::Value>,
         bearer: Option<&HeaderValue>,
     ) -> Result<Answer, String> {
+        self.send_keyed(method, path, body, bearer, None).await
+    }
+
+    /// [`send`](Self::send), with an `Idempotency-Key` header when `key` is given.
+    pub(crate) async fn send_keyed(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        bearer: Option<&HeaderValue>,
+        key: Option<&str>,
+    ) -> Result<Answer, String> {
         let mut request = http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
         if let Some(value) = bearer {
             request = request.header(AUTHORIZATION, value.clone());
+        }
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
         }
         let body = match body {
             Some(value) => {
@@ -288,12 +310,12 @@ impl RestClient {
 }
 
 /// The body of `POST /api/reservations`, the same booking as over gRPC.
-fn rest_booking(user: &User, now_unix: i64, ticket: u64) -> serde_json::Value {
+pub(crate) fn rest_booking(email: &str, now_unix: i64, ticket: u64) -> serde_json::Value {
     let start = DateTime::from_timestamp(start_time(now_unix, ticket), 0)
         .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
         .unwrap_or_default();
     json!({
-        "contact_info": {"name": "Loadgen Guest", "phone": "08123456789", "email": user.email},
+        "contact_info": {"name": "Loadgen Guest", "phone": "08123456789", "email": email},
         "party_size": 2,
         "start_time": start,
     })
@@ -372,13 +394,7 @@ mod tests {
 
     #[test]
     fn the_rest_booking_is_rfc3339_in_utc() {
-        let user = User {
-            email: "a@example.com".into(),
-            password: "p".into(),
-            access_token: String::new(),
-            reservation_ids: vec![],
-        };
-        let body = rest_booking(&user, 0, 0);
+        let body = rest_booking("a@example.com", 0, 0);
         assert_eq!(body["start_time"], "1970-01-02T05:00:00Z");
         assert_eq!(body["contact_info"]["email"], "a@example.com");
     }

@@ -25,7 +25,7 @@ const AT_ONCE: usize = 4;
 /// Tables the staff account creates, one per capacity.
 const TABLE_CAPACITIES: [i32; 4] = [2, 4, 6, 8];
 /// The password of every account the load generator registers.
-const PASSWORD: &str = "loadgen-password";
+pub(crate) const PASSWORD: &str = "loadgen-password";
 
 /// Where the services are and who may prepare data.
 #[derive(Debug, Clone)]
@@ -190,7 +190,10 @@ impl User {
     }
 }
 
-async fn register(mut auth: AuthServiceClient<Channel>, email: String) -> anyhow::Result<String> {
+pub(crate) async fn register(
+    mut auth: AuthServiceClient<Channel>,
+    email: String,
+) -> anyhow::Result<String> {
     let reply = auth
         .register(RegisterRequest {
             email: email.clone(),
@@ -207,7 +210,7 @@ async fn register(mut auth: AuthServiceClient<Channel>, email: String) -> anyhow
         .ok_or_else(|| anyhow!("Register answered without the user"))
 }
 
-async fn login(
+pub(crate) async fn login(
     mut auth: AuthServiceClient<Channel>,
     username: &str,
     password: &str,
@@ -225,7 +228,7 @@ async fn login(
 
 /// A new account made STAFF by the admin, signed in again so its token
 /// carries the role.
-async fn staff_account(
+pub(crate) async fn staff_account(
     auth: AuthServiceClient<Channel>,
     admin_token: &str,
     run: &str,

@@ -5,6 +5,7 @@
 pub mod cinema;
 pub mod cli;
 pub mod client;
+pub mod faults;
 pub mod fixture;
 pub mod orders;
 pub mod run;

@@ -1,4 +1,5 @@
-//! `loadgen SCENARIO [OPTIONS]`: see `loadgen --help` and BENCHMARKS.md.
+//! `loadgen SCENARIO [OPTIONS]`: see `loadgen --help` and BENCHMARKS.md;
+//! `loadgen faults …`: the fault suite's half (scripts/faults, RELIABILITY.md).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -7,7 +8,11 @@ use clap::Parser;
 use loadgen::cli::Args;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|arg| arg == "faults") {
+        return loadgen::faults::main(argv[1..].to_vec());
+    }
+    let args = Args::parse_from(argv);
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
     if let Some(threads) = args.threads {

@@ -112,7 +112,7 @@ pick_free_nats_port() {
   while ((port <= last)); do
     tcp_open 127.0.0.1 "$port" || {
       printf '%s\n' "$port"
-      return
+      return 0
     }
     port=$((port + 1))
   done

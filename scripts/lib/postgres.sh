@@ -107,7 +107,7 @@ pg_bindir() {
     [[ -x $KURSI_PG_BINDIR/initdb && -x $KURSI_PG_BINDIR/pg_ctl ]] ||
       die "KURSI_PG_BINDIR=$KURSI_PG_BINDIR has no initdb and pg_ctl"
     printf '%s\n' "$KURSI_PG_BINDIR"
-    return
+    return 0
   fi
   # Debian installs server binaries outside $PATH, one folder per major.
   local -a dirs
@@ -115,7 +115,7 @@ pg_bindir() {
   for dir in "${dirs[@]}"; do
     if [[ -x $dir/initdb && -x $dir/pg_ctl ]]; then
       printf '%s\n' "$dir"
-      return
+      return 0
     fi
   done
   if have initdb && have pg_ctl; then
@@ -155,7 +155,7 @@ pick_free_port() {
   while ((port <= last)); do
     tcp_open 127.0.0.1 "$port" || {
       printf '%s\n' "$port"
-      return
+      return 0
     }
     port=$((port + 1))
   done
