@@ -205,7 +205,10 @@ impl ApiError {
                 && status.message().starts_with("h2 protocol error"));
         if local {
             tracing::warn!(upstream, error = %status, "upstream call failed");
-            if status.code() == Code::DeadlineExceeded || status.code() == Code::Cancelled {
+            // A CANCELLED made on this side is a connection that closed
+            // under the call (the service died mid-request): unreachable,
+            // not slow. The edge's own deadline answers 504 elsewhere.
+            if status.code() == Code::DeadlineExceeded {
                 return Self::upstream_timeout(upstream);
             }
             return Self::upstream_unreachable(upstream);
@@ -427,5 +430,18 @@ mod tests {
         let from_service = ApiError::from_status(&status, "reservation", &pool, &shape);
         let from_edge = ApiError::invalid_field("contact_info.email", "not an email");
         assert_eq!(from_service.body()["details"], from_edge.body()["details"]);
+    }
+
+    #[test]
+    fn a_connection_closed_under_a_call_is_unreachable_not_slow() {
+        let pool = DescriptorPool::decode(kursi_proto::FILE_DESCRIPTOR_SET).unwrap();
+        let shape = JsonShape::new(&pool);
+        // As tonic reports a connection the service closed mid-call.
+        let mut cancelled = tonic::Status::cancelled("connection closed");
+        cancelled.set_source(std::sync::Arc::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        )));
+        let error = ApiError::from_status(&cancelled, "reservation", &pool, &shape);
+        assert_eq!(error.status, StatusCode::SERVICE_UNAVAILABLE);
     }
 }

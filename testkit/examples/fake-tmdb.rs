@@ -33,6 +33,10 @@ async fn main() {
             .expect("--rate-limit-popular SECS");
         fake.rate_limit(Route::popular(1), secs, Times::Next(1));
     }
-    println!("fake TheMovieDB at TMDB_BASE_URL={} with TMDB_API_TOKEN={}", fake.url(), fake.token());
+    println!(
+        "fake TheMovieDB at TMDB_BASE_URL={} with TMDB_API_TOKEN={}",
+        fake.url(),
+        fake.token()
+    );
     tokio::signal::ctrl_c().await.expect("ctrl-c");
 }

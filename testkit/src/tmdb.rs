@@ -282,7 +282,11 @@ impl FakeTmdb {
     /// Serves `catalog` with a fresh random token.
     pub async fn start(catalog: Catalog) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-        Self::serve(listener, catalog, format!("fake-tmdb-{}", uuid::Uuid::new_v4().simple()))
+        Self::serve(
+            listener,
+            catalog,
+            format!("fake-tmdb-{}", uuid::Uuid::new_v4().simple()),
+        )
     }
 
     /// Serves `catalog` on `listener`, accepting `token`.
