@@ -121,6 +121,19 @@ fn router_with(
             })
             .fallback(own_route_method),
         )
+        // The edge itself serves, whatever its upstreams do: what an
+        // orchestrator's readiness and liveness probes ask (/healthz says
+        // which upstream is down, and is 503 while one is).
+        .route(
+            "/livez",
+            get(|| async {
+                (
+                    [(CONTENT_TYPE, "application/json")],
+                    "{\"status\":\"SERVING\"}",
+                )
+            })
+            .fallback(own_route_method),
+        )
         .route(
             "/openapi.json",
             get(move || {

@@ -137,6 +137,7 @@ pub async fn record(State(metrics): State<EdgeMetrics>, request: Request, next: 
 fn own_route(path: &str) -> &'static str {
     match path {
         "/healthz" => "/healthz",
+        "/livez" => "/livez",
         "/openapi.json" => "/openapi.json",
         "/docs" => "/docs",
         _ if path.starts_with("/docs/") => "/docs/*",

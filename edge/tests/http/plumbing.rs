@@ -182,6 +182,9 @@ async fn healthz_reports_each_upstream() {
     let body = edge.get("/healthz").send().await.expect(503);
     assert_eq!(body["upstreams"]["auth"], "SERVING");
     assert_eq!(body["upstreams"]["order"], "UNREACHABLE");
+    // The edge itself still serves: what orchestrators probe.
+    let live = edge.get("/livez").send().await.expect(200);
+    assert_eq!(live["status"], "SERVING");
 
     let healthy = Edge::start(vec![upstream("auth", auth.url())]).await;
     let body = healthy.get("/healthz").send().await.expect(200);
