@@ -141,6 +141,10 @@ pub struct CommonConfig {
     pub database_connect_timeout: Duration,
     /// Where `GET /metrics` is served (`METRICS_ADDR`); `None`: nowhere.
     pub metrics_addr: Option<SocketAddr>,
+    /// A client's connection is asked to move on after this long
+    /// (`MAX_CONNECTION_AGE_SECONDS`), so that replicas added later get
+    /// their share of long-lived HTTP/2 connections.
+    pub max_connection_age: Duration,
     /// Not a setting: the system clock, which tests replace with one they
     /// move forward.
     pub clock: Clock,
@@ -198,6 +202,7 @@ impl CommonConfig {
             database_pool_size: ranged_or("DATABASE_POOL_SIZE", 10, 1..=1000)?,
             database_connect_timeout: seconds_or("DATABASE_CONNECT_TIMEOUT_SECONDS", 1, 1..=60)?,
             metrics_addr: metrics_addr()?,
+            max_connection_age: seconds_or("MAX_CONNECTION_AGE_SECONDS", 300, 10..=86_400)?,
             clock: Clock::system(),
         })
     }

@@ -27,6 +27,7 @@ pub struct ServerOptions {
     pub request_timeout: Duration,
     pub max_concurrent_requests: usize,
     pub metrics_addr: Option<std::net::SocketAddr>,
+    pub max_connection_age: Duration,
 }
 
 impl From<&CommonConfig> for ServerOptions {
@@ -35,6 +36,7 @@ impl From<&CommonConfig> for ServerOptions {
             request_timeout: config.request_timeout,
             max_concurrent_requests: config.max_concurrent_requests,
             metrics_addr: config.metrics_addr,
+            max_connection_age: config.max_connection_age,
         }
     }
 }
@@ -168,6 +170,12 @@ impl Host {
             .into_inner();
         let server = Server::builder()
             .timeout(self.options.request_timeout)
+            // HTTP/2 connections last; without an age, replicas added later
+            // would get none of the callers already connected. GOAWAY lets
+            // a caller's calls in flight finish and open the next
+            // elsewhere (the edge sends a refused call again).
+            .max_connection_age(self.options.max_connection_age)
+            .max_connection_age_grace(self.options.request_timeout)
             .layer(layers)
             .add_routes(routes)
             .serve_with_incoming_shutdown(incoming(listener), draining);

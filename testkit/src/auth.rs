@@ -154,6 +154,7 @@ pub fn service_config(database_url: &str, auth_url: &str) -> CommonConfig {
         database_pool_size: 5,
         database_connect_timeout: service_kit::db::DEFAULT_CONNECT_TIMEOUT,
         metrics_addr: None,
+        max_connection_age: Duration::from_secs(300),
         clock: service_kit::clock::Clock::system(),
     }
 }
