@@ -27,10 +27,11 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let host =
-        Host::with_remote_keys(&config.common, &[OrderServiceServer::<OrderApi>::NAME]).await?;
     let database_url = config.common.database_url.expose().to_owned();
-    let pool = db::pool(&database_url, config.common.database_pool_size);
+    let pool = db::pool_for(&config.common);
+    let host = Host::with_remote_keys(&config.common, &[OrderServiceServer::<OrderApi>::NAME])
+        .await?
+        .with_database(&pool, config.common.database_connect_timeout);
     let outbox = Outbox::new(pool);
     let clock = config.common.clock.clone();
     let catalog = Catalog::new(&config.catalog_url, config.catalog_timeout, clock.clone())

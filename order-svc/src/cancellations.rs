@@ -13,7 +13,6 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer::pull};
-use diesel_async::AsyncConnection;
 use futures_util::StreamExt;
 use kursi_proto::catalog::v1::{CatalogEvent, catalog_event::Event as CatalogChange};
 use prost::Message;
@@ -21,6 +20,7 @@ use service_kit::ServiceError;
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
 use service_kit::db::Pool;
+use service_kit::db::{ScopedFutureExt, transaction};
 use service_kit::outbox::Outbox;
 use service_kit::outbox::relay::{RelayConfig, stream_config, stream_name};
 use service_kit::shutdown::stopped;
@@ -75,15 +75,17 @@ impl Cancellations {
                 None => "the showtime was cancelled".into(),
             },
         };
-        let mut conn = self.pool.get().await?;
-        let changed = conn
-            .transaction(async |conn| {
+        let (copy, command) = (&copy, &command);
+        let changed = transaction(&self.pool, |conn| {
+            async move {
                 showtimes::lock(conn, id).await?;
-                showtimes::upsert(conn, &copy).await?;
+                showtimes::upsert(conn, copy).await?;
                 let live = orders::lock_of_showtime(conn, id, &[Pending, Paid]).await?;
-                transition::apply_each(conn, &live, &command, Actor::System, now).await
-            })
-            .await?;
+                transition::apply_each(conn, &live, command, Actor::System, now).await
+            }
+            .scope_boxed()
+        })
+        .await?;
         if changed > 0 {
             self.outbox.committed();
         }

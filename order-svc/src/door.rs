@@ -1,11 +1,11 @@
 //! At the door: staff admit a ticket. The rules are `domain::admission`;
 //! this loads what they look at and records the admission.
 
-use diesel_async::AsyncConnection;
 use kursi_proto::order::v1 as pb;
 use pb::order_event::Event;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
+use service_kit::db::{ScopedFutureExt, transaction};
 use service_kit::values::timestamp;
 
 use crate::db::orders::OrderRow;
@@ -29,9 +29,8 @@ impl Orders {
             .user_id()
             .ok_or_else(|| ServiceError::internal("a ticket admitted by no account"))?;
         let now = self.now();
-        let mut conn = self.pool().get().await?;
-        let redeemed = conn
-            .transaction(async |conn| {
+        let redeemed = transaction(self.pool(), |conn| {
+            async move {
                 let ticket = tickets::find(conn, code)
                     .await?
                     .ok_or(Refusal::UnknownTicket)?;
@@ -67,8 +66,10 @@ impl Orders {
                 });
                 transition::append(conn, &order, actor, now, event).await?;
                 Ok::<_, ServiceError>((admitted, order))
-            })
-            .await?;
+            }
+            .scope_boxed()
+        })
+        .await?;
         self.outbox().committed();
         Ok(redeemed)
     }

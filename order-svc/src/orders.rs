@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use diesel::result::Error as DieselError;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use futures_util::future::{try_join, try_join3, try_join4};
 use kursi_proto::order::v1 as pb;
 use pb::order_event::Event;
@@ -15,7 +15,7 @@ use service_kit::ServiceError;
 use service_kit::accounts::{Accounts, NamedCustomer};
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
-use service_kit::db::{Pool, RefuseExt};
+use service_kit::db::{Lost, Pool, RefuseExt, ScopedFutureExt, read, transaction};
 use service_kit::idempotency::{self, Claim, Fingerprint, Keyed};
 use service_kit::outbox::Outbox;
 use service_kit::values::IdempotencyKey;
@@ -118,6 +118,12 @@ impl From<DieselError> for NotCreated {
     }
 }
 
+impl Lost for NotCreated {
+    fn connection_lost(&self) -> bool {
+        matches!(self, NotCreated::Failed(err) if err.connection_lost())
+    }
+}
+
 impl Orders {
     /// A PENDING order holds its seats for `config.hold`, a key names its
     /// order for `config.idempotency_ttl`, a ticket admits from
@@ -207,10 +213,11 @@ impl Orders {
             showtime: &showtime,
             now,
         };
-        let mut conn = self.pool.get().await?;
-        let made = conn
-            .transaction(async |conn| self.make(conn, &making).await)
-            .await;
+        let making = &making;
+        let made = transaction(&self.pool, |conn| {
+            async move { self.make(conn, making).await }.scope_boxed()
+        })
+        .await;
         match (made, &keyed) {
             (Ok(row), _) => {
                 self.outbox.committed();
@@ -229,12 +236,23 @@ impl Orders {
     /// The order made with `keyed`'s key before, as it is now, with its
     /// tickets; a refusal when the key came with another request.
     async fn replay(&self, keyed: &Keyed<'_>) -> Result<Option<Changed>, ServiceError> {
-        let conn = self.pool.get().await?;
-        let Some(id) = idempotency::first(&conn, keyed, self.clock.now()).await? else {
+        let now = self.clock.now();
+        let first = read(&self.pool, |conn| {
+            async move {
+                let Some(id) = idempotency::first(conn, keyed, now).await? else {
+                    return Ok::<_, ServiceError>(None);
+                };
+                let conn: &AsyncPgConnection = conn;
+                let found =
+                    try_join(orders::find(conn, id), tickets::of_orders(conn, &[id])).await?;
+                Ok(Some((id, found)))
+            }
+            .scope_boxed()
+        })
+        .await?;
+        let Some((id, (row, tickets))) = first else {
             return Ok(None);
         };
-        let (row, tickets) =
-            try_join(orders::find(&conn, id), tickets::of_orders(&conn, &[id])).await?;
         // The key and its order commit together.
         let row = row.ok_or_else(|| {
             ServiceError::internal(format!("an idempotency key names order {id}, not stored"))
@@ -339,10 +357,15 @@ impl Orders {
     }
 
     pub async fn get(&self, actor: Actor, id: Uuid) -> Result<Changed, ServiceError> {
-        let conn = self.pool.get().await?;
-        let row = visible(actor, id, orders::find(&conn, id).await?)?;
-        let tickets = tickets::of_orders(&conn, &[row.id]).await?;
-        Ok((row, tickets))
+        read(&self.pool, |conn| {
+            async move {
+                let row = visible(actor, id, orders::find(conn, id).await?)?;
+                let tickets = tickets::of_orders(conn, &[row.id]).await?;
+                Ok::<_, ServiceError>((row, tickets))
+            }
+            .scope_boxed()
+        })
+        .await
     }
 
     /// One page after `before`, the tickets of its orders, the number of
@@ -355,14 +378,20 @@ impl Orders {
         size: i64,
     ) -> Result<(Vec<OrderRow>, Vec<TicketRow>, i64, bool), ServiceError> {
         filter.customer_id = actor.listing_for(filter.customer_id, "orders")?;
-        let conn = self.pool.get().await?;
-        let mut rows = orders::page(&conn, &filter, before, size + 1).await?;
-        let more = rows.len() as i64 > size;
-        rows.truncate(size as usize);
-        let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-        let tickets = tickets::of_orders(&conn, &ids).await?;
-        let total = orders::count(&conn, &filter).await?;
-        Ok((rows, tickets, total, more))
+        let filter = &filter;
+        read(&self.pool, |conn| {
+            async move {
+                let mut rows = orders::page(conn, filter, before, size + 1).await?;
+                let more = rows.len() as i64 > size;
+                rows.truncate(size as usize);
+                let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+                let tickets = tickets::of_orders(conn, &ids).await?;
+                let total = orders::count(conn, filter).await?;
+                Ok::<_, ServiceError>((rows, tickets, total, more))
+            }
+            .scope_boxed()
+        })
+        .await
     }
 
     /// Pays or cancels an order.
@@ -373,9 +402,9 @@ impl Orders {
         command: Command,
     ) -> Result<Changed, ServiceError> {
         let now = self.clock.now();
-        let mut conn = self.pool.get().await?;
-        let (changed, wrote) = conn
-            .transaction(async |conn| {
+        let command = &command;
+        let (changed, wrote) = transaction(&self.pool, |conn| {
+            async move {
                 let row = visible(actor, id, orders::find_for_update(conn, id).await?)?;
                 if let Command::Pay { .. } = command {
                     let showtime = showtimes::find(conn, row.showtime_id).await?;
@@ -384,15 +413,17 @@ impl Orders {
                         row.state()?.status,
                     )?;
                 }
-                match transition::apply(conn, &row, &command, actor, now).await? {
+                match transition::apply(conn, &row, command, actor, now).await? {
                     Some(changed) => Ok::<_, ServiceError>((changed, true)),
                     None => {
                         let tickets = tickets::of_orders(conn, &[row.id]).await?;
                         Ok(((row, tickets), false))
                     }
                 }
-            })
-            .await?;
+            }
+            .scope_boxed()
+        })
+        .await?;
         if wrote {
             self.outbox.committed();
         }

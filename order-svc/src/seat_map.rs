@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use kursi_proto::order::v1 as pb;
 use service_kit::ServiceError;
+use service_kit::db::{ScopedFutureExt, read};
 use uuid::Uuid;
 
 use crate::db::{seats, showtimes};
@@ -20,17 +21,20 @@ impl Orders {
         showtime_id: Uuid,
         bearer: &str,
     ) -> Result<pb::GetSeatMapResponse, ServiceError> {
-        let mut conn = self.pool().get().await?;
-        let copy = match showtimes::find(&conn, showtime_id).await? {
+        let known = read(self.pool(), |conn| {
+            async move { Ok::<_, ServiceError>(showtimes::find(conn, showtime_id).await?) }
+                .scope_boxed()
+        })
+        .await?;
+        let copy = match known {
             Some(copy) => copy,
-            None => {
-                drop(conn);
-                let showtime = self.catalog().showtime(showtime_id, bearer).await?;
-                conn = self.pool().get().await?;
-                showtime.copy
-            }
+            None => self.catalog().showtime(showtime_id, bearer).await?.copy,
         };
-        let live = seats::live(&conn, showtime_id).await?;
+        let live = read(self.pool(), |conn| {
+            async move { Ok::<_, ServiceError>(seats::live(conn, showtime_id).await?) }
+                .scope_boxed()
+        })
+        .await?;
         let mut map = render(showtime_id, copy.layout(), &live);
         map.cancelled = copy.is_cancelled();
         Ok(map)

@@ -15,11 +15,11 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
-use service_kit::db::Pool;
+use service_kit::db::{Pool, ScopedFutureExt, transaction, write_once};
 use service_kit::idempotency;
 use service_kit::outbox::Outbox;
 use service_kit::shutdown;
@@ -52,15 +52,16 @@ impl Sweeper {
     pub async fn sweep(&self) -> Result<usize, ServiceError> {
         let mut total = 0;
         loop {
-            let mut conn = self.pool.get().await?;
             let now = self.clock.now();
-            let (expired, seen) = conn
-                .transaction(async |conn| {
+            let (expired, seen) = transaction(&self.pool, |conn| {
+                async move {
                     let rows = orders::lock_expired(conn, now, BATCH).await?;
                     let expired = expire(conn, &rows, now).await?;
                     Ok::<_, ServiceError>((expired, rows.len()))
-                })
-                .await?;
+                }
+                .scope_boxed()
+            })
+            .await?;
             total += expired;
             if expired > 0 {
                 self.outbox.committed();
@@ -73,8 +74,11 @@ impl Sweeper {
 
     /// Deletes the idempotency keys expired by now; how many.
     pub async fn prune_keys(&self) -> Result<usize, ServiceError> {
-        let conn = self.pool.get().await?;
-        Ok(idempotency::prune(&conn, self.clock.now()).await?)
+        let now = self.clock.now();
+        write_once(&self.pool, |conn| {
+            async move { Ok::<_, ServiceError>(idempotency::prune(conn, now).await?) }.scope_boxed()
+        })
+        .await
     }
 
     /// Sweeps every `interval` until `shutdown` turns true: expires overdue

@@ -27,13 +27,14 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let database_url = config.common.database_url.expose().to_owned();
+    let pool = db::pool_for(&config.common);
     let host = Host::with_remote_keys(
         &config.common,
         &[ReservationServiceServer::<ReservationApi>::NAME],
     )
-    .await?;
-    let database_url = config.common.database_url.expose().to_owned();
-    let pool = db::pool(&database_url, config.common.database_pool_size);
+    .await?
+    .with_database(&pool, config.common.database_connect_timeout);
     let outbox = Outbox::new(pool.clone());
 
     // Event streams and background tasks end when shutdown starts, so that

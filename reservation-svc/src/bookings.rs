@@ -17,13 +17,13 @@
 //! key and inserts in one transaction, the two statements pipelined.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use futures_util::future::try_join;
 use service_kit::ServiceError;
 use service_kit::accounts::{self, Accounts, NamedCustomer};
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
-use service_kit::db::Pool;
+use service_kit::db::{Lost, Pool, ScopedFutureExt, read, transaction, write_once};
 use service_kit::idempotency::{self, Claim, Fingerprint, Keyed};
 use service_kit::outbox::Outbox;
 use uuid::Uuid;
@@ -103,6 +103,18 @@ impl From<diesel::result::Error> for NotCreated {
     }
 }
 
+impl From<ServiceError> for NotCreated {
+    fn from(err: ServiceError) -> Self {
+        NotCreated::Failed(err)
+    }
+}
+
+impl Lost for NotCreated {
+    fn connection_lost(&self) -> bool {
+        matches!(self, NotCreated::Failed(err) if err.connection_lost())
+    }
+}
+
 impl Bookings {
     pub fn new(
         outbox: Outbox,
@@ -156,9 +168,15 @@ impl Bookings {
             actor: actor.user_id(),
             new,
         };
-        let mut conn = self.pool.get().await?;
+        let creation = &creation;
         let row = match &booking.idempotency_key {
-            None => created::insert(&conn, &creation).await?,
+            None => {
+                write_once(&self.pool, |conn| {
+                    async move { Ok::<_, ServiceError>(created::insert(conn, creation).await?) }
+                        .scope_boxed()
+                })
+                .await?
+            }
             Some(key) => {
                 let keyed = Keyed {
                     operation: OPERATION,
@@ -168,7 +186,7 @@ impl Bookings {
                     key,
                     fingerprint: booking.fingerprint(customer_id),
                 };
-                match self.create_keyed(&mut conn, &keyed, &creation).await? {
+                match self.create_keyed(&keyed, creation).await? {
                     Made::New(row) => row,
                     Made::First(row) => return Ok(row),
                 }
@@ -186,29 +204,48 @@ impl Bookings {
     /// else the key's claim and the booking, committed together.
     async fn create_keyed(
         &self,
-        conn: &mut AsyncPgConnection,
         keyed: &Keyed<'_>,
         creation: &Creation<'_>,
     ) -> Result<Made, ServiceError> {
         let now = creation.new.created_at;
-        if let Some(first) = idempotency::first(conn, keyed, now).await? {
-            return first_reservation(conn, first).await.map(Made::First);
+        if let Some(first) = self.first_of(keyed, now).await? {
+            return Ok(Made::First(first));
         }
-        let made = conn
-            .transaction(async |conn| self.claim_and_insert(conn, keyed, creation).await)
-            .await;
+        let made = transaction(&self.pool, |conn| {
+            async move { self.claim_and_insert(conn, keyed, creation).await }.scope_boxed()
+        })
+        .await;
         match made {
             Ok(row) => Ok(Made::New(row)),
             Err(NotCreated::Failed(err)) => Err(err),
             // A retry that raced the first attempt: the first answers it, or
             // refuses it if it asked something else.
-            Err(NotCreated::KeyTaken) => match idempotency::first(conn, keyed, now).await? {
-                Some(first) => first_reservation(conn, first).await.map(Made::First),
+            Err(NotCreated::KeyTaken) => match self.first_of(keyed, now).await? {
+                Some(first) => Ok(Made::First(first)),
                 None => Err(ServiceError::Aborted(
                     "a request with this idempotency key was in flight; retry".into(),
                 )),
             },
         }
+    }
+
+    /// The reservation the key was first sent for, if it was; a refusal if
+    /// it was sent for another booking.
+    async fn first_of(
+        &self,
+        keyed: &Keyed<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ReservationRow>, ServiceError> {
+        read(&self.pool, |conn| {
+            async move {
+                match idempotency::first(conn, keyed, now).await? {
+                    Some(first) => first_reservation(conn, first).await.map(Some),
+                    None => Ok(None),
+                }
+            }
+            .scope_boxed()
+        })
+        .await
     }
 
     /// The keyed create's transaction: the key's claim first, and the

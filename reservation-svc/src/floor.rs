@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use service_kit::ServiceError;
 use service_kit::clock::Clock;
-use service_kit::db::{Pool, RefuseExt};
+use service_kit::db::{Pool, RefuseExt, ScopedFutureExt, read, write_once};
 use uuid::Uuid;
 
 use crate::db::tables::{self, NewTable, TableChanges, TableRow};
@@ -47,7 +47,6 @@ impl Floor {
         capacity: Capacity,
         area: Area,
     ) -> Result<TableRow, ServiceError> {
-        let mut conn = self.pool.get().await?;
         let now = self.clock.now();
         let table = NewTable {
             id: Uuid::now_v7(),
@@ -57,13 +56,15 @@ impl Floor {
             created_at: now,
             updated_at: now,
         };
-        let row = tables::insert(&mut conn, table).await.refuse(db::refusal)?;
+        let row = write_once(&self.pool, |conn| {
+            async move { tables::insert(conn, table).await.refuse(db::refusal) }.scope_boxed()
+        })
+        .await?;
         tracing::info!(table_id = %row.id, label = %row.label, "table created");
         Ok(row)
     }
 
     pub async fn update(&self, id: Uuid, update: TableUpdate) -> Result<TableRow, ServiceError> {
-        let mut conn = self.pool.get().await?;
         let changes = TableChanges {
             label: update.label.as_ref().map(TableLabel::as_str),
             capacity: update.capacity.map(Capacity::get),
@@ -75,12 +76,22 @@ impl Floor {
             && changes.area.is_none()
             && changes.active.is_none()
         {
-            let row = tables::find(&mut conn, id).await?;
+            let row = read(&self.pool, |conn| {
+                async move { Ok::<_, ServiceError>(tables::find(conn, id).await?) }.scope_boxed()
+            })
+            .await?;
             return Ok(row.ok_or(Refusal::NoTable(id))?);
         }
-        let row = tables::update(&mut conn, id, changes, self.clock.now())
-            .await
-            .refuse(db::refusal)?;
+        let now = self.clock.now();
+        let row = write_once(&self.pool, |conn| {
+            async move {
+                tables::update(conn, id, changes, now)
+                    .await
+                    .refuse(db::refusal)
+            }
+            .scope_boxed()
+        })
+        .await?;
         Ok(row.ok_or(Refusal::NoTable(id))?)
     }
 
@@ -93,10 +104,16 @@ impl Floor {
         include_inactive: bool,
         size: i64,
     ) -> Result<(Vec<TableRow>, i64, bool), ServiceError> {
-        let mut conn = self.pool.get().await?;
         let after = after.as_ref().map(|(label, id)| (label.as_str(), *id));
-        let mut rows = tables::page(&mut conn, after, area, include_inactive, size + 1).await?;
-        let total = tables::count(&mut conn, area, include_inactive).await?;
+        let (mut rows, total) = read(&self.pool, |conn| {
+            async move {
+                let rows = tables::page(conn, after, area, include_inactive, size + 1).await?;
+                let total = tables::count(conn, area, include_inactive).await?;
+                Ok::<_, ServiceError>((rows, total))
+            }
+            .scope_boxed()
+        })
+        .await?;
         let more = rows.len() as i64 > size;
         rows.truncate(size as usize);
         Ok((rows, total, more))
@@ -117,10 +134,17 @@ impl Floor {
             return Ok(Vec::new());
         };
         let span_end = *last + duration.as_chrono();
-        let mut conn = self.pool.get().await?;
-        let candidates = tables::seating(&mut conn, party.get(), area).await?;
-        let ids: Vec<Uuid> = candidates.iter().map(|t| t.id).collect();
-        let holds = reservations::holds(&mut conn, &ids, *first, span_end).await?;
+        let (first, seats) = (*first, party.get());
+        let (candidates, holds) = read(&self.pool, |conn| {
+            async move {
+                let candidates = tables::seating(conn, seats, area).await?;
+                let ids: Vec<Uuid> = candidates.iter().map(|t| t.id).collect();
+                let holds = reservations::holds(conn, &ids, first, span_end).await?;
+                Ok::<_, ServiceError>((candidates, holds))
+            }
+            .scope_boxed()
+        })
+        .await?;
         Ok(starts
             .into_iter()
             .filter_map(|start| {

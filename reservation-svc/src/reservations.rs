@@ -8,11 +8,11 @@
 //! Handlers in `api` parse requests and call these; these call `db`.
 
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
-use service_kit::db::{Pool, RefuseExt};
+use service_kit::db::{Pool, RefuseExt, ScopedFutureExt, read, transaction};
 use service_kit::outbox::{self, Outbox};
 use uuid::Uuid;
 
@@ -108,8 +108,10 @@ impl Reservations {
     }
 
     pub async fn get(&self, actor: Actor, id: Uuid) -> Result<ReservationRow, ServiceError> {
-        let mut conn = self.pool.get().await?;
-        let row = reservations::find(&mut conn, id).await?;
+        let row = read(&self.pool, |conn| {
+            async move { Ok::<_, ServiceError>(reservations::find(conn, id).await?) }.scope_boxed()
+        })
+        .await?;
         Ok(visible(row, actor, id)?)
     }
 
@@ -126,16 +128,24 @@ impl Reservations {
             customer_id: actor.listing_for(filter.customer_id, "reservations")?,
             ..filter
         };
-        let mut conn = self.pool.get().await?;
-        let rows = reservations::page(&mut conn, &filter, skip, limit).await?;
-        let total = reservations::count(&mut conn, &filter).await?;
-        Ok((rows, total))
+        let filter = &filter;
+        read(&self.pool, |conn| {
+            async move {
+                let rows = reservations::page(conn, filter, skip, limit).await?;
+                let total = reservations::count(conn, filter).await?;
+                Ok::<_, ServiceError>((rows, total))
+            }
+            .scope_boxed()
+        })
+        .await
     }
 
     pub async fn history(&self, actor: Actor, id: Uuid) -> Result<Vec<HistoryRow>, ServiceError> {
         self.get(actor, id).await?;
-        let mut conn = self.pool.get().await?;
-        Ok(history::of(&mut conn, id).await?)
+        read(&self.pool, |conn| {
+            async move { Ok::<_, ServiceError>(history::of(conn, id).await?) }.scope_boxed()
+        })
+        .await
     }
 
     pub async fn stats(
@@ -143,8 +153,12 @@ impl Reservations {
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
     ) -> Result<Stats, ServiceError> {
-        let mut conn = self.pool.get().await?;
-        Ok(reservations::stats(&mut conn, from, to, self.clock.now()).await?)
+        let now = self.clock.now();
+        read(&self.pool, |conn| {
+            async move { Ok::<_, ServiceError>(reservations::stats(conn, from, to, now).await?) }
+                .scope_boxed()
+        })
+        .await
     }
 
     /// Runs one command on one reservation.
@@ -156,14 +170,14 @@ impl Reservations {
     ) -> Result<ReservationRow, ServiceError> {
         access::may_run(&actor, action.command(), action.cancel_reason())?;
         let policy = &self.policy;
-        let mut conn = self.pool.get().await?;
-        let (row, changed) = conn
-            .transaction(async |conn| {
+        let action = &action;
+        let (row, changed) = transaction(&self.pool, |conn| {
+            async move {
                 let row = reservations::find_for_update(conn, id).await?;
                 let row = visible(row, actor, id)?;
                 let current = aggregate(&row)?;
                 let now = self.clock.now();
-                let outcome = decide(conn, &current, action, policy, now).await?;
+                let outcome = decide(conn, &current, action.clone(), policy, now).await?;
                 match outcome {
                     Outcome::Unchanged => Ok::<_, ServiceError>((row, false)),
                     Outcome::Changed(change) => {
@@ -171,8 +185,10 @@ impl Reservations {
                         Ok((after, true))
                     }
                 }
-            })
-            .await?;
+            }
+            .scope_boxed()
+        })
+        .await?;
         if changed {
             self.outbox.committed();
         }

@@ -14,10 +14,10 @@
 
 use std::time::Duration;
 
-use diesel_async::AsyncConnection;
 use service_kit::ServiceError;
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
+use service_kit::db::{ScopedFutureExt, transaction, write_once};
 use service_kit::idempotency;
 use service_kit::outbox::Outbox;
 use service_kit::shutdown;
@@ -69,24 +69,27 @@ impl Sweeper {
 
     async fn sweep_batch(&self) -> Result<(Swept, usize), ServiceError> {
         let policy = self.reservations.policy();
-        let mut conn = self.reservations.pool().get().await?;
-        conn.transaction(async |conn| {
-            let now = self.reservations.now();
-            let rows = reservations::lock_overdue(conn, now, policy.no_show_grace, BATCH).await?;
-            let mut held: Vec<_> = rows.iter().filter_map(|row| row.table_id).collect();
-            held.sort();
-            held.dedup();
-            tables::lock_shared(conn, &held).await?;
-            let mut swept = Swept::default();
-            for row in &rows {
-                let change = aggregate(row)?.sweep(policy, now)?;
-                match change.to {
-                    Status::Cancelled => swept.expired += 1,
-                    _ => swept.no_shows += 1,
+        transaction(self.reservations.pool(), |conn| {
+            async move {
+                let now = self.reservations.now();
+                let rows =
+                    reservations::lock_overdue(conn, now, policy.no_show_grace, BATCH).await?;
+                let mut held: Vec<_> = rows.iter().filter_map(|row| row.table_id).collect();
+                held.sort();
+                held.dedup();
+                tables::lock_shared(conn, &held).await?;
+                let mut swept = Swept::default();
+                for row in &rows {
+                    let change = aggregate(row)?.sweep(policy, now)?;
+                    match change.to {
+                        Status::Cancelled => swept.expired += 1,
+                        _ => swept.no_shows += 1,
+                    }
+                    write_change(conn, row, &change, Actor::System, now).await?;
                 }
-                write_change(conn, row, &change, Actor::System, now).await?;
+                Ok::<_, ServiceError>((swept, rows.len()))
             }
-            Ok::<_, ServiceError>((swept, rows.len()))
+            .scope_boxed()
         })
         .await
     }
@@ -94,8 +97,11 @@ impl Sweeper {
     /// Deletes the idempotency keys expired by now on the service's clock;
     /// how many.
     pub async fn prune_keys(&self) -> Result<usize, ServiceError> {
-        let conn = self.reservations.pool().get().await?;
-        Ok(idempotency::prune(&conn, self.reservations.now()).await?)
+        let now = self.reservations.now();
+        write_once(self.reservations.pool(), |conn| {
+            async move { Ok::<_, ServiceError>(idempotency::prune(conn, now).await?) }.scope_boxed()
+        })
+        .await
     }
 
     /// Sweeps, and prunes expired keys, every `interval` until `shutdown`
