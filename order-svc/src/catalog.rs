@@ -55,6 +55,8 @@ impl Catalog {
             .parse()
             .map_err(|_| ServiceError::internal("a verified token that is not a header value"))?;
         request.metadata_mut().insert("authorization", value);
+        // The order's trace goes on into the catalog.
+        service_kit::telemetry::inject_metadata(request.metadata_mut());
         let answer =
             tokio::time::timeout(self.timeout, self.client.clone().get_showtime(request)).await;
         let showtime = match answer {

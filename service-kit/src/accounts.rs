@@ -157,6 +157,7 @@ fn authorized<T>(message: T, bearer: &str) -> Result<tonic::Request<T>, ServiceE
         .parse()
         .map_err(|_| ServiceError::internal("a verified token that is not a header value"))?;
     request.metadata_mut().insert("authorization", value);
+    crate::telemetry::inject_metadata(request.metadata_mut());
     Ok(request)
 }
 
