@@ -45,8 +45,9 @@ pub async fn run(
     let (shutdown, stopping) = shutdown::watched(shutdown);
 
     let clock = config.common.clock.clone();
-    let importer =
-        Importer::new(outbox.clone(), client, clock.clone()).stopping_with(stopping.clone());
+    let importer = Importer::new(outbox.clone(), client, clock.clone())
+        .stopping_with(stopping.clone())
+        .observed_by(host.metrics());
     let operations = OperationsApi {
         operations: Operations::new(outbox.pool().clone(), clock.clone()),
         request_timeout: config.common.request_timeout,
@@ -67,11 +68,12 @@ pub async fn run(
     let import = config.import;
     let relay = config.relay.clone();
     let health = host.readiness().reporter();
+    let metrics = host.metrics().clone();
     let setup = async move {
         db::prepare_when_reachable(&database_url, &crate::MIGRATIONS)
             .await
             .map_err(|err| ServiceError::Unavailable(err.to_string()))?;
-        outbox.start::<CatalogEvent>(poll, relay, health, stopping.clone());
+        outbox.start::<CatalogEvent>(poll, relay, health, &metrics, stopping.clone());
         // Imports a stopped process left RUNNING read as interrupted.
         if let Err(err) = importer.interrupt_orphans().await {
             tracing::warn!(error = %err, "could not mark interrupted imports");

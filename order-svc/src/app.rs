@@ -8,6 +8,7 @@ use kursi_proto::order::v1::order_service_server::OrderServiceServer;
 use service_kit::ServiceError;
 use service_kit::accounts::Accounts;
 use service_kit::db;
+use service_kit::metrics::Sweeps;
 use service_kit::outbox::Outbox;
 use service_kit::server::{Host, ServeError};
 use service_kit::shutdown;
@@ -58,13 +59,15 @@ pub async fn run(
     let cancellations = Cancellations::new(outbox.clone(), clock);
     let relay = config.relay.clone();
     let health = host.readiness().reporter();
+    let metrics = host.metrics().clone();
+    let sweeps = Sweeps::register(&metrics);
     let follow = config.relay.clone();
     let setup = async move {
         db::prepare_when_reachable(&database_url, &crate::MIGRATIONS)
             .await
             .map_err(|err| ServiceError::Unavailable(err.to_string()))?;
-        outbox.start::<OrderEvent>(poll, relay, health, stopping.clone());
-        tokio::spawn(sweeper.run(sweep_interval, stopping.clone()));
+        outbox.start::<OrderEvent>(poll, relay, health, &metrics, stopping.clone());
+        tokio::spawn(sweeper.run(sweep_interval, stopping.clone(), sweeps));
         match follow {
             Some(nats) => {
                 tokio::spawn(cancellations.follow(nats, stopping));

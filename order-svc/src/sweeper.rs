@@ -21,6 +21,7 @@ use service_kit::auth::Actor;
 use service_kit::clock::Clock;
 use service_kit::db::{Pool, ScopedFutureExt, transaction, write_once};
 use service_kit::idempotency;
+use service_kit::metrics::Sweeps;
 use service_kit::outbox::Outbox;
 use service_kit::shutdown;
 use tokio::sync::watch;
@@ -82,19 +83,31 @@ impl Sweeper {
     }
 
     /// Sweeps every `interval` until `shutdown` turns true: expires overdue
-    /// orders, then deletes expired idempotency keys.
-    pub async fn run(self, interval: Duration, stop: watch::Receiver<bool>) {
+    /// orders, then deletes expired idempotency keys, counting what it did
+    /// in `sweeps`.
+    pub async fn run(self, interval: Duration, stop: watch::Receiver<bool>, sweeps: Sweeps) {
         shutdown::every(interval, stop, || async {
-            match self.sweep().await {
-                Ok(0) => {}
-                Ok(expired) => tracing::info!(expired, "sweeper expired orders"),
+            let swept = self.sweep().await;
+            let pruned = self.prune_keys().await;
+            sweeps.ran(swept.is_ok() && pruned.is_ok());
+            match swept {
+                Ok(expired) => {
+                    sweeps.changed("order_expired", expired);
+                    if expired > 0 {
+                        tracing::info!(expired, "sweeper expired orders");
+                    }
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "sweeper failed; it tries again next interval")
                 }
             }
-            match self.prune_keys().await {
-                Ok(0) => {}
-                Ok(keys) => tracing::info!(keys, "sweeper deleted expired idempotency keys"),
+            match pruned {
+                Ok(keys) => {
+                    sweeps.changed("idempotency_key_pruned", keys);
+                    if keys > 0 {
+                        tracing::info!(keys, "sweeper deleted expired idempotency keys");
+                    }
+                }
                 Err(err) => tracing::warn!(
                     error = %err,
                     "deleting expired idempotency keys failed; the sweeper tries again next interval"

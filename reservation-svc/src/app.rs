@@ -8,6 +8,7 @@ use kursi_proto::reservation::v1::reservation_service_server::ReservationService
 use service_kit::ServiceError;
 use service_kit::accounts::Accounts;
 use service_kit::db;
+use service_kit::metrics::Sweeps;
 use service_kit::outbox::Outbox;
 use service_kit::server::{Host, ServeError};
 use service_kit::shutdown;
@@ -65,12 +66,14 @@ pub async fn run(
     let interval = config.sweeper_interval;
     let (poll, relay) = (config.event_poll_interval, config.relay.clone());
     let health = host.readiness().reporter();
+    let metrics = host.metrics().clone();
+    let sweeps = Sweeps::register(&metrics);
     let setup = async move {
         db::prepare_when_reachable(&database_url, &crate::MIGRATIONS)
             .await
             .map_err(|err| ServiceError::Unavailable(err.to_string()))?;
-        outbox.start::<ReservationEvent>(poll, relay, health, stopping.clone());
-        tokio::spawn(sweeper.run(interval, stopping));
+        outbox.start::<ReservationEvent>(poll, relay, health, &metrics, stopping.clone());
+        tokio::spawn(sweeper.run(interval, stopping, sweeps));
         Ok::<_, ServiceError>(())
     };
     tracing::info!(addr = %listener.local_addr().map_err(|e| ServeError::Setup(e.to_string()))?, "reservation-svc listening");

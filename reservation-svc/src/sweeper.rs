@@ -19,6 +19,7 @@ use service_kit::auth::Actor;
 use service_kit::clock::Clock;
 use service_kit::db::{ScopedFutureExt, transaction, write_once};
 use service_kit::idempotency;
+use service_kit::metrics::Sweeps;
 use service_kit::outbox::Outbox;
 use service_kit::shutdown;
 use tokio::sync::watch;
@@ -105,25 +106,35 @@ impl Sweeper {
     }
 
     /// Sweeps, and prunes expired keys, every `interval` until `shutdown`
-    /// turns true.
-    pub async fn run(self, interval: Duration, shutdown: watch::Receiver<bool>) {
+    /// turns true, counting what it did in `sweeps`.
+    pub async fn run(self, interval: Duration, shutdown: watch::Receiver<bool>, sweeps: Sweeps) {
         shutdown::every(interval, shutdown, || async {
-            match self.sweep().await {
-                Ok(swept) if swept != Swept::default() => {
-                    tracing::info!(
-                        no_shows = swept.no_shows,
-                        expired = swept.expired,
-                        "sweeper ran"
-                    );
+            let swept = self.sweep().await;
+            let pruned = self.prune_keys().await;
+            sweeps.ran(swept.is_ok() && pruned.is_ok());
+            match swept {
+                Ok(swept) => {
+                    sweeps.changed("no_show", swept.no_shows);
+                    sweeps.changed("reservation_expired", swept.expired);
+                    if swept != Swept::default() {
+                        tracing::info!(
+                            no_shows = swept.no_shows,
+                            expired = swept.expired,
+                            "sweeper ran"
+                        );
+                    }
                 }
-                Ok(_) => {}
                 Err(err) => {
                     tracing::warn!(error = %err, "sweeper failed; it tries again next interval")
                 }
             }
-            match self.prune_keys().await {
-                Ok(0) => {}
-                Ok(pruned) => tracing::debug!(pruned, "expired idempotency keys deleted"),
+            match pruned {
+                Ok(pruned) => {
+                    sweeps.changed("idempotency_key_pruned", pruned);
+                    if pruned > 0 {
+                        tracing::debug!(pruned, "expired idempotency keys deleted");
+                    }
+                }
                 Err(err) => tracing::warn!(
                     error = %err,
                     "deleting expired idempotency keys failed; the sweeper tries again next interval"

@@ -23,6 +23,19 @@ pub async fn scrape(addr: SocketAddr) -> String {
     panic!("nothing served {url}");
 }
 
+/// Scrapes `addr` until `done` holds for the text (what background work
+/// such as a relay or a sweeper counts arrives a moment later); the text then.
+pub async fn scrape_until(addr: SocketAddr, done: impl Fn(&str) -> bool) -> String {
+    for _ in 0..400 {
+        let text = scrape(addr).await;
+        if done(&text) {
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the metrics never got there:\n{}", scrape(addr).await);
+}
+
 async fn get(addr: SocketAddr) -> std::io::Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await?;

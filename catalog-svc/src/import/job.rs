@@ -123,6 +123,7 @@ impl Importer {
             .await?;
         if let (Some(ended), Some(id)) = (&ended, opened) {
             log(*id, trigger, pages, ended);
+            self.observed.ended(trigger, ended);
             if matches!(ended, Ended::Succeeded(_)) {
                 self.outbox.committed();
             }
@@ -286,6 +287,7 @@ impl Importer {
             message,
         };
         log(id, trigger, 0, &ended);
+        self.observed.ended(trigger, &ended);
         ended
     }
 }

@@ -19,6 +19,7 @@
 //! less than an interval ago, so N replicas do not import N times.
 
 mod job;
+mod observed;
 mod periodic;
 mod write;
 
@@ -30,9 +31,12 @@ use service_kit::ServiceError;
 use service_kit::auth::Actor;
 use service_kit::clock::Clock;
 use service_kit::db::Pool;
+use service_kit::metrics::Metrics;
 use service_kit::outbox::Outbox;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
+
+pub use observed::ImportMetrics;
 
 use crate::db::imports;
 use crate::db::operations::{self, OperationRow};
@@ -134,6 +138,7 @@ pub struct Importer {
     clock: Clock,
     /// Turns true when the service stops; `None`: never.
     stopping: Option<watch::Receiver<bool>>,
+    observed: ImportMetrics,
 }
 
 impl Importer {
@@ -144,6 +149,15 @@ impl Importer {
             client,
             clock,
             stopping: None,
+            observed: ImportMetrics::default(),
+        }
+    }
+
+    /// Counts how imports end, and what they did, in `metrics`.
+    pub fn observed_by(self, metrics: &Metrics) -> Self {
+        Self {
+            observed: ImportMetrics::register(metrics),
+            ..self
         }
     }
 

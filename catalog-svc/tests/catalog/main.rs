@@ -9,6 +9,7 @@ mod events;
 mod import;
 mod import_failures;
 mod import_schedule;
+mod metrics;
 mod movie_lists;
 mod movies;
 mod operations;

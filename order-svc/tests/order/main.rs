@@ -12,6 +12,7 @@ mod door;
 mod events;
 mod expiry;
 mod lifecycle;
+mod metrics;
 mod orders;
 mod schema;
 mod seat_map;

@@ -9,6 +9,7 @@ mod deposits;
 mod events;
 mod idempotency;
 mod lifecycle;
+mod metrics;
 mod nats;
 mod on_behalf;
 mod ownership;

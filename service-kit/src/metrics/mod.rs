@@ -12,10 +12,12 @@ mod grpc;
 mod pool;
 mod process;
 mod serve;
+mod sweeps;
 
 pub use grpc::GrpcMetricsLayer;
 pub use prometheus_client;
 pub use serve::serve;
+pub use sweeps::Sweeps;
 
 use std::sync::{Arc, OnceLock, RwLock};
 

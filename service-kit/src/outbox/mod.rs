@@ -32,6 +32,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::config::{self, ConfigError};
 use crate::db::Pool;
+use crate::metrics::Metrics;
 
 /// The outbox's tables, applied before a service's own migrations.
 pub static MIGRATIONS: EmbeddedMigrations =
@@ -82,17 +83,21 @@ impl Outbox {
 
     /// Starts what every service with events runs once its database is
     /// ready: the sequencer, and the relay to NATS when `relay` says where,
-    /// reporting its health on `health`. Both stop when `shutdown` does.
+    /// reporting its health on `health` and its progress in `metrics`. Both
+    /// stop when `shutdown` does.
     pub fn start<E: Envelope>(
         &self,
         poll: Duration,
         relay: Option<relay::RelayConfig>,
         health: HealthReporter,
+        metrics: &Metrics,
         shutdown: watch::Receiver<bool>,
     ) {
         tokio::spawn(self.sequencer().run(poll, shutdown.clone()));
         if let Some(relay) = relay {
-            let relay = relay::Relay::<E>::new(self.clone(), relay, poll).with_health(health);
+            let relay = relay::Relay::<E>::new(self.clone(), relay, poll)
+                .with_health(health)
+                .observed_by(metrics);
             tokio::spawn(relay.run(shutdown));
         }
     }

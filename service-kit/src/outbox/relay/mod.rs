@@ -18,6 +18,7 @@
 
 mod config;
 mod lease;
+mod observed;
 mod publisher;
 
 pub use config::RelayConfig;
@@ -28,12 +29,14 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::watch;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use uuid::Uuid;
 
 use super::{Envelope, Outbox, store};
+use crate::metrics::Metrics;
 use crate::shutdown::stopped;
 
 /// The name under which the relay's health is reported.
@@ -75,6 +78,8 @@ pub struct Relay<E: Envelope> {
     far_behind: AtomicBool,
     /// The health last reported: 0 none yet, 1 serving, 2 not.
     reported: AtomicU8,
+    /// Events this replica has published.
+    published: Counter,
     envelope: PhantomData<fn() -> E>,
 }
 
@@ -92,6 +97,7 @@ impl<E: Envelope> Relay<E> {
             lag: watch::channel(Lag::default()).0,
             far_behind: AtomicBool::new(false),
             reported: AtomicU8::new(0),
+            published: Counter::default(),
             envelope: PhantomData,
         }
     }
@@ -99,6 +105,16 @@ impl<E: Envelope> Relay<E> {
     /// Reports the relay's health as [`HEALTH_SERVICE`].
     pub fn with_health(mut self, health: HealthReporter) -> Self {
         self.health = Some(health);
+        self
+    }
+
+    /// Serves the relay's state, backlog and published count in `metrics`.
+    pub fn observed_by(self, metrics: &Metrics) -> Self {
+        metrics.register_collector(observed::RelayCollector {
+            state: self.state.subscribe(),
+            lag: self.lag.subscribe(),
+            published: self.published.clone(),
+        });
         self
     }
 
@@ -193,6 +209,9 @@ impl<E: Envelope> Relay<E> {
             .await
             .map_err(|e| e.to_string())?;
         if rows.is_empty() {
+            // Nothing waits: no backlog, whatever was measured before.
+            self.lag.send_replace(Lag::default());
+            self.far_behind.store(false, Ordering::Relaxed);
             self.set(RelayState::Relaying { position }).await;
             return Ok(Round::Idle);
         }
@@ -204,7 +223,10 @@ impl<E: Envelope> Relay<E> {
                 break;
             }
             match publisher.publish::<E>(row).await {
-                Ok(_) => position = row.position,
+                Ok(_) => {
+                    position = row.position;
+                    self.published.inc();
+                }
                 Err(PublishError::Undecodable {
                     position: p,
                     reason,
