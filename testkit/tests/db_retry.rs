@@ -45,6 +45,19 @@ mod sql {
             .map_err(ServiceError::from)
     }
 
+    /// Ends every session of this database, this one last, as a restart
+    /// or a failover would.
+    pub async fn end_every_session(conn: &mut AsyncPgConnection) -> Result<(), ServiceError> {
+        diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() ORDER BY pid = pg_backend_pid()",
+        )
+        .execute(conn)
+        .await
+        .map(drop)
+        .map_err(ServiceError::from)
+    }
+
     pub async fn seven(conn: &mut AsyncPgConnection) -> Result<usize, ServiceError> {
         prepared("SELECT ?", (bind::<Integer, _>(7),))
             .execute(conn)
@@ -186,4 +199,48 @@ async fn a_commit_whose_outcome_is_unknown_is_not_run_again() {
         "a COMMIT was sent twice"
     );
     assert_eq!(count(&db).await, 0);
+}
+
+/// Every session of the database ends at once (a restart, a failover, an
+/// operator) under a read, while the pool holds the others idle: the second
+/// attempt must not be on another of the dead ones, whose end the client
+/// has not seen yet.
+#[tokio::test]
+async fn when_every_pooled_connection_dies_at_once_the_second_attempt_is_on_a_fresh_one() {
+    let (db, _) = database().await;
+    let pool = db::pool(db.url(), 4);
+    let held: Vec<_> = futures_util::future::join_all((0..4).map(|_| pool.get())).await;
+    assert!(held.iter().all(Result::is_ok), "four connections open");
+    drop(held);
+
+    let attempts = &AtomicUsize::new(0);
+    let read: Result<usize, ServiceError> = db::read(&pool, |conn| {
+        async move {
+            if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
+                sql::end_every_session(conn).await?;
+            }
+            sql::seven(conn).await
+        }
+        .scope_boxed()
+    })
+    .await;
+    assert_eq!(read.unwrap(), 1, "the read is answered");
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+
+    let held: Vec<_> = futures_util::future::join_all((0..4).map(|_| pool.get())).await;
+    drop(held);
+    let attempts = &AtomicUsize::new(0);
+    let booked: Result<(), ServiceError> = db::transaction(&pool, |conn| {
+        async move {
+            sql::book(conn, "T9").await?;
+            if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
+                sql::end_every_session(conn).await?;
+            }
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await;
+    booked.unwrap();
+    assert_eq!(count(&db).await, 1);
 }

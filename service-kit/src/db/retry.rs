@@ -81,7 +81,7 @@ where
             tracing::warn!("a read lost its database connection; reading again on another");
             discard(&mut conn);
             drop(conn);
-            let mut conn = pool.get().await.map_err(ServiceError::from)?;
+            let mut conn = fresh(pool).await?;
             work(&mut conn).await
         }
         answer => answer,
@@ -131,15 +131,47 @@ where
     T: Send + 'a,
     E: From<ServiceError> + From<DieselError> + Lost + Send + 'a,
 {
-    match once(pool, &work).await {
+    let first = match pool.get().await {
+        Ok(mut conn) => once(&mut conn, &work).await,
+        Err(err) => return Err(ServiceError::from(err).into()),
+    };
+    match first {
         Attempt::Done(answer) => answer,
         Attempt::LostBeforeCommit(_) => {
             tracing::warn!(
                 "a transaction lost its database connection before COMMIT; running it again on another"
             );
-            match once(pool, &work).await {
+            let mut conn = fresh(pool).await?;
+            match once(&mut conn, &work).await {
                 Attempt::Done(answer) | Attempt::LostBeforeCommit(answer) => answer,
             }
+        }
+    }
+}
+
+/// The connection a second attempt runs on: opened for it, outside the
+/// pool. The pool's other idle connections may have died with the first
+/// (a restart, a failover, `pg_terminate_backend` of every session) without
+/// the client having seen it yet, so another pooled one could fail the same
+/// way. A connect costs a few milliseconds, on a path taken only after a
+/// loss; it is bounded by the pool's connect timeout.
+async fn fresh(pool: &Pool) -> Result<AsyncPgConnection, ServiceError> {
+    let timeout = pool.config().connection_timeout;
+    match tokio::time::timeout(timeout, pool.dedicated_connection()).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "no fresh database connection for a second attempt");
+            Err(ServiceError::Unavailable(
+                "the database is unavailable; retry later".into(),
+            ))
+        }
+        Err(_) => {
+            tracing::warn!(
+                "no fresh database connection for a second attempt within the connect timeout"
+            );
+            Err(ServiceError::Unavailable(
+                "the database is unavailable; retry later".into(),
+            ))
         }
     }
 }
@@ -149,15 +181,11 @@ enum Attempt<T, E> {
     LostBeforeCommit(Result<T, E>),
 }
 
-async fn once<'a, T, E>(pool: &Pool, work: &impl Work<'a, T, E>) -> Attempt<T, E>
+async fn once<'a, T, E>(conn: &mut AsyncPgConnection, work: &impl Work<'a, T, E>) -> Attempt<T, E>
 where
     T: Send + 'a,
     E: From<ServiceError> + From<DieselError> + Lost + Send + 'a,
 {
-    let mut conn = match pool.get().await {
-        Ok(conn) => conn,
-        Err(err) => return Attempt::Done(Err(ServiceError::from(err).into())),
-    };
     // BEGIN, the work, COMMIT or ROLLBACK, as diesel's `transaction` does,
     // but knowing whether the COMMIT had been sent when the connection died.
     if let Err(err) = Transactions::begin_transaction(&mut *conn).await {
@@ -168,7 +196,7 @@ where
             Attempt::Done(Err(err))
         };
     }
-    let (answer, committing) = match work(&mut conn).await {
+    let (answer, committing) = match work(conn).await {
         Ok(value) => match Transactions::commit_transaction(&mut *conn).await {
             Ok(()) => (Ok(value), true),
             Err(err) => (Err(E::from(err)), true),
@@ -181,7 +209,7 @@ where
         }
     };
     if answer.as_ref().is_err_and(Lost::connection_lost) {
-        discard(&mut conn);
+        discard(conn);
     }
     match answer {
         Err(err) if err.connection_lost() && committing => {
