@@ -28,7 +28,7 @@ pub use service_kit::values::timestamp as ts;
 use testkit::{SignedIn, Spawned, TestAuth, TestDb, bearer, channel, service_config, spawn};
 pub use testkit::{code, violated_fields};
 use tonic::transport::Channel;
-use tonic::{Code, Status};
+use tonic::Status;
 
 pub type Client = ReservationServiceClient<Channel>;
 

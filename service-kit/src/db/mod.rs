@@ -240,6 +240,30 @@ pub fn pool_with(url: &str, size: u32, connect_timeout: Duration) -> Pool {
         .build_unchecked(manager)
 }
 
+/// A connection from the pool, told apart from the two reasons there may
+/// be none: the pool's own wait is the connect timeout
+/// (`DATABASE_CONNECT_TIMEOUT_SECONDS`), so with the database away (no
+/// connection open, none can be opened) the caller hears UNAVAILABLE at
+/// once; a pool that holds open connections but none idle is busy, not
+/// broken, and the caller waits on for one, up to [`BUSY_POOL_WAIT`] (a
+/// request's deadline ends the wait sooner). Connections of a database
+/// that went away fail their next use and are dropped, so a busy pool of
+/// dead connections empties and refuses within a connect timeout too.
+pub async fn connection(pool: &Pool) -> Result<PooledConnection<'_>, crate::ServiceError> {
+    let started = std::time::Instant::now();
+    loop {
+        match pool.get().await {
+            Ok(conn) => return Ok(conn),
+            Err(bb8::RunError::TimedOut)
+                if pool.state().connections > 0 && started.elapsed() < BUSY_POOL_WAIT => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
+/// How long a request waits for a busy pool at most.
+pub const BUSY_POOL_WAIT: Duration = Duration::from_secs(30);
+
 /// The service's pool, as its settings say (`DATABASE_URL`,
 /// `DATABASE_POOL_SIZE`, `DATABASE_CONNECT_TIMEOUT_SECONDS`).
 pub fn pool_for(config: &crate::config::CommonConfig) -> Pool {

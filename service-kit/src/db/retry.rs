@@ -75,7 +75,7 @@ where
     T: Send + 'a,
     E: From<ServiceError> + Lost + Send + 'a,
 {
-    let mut conn = pool.get().await.map_err(ServiceError::from)?;
+    let mut conn = super::connection(pool).await?;
     match work(&mut conn).await {
         Err(err) if err.connection_lost() => {
             tracing::warn!("a read lost its database connection; reading again on another");
@@ -101,7 +101,7 @@ where
     E: From<ServiceError> + Lost + Send + 'a,
 {
     traced("db.write", async {
-        let mut conn = pool.get().await.map_err(ServiceError::from)?;
+        let mut conn = super::connection(pool).await?;
         match work(&mut conn).await {
             Err(err) if err.connection_lost() => {
                 discard(&mut conn);
@@ -131,9 +131,9 @@ where
     T: Send + 'a,
     E: From<ServiceError> + From<DieselError> + Lost + Send + 'a,
 {
-    let first = match pool.get().await {
+    let first = match super::connection(pool).await {
         Ok(mut conn) => once(&mut conn, &work).await,
-        Err(err) => return Err(ServiceError::from(err).into()),
+        Err(err) => return Err(err.into()),
     };
     match first {
         Attempt::Done(answer) => answer,

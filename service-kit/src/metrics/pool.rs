@@ -67,7 +67,7 @@ impl Collector for PoolCollector {
             ),
             (
                 "db_pool_gets_timed_out",
-                "Requests that waited for a connection in vain (DATABASE_CONNECT_TIMEOUT_SECONDS).",
+                "Waits for a connection that ran past DATABASE_CONNECT_TIMEOUT_SECONDS (a busy pool is then waited for again; an empty one refused).",
                 stats.get_timed_out,
             ),
             (
