@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod assignment;
+mod combined;
 mod database;
 mod deposits;
 mod events;
