@@ -13,6 +13,7 @@ mod lifecycle;
 mod nats;
 mod on_behalf;
 mod ownership;
+mod reschedule;
 mod schema;
 mod stats;
 mod sweeper;
