@@ -351,11 +351,12 @@ impl Waitlist {
             async move {
                 let row = visible(lines::find_for_update(conn, id).await?, actor, id)?;
                 let now = self.clock.now();
+                // Tables that do not exist are bad input, whatever the state.
+                let seats = lock_tables(conn, table_ids, Some("table_ids")).await?;
                 let to = match wait_transition(state_of(&row)?, WaitCommand::Offer, None, now)? {
                     WaitOutcome::To(to) => to,
                     WaitOutcome::Unchanged => return Ok(shown(conn, row).await?),
                 };
-                let seats = lock_tables(conn, table_ids, Some("table_ids")).await?;
                 let seats = seating::check_chosen(seats, row.party_size)?;
                 let end = start + chrono::Duration::minutes(i64::from(row.duration_minutes));
                 let taken = holds::overlapping(conn, Some(table_ids), start, end, None).await?;

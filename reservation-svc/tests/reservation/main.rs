@@ -19,6 +19,7 @@ mod stats;
 mod sweeper;
 mod tables;
 mod validation;
+mod waitlist;
 
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use kursi_proto::access::v1::Role;
