@@ -355,7 +355,7 @@ impl Waitlist {
                 let seats = lock_tables(conn, table_ids, Some("table_ids")).await?;
                 let to = match wait_transition(state_of(&row)?, WaitCommand::Offer, None, now)? {
                     WaitOutcome::To(to) => to,
-                    WaitOutcome::Unchanged => return Ok(shown(conn, row).await?),
+                    WaitOutcome::Unchanged => return shown(conn, row).await,
                 };
                 let seats = seating::check_chosen(seats, row.party_size)?;
                 let end = start + chrono::Duration::minutes(i64::from(row.duration_minutes));
@@ -366,10 +366,7 @@ impl Waitlist {
                     }
                     .into());
                 }
-                Ok::<_, ServiceError>(
-                    make_offer(conn, &row, to, &seats, start, end, policy, actor, now, note)
-                        .await?,
-                )
+                make_offer(conn, &row, to, &seats, start, end, policy, actor, now, note).await
             }
             .scope_boxed()
         })
@@ -747,7 +744,7 @@ async fn book_offer(
     };
     reservations::insert(conn, &new).await?;
     let mut seats: Vec<Seat> = offered.iter().map(HoldRow::seat).collect();
-    seats.sort_by(|a, b| b.capacity.cmp(&a.capacity));
+    seats.sort_by_key(|seat| std::cmp::Reverse(seat.capacity));
     holds::hold(conn, Holder::Reservation(id), &seats, start, end, now)
         .await
         .refuse(db::refusal)?;

@@ -197,7 +197,10 @@ async fn a_move_onto_a_taken_table_fails_naming_it_or_releases_the_tables() {
     let Some(Event::Rescheduled(rescheduled)) = event.event else {
         panic!("{event:?}");
     };
-    assert_eq!(rescheduled.previous_table_ids, [t1.table_id.clone()]);
+    assert_eq!(
+        rescheduled.previous_table_ids,
+        std::slice::from_ref(&t1.table_id)
+    );
     assert_eq!(rescheduled.previous_start_time, Some(ts(local(3, 12, 0))));
     assert!(rescheduled.tables_released);
     assert_eq!(event.version, moved.version);
