@@ -562,6 +562,19 @@ impl Waitlist {
                 let now = self.clock.now();
                 let today = policy.today(now);
                 let rows = lines::lock_overdue(conn, now, today, BATCH).await?;
+                // Every offer's tables at once, in id order, as every
+                // writer of holds takes them: one by one they could
+                // deadlock with the matching.
+                let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+                let mut held: Vec<Uuid> = holds::of_offers(conn, &ids)
+                    .await?
+                    .into_iter()
+                    .filter(|hold| hold.holding)
+                    .map(|hold| hold.table_id)
+                    .collect();
+                held.sort();
+                held.dedup();
+                tables::lock_shared(conn, &held).await?;
                 let mut swept = SweptLine::default();
                 let mut days = Vec::new();
                 for row in &rows {

@@ -613,3 +613,94 @@ async fn entries_of_a_day_that_has_passed_expire() {
     assert_eq!(events(&env, "waitlist_expired", &e).await, 1);
     assert_eq!(sweeper.sweep_waitlist().await.unwrap().expired, 0);
 }
+
+/// Six tables freed at once by six cancellations while rivals race to
+/// assign the same tables and eight parties wait: each table ends held by
+/// exactly one holder (a rival or an offer), no entry holds two offers, and
+/// nobody hears INTERNAL.
+#[tokio::test]
+async fn tables_freed_at_once_while_rivals_race_for_them_are_held_once_each() {
+    let env = Env::start().await;
+    let mut tables = Vec::new();
+    let mut booked = Vec::new();
+    let mut rivals = Vec::new();
+    for i in 0..6 {
+        let table = env.table(&format!("T{i}"), 2, "Indoor").await;
+        booked.push(seated(&env, local(2, 12, 0), &table).await);
+        rivals.push(env.book(&env.staff, booking(local(2, 12, 0), 2)).await);
+        tables.push(table);
+    }
+    let mut entries = Vec::new();
+    for _ in 0..8 {
+        entries.push(
+            join(
+                &env,
+                &env.customer,
+                joining(2, local(2, 11, 30), local(2, 12, 30)),
+            )
+            .await,
+        );
+    }
+    let mut tasks = Vec::new();
+    for ((r, rival), table) in booked.iter().zip(&rivals).zip(&tables) {
+        let (mut a, mut b) = (env.client().await, env.client().await);
+        let token = env.staff.access_token.clone();
+        let cancel = bearer(
+            &token,
+            CancelReservationRequest {
+                reservation_id: r.reservation_id.clone(),
+                reason_code: CancellationReason::RestaurantRequest as i32,
+                description: String::new(),
+            },
+        );
+        let assign = combine(&token, &rival.reservation_id, &[&table.table_id]);
+        tasks.push(tokio::spawn(async move {
+            a.cancel_reservation(cancel).await.map(drop)
+        }));
+        tasks.push(tokio::spawn(async move {
+            b.assign_table(assign).await.map(drop)
+        }));
+    }
+    let mut codes = Vec::new();
+    for task in tasks {
+        codes.push(match task.await.unwrap() {
+            Ok(()) => Code::Ok,
+            Err(status) => status.code(),
+        });
+    }
+    assert!(
+        codes
+            .iter()
+            .all(|c| matches!(c, Code::Ok | Code::FailedPrecondition | Code::Aborted)),
+        "{codes:?}"
+    );
+    // Whatever a matching lost to a race, the sweeper's round offers.
+    sweeper(&env).sweep_waitlist().await.unwrap();
+    assert_eq!(
+        env.count(
+            "SELECT count(*) FROM table_holds a JOIN table_holds b \
+             ON a.table_id = b.table_id AND a.id < b.id AND a.holding AND b.holding \
+             AND tstzrange(a.start_time, a.end_time) && tstzrange(b.start_time, b.end_time)"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        env.count("SELECT count(DISTINCT table_id) FROM table_holds WHERE holding")
+            .await,
+        6,
+        "every freed table is held again, by a rival or an offer"
+    );
+    let mut offered = 0;
+    for e in &entries {
+        let e = entry(&env, &e.waitlist_entry_id).await;
+        if state(&e) == WaitlistState::Offered {
+            offered += 1;
+            assert_eq!(e.offer.unwrap().tables.len(), 1);
+        }
+    }
+    let seated_rivals = env
+        .count("SELECT count(*) FROM table_holds WHERE holding AND reservation_id IS NOT NULL")
+        .await;
+    assert_eq!(offered + seated_rivals, 6, "{codes:?}");
+}
