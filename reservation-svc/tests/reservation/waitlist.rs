@@ -704,3 +704,151 @@ async fn tables_freed_at_once_while_rivals_race_for_them_are_held_once_each() {
         .await;
     assert_eq!(offered + seated_rivals, 6, "{codes:?}");
 }
+
+#[tokio::test]
+async fn other_bad_waitlist_and_reschedule_requests_are_invalid_never_internal() {
+    let env = Env::start().await;
+    let mut client = env.client().await;
+    let staff = &env.staff.access_token;
+    let e = join(
+        &env,
+        &env.customer,
+        joining(2, local(2, 18, 0), local(2, 20, 0)),
+    )
+    .await;
+
+    let err = client
+        .get_waitlist_entry(bearer(
+            staff,
+            GetWaitlistEntryRequest {
+                waitlist_entry_id: "entry-1".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&err), ["waitlist_entry_id"]);
+    let err = client
+        .accept_waitlist_offer(bearer(
+            staff,
+            AcceptWaitlistOfferRequest {
+                waitlist_entry_id: uuid::Uuid::now_v7().to_string(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    // Accepting what was never offered names the state.
+    let err = client
+        .accept_waitlist_offer(bearer(
+            staff,
+            AcceptWaitlistOfferRequest {
+                waitlist_entry_id: e.waitlist_entry_id.clone(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(err.message().contains("WAITING"), "{}", err.message());
+    let err = client
+        .decline_waitlist_offer(bearer(
+            staff,
+            DeclineWaitlistOfferRequest {
+                waitlist_entry_id: e.waitlist_entry_id.clone(),
+                note: "nul\u{0}".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&err), ["note"]);
+    for (request, fields) in [
+        (
+            ListWaitlistRequest {
+                date: "tomorrow".into(),
+                state: 99,
+                customer_id: "me".into(),
+                page_size: -1,
+                page_token: String::new(),
+            },
+            vec!["page_size"],
+        ),
+        (
+            ListWaitlistRequest {
+                date: "tomorrow".into(),
+                state: 99,
+                customer_id: "me".into(),
+                page_size: 0,
+                page_token: "%%%".into(),
+            },
+            vec!["date", "state", "customer_id", "page_token"],
+        ),
+        (
+            ListWaitlistRequest {
+                page_token: service_kit::pages::encode(&["2030-01-01", "not a time", "x"]),
+                ..Default::default()
+            },
+            vec!["page_token"],
+        ),
+    ] {
+        let err = client
+            .list_waitlist(bearer(staff, request))
+            .await
+            .unwrap_err();
+        assert_eq!(violated_fields(&err), fields, "{err:?}");
+    }
+    let err = client
+        .offer_waitlist_slot(bearer(
+            staff,
+            OfferWaitlistSlotRequest {
+                waitlist_entry_id: e.waitlist_entry_id.clone(),
+                start_time: Some(ts(local(-1, 12, 0))),
+                table_ids: vec!["t".into(); 9],
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&err), ["start_time", "table_ids"]);
+    let err = client
+        .reschedule_reservation(bearer(
+            staff,
+            RescheduleReservationRequest {
+                reservation_id: uuid::Uuid::now_v7().to_string(),
+                version: 1,
+                duration_minutes: Some(10_000),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&err), ["duration_minutes"]);
+    let err = client
+        .reschedule_reservation(bearer(
+            staff,
+            RescheduleReservationRequest {
+                reservation_id: uuid::Uuid::now_v7().to_string(),
+                version: 1,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&err), ["start_time"], "nothing to move");
+    let err = client
+        .reschedule_reservation(bearer(
+            staff,
+            RescheduleReservationRequest {
+                reservation_id: uuid::Uuid::now_v7().to_string(),
+                version: 1,
+                party_size: Some(3),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert_eq!(
+        env.count("SELECT count(*) FROM waitlist_history").await,
+        1,
+        "only the joining"
+    );
+}
