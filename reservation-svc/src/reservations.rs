@@ -373,7 +373,7 @@ pub(crate) async fn lock_tables(
             None => refusal.into(),
         });
     }
-    // In the order asked for: the first is the one old callers see.
+    // In the order asked for; the seating rules sort them largest first.
     Ok(ids
         .iter()
         .filter_map(|id| rows.iter().find(|row| row.id == *id))
