@@ -852,3 +852,41 @@ async fn other_bad_waitlist_and_reschedule_requests_are_invalid_never_internal()
         "only the joining"
     );
 }
+
+#[tokio::test]
+async fn a_no_show_marked_by_the_sweeper_frees_its_table_for_the_line() {
+    let (clock, hand) = Clock::adjustable();
+    let env = Env::start_with(|config| config.common.clock = clock).await;
+    let t4 = env.table("T4", 4, "Indoor").await;
+    let booked = seated(&env, local(2, 12, 0), &t4).await;
+    env.client()
+        .await
+        .confirm_reservation(bearer(
+            &env.staff.access_token,
+            ConfirmReservationRequest {
+                reservation_id: booked.reservation_id.clone(),
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    let e = join(
+        &env,
+        &env.customer,
+        joining(2, local(2, 12, 0), local(2, 13, 0)),
+    )
+    .await;
+    assert_eq!(state(&e), WaitlistState::Waiting);
+
+    // 12:20 that day: the party is 20 minutes late, past the 15 of grace.
+    hand.advance(local(2, 12, 20) - env.config.common.clock.now());
+    let swept = sweeper(&env).sweep().await.unwrap();
+    assert_eq!(swept.no_shows, 1);
+    let offered = entry(&env, &e.waitlist_entry_id).await;
+    assert_eq!(state(&offered), WaitlistState::Offered);
+    // The next start on the grid that is not past.
+    assert_eq!(
+        offered.offer.unwrap().start_time,
+        Some(ts(local(2, 12, 30)))
+    );
+}
