@@ -44,6 +44,7 @@ pub async fn run(
 
     let clock = config.common.clock.clone();
     let reservations = Reservations::new(outbox.clone(), config.policy.clone(), clock.clone());
+    let reservations_waitlist = reservations.waitlist().clone();
     let accounts = Accounts::new(&config.common.auth_grpc_url).map_err(ServeError::Setup)?;
     let bookings = Bookings::new(
         outbox.clone(),
@@ -55,7 +56,7 @@ pub async fn run(
     let api = ReservationApi::new(
         bookings,
         reservations,
-        Floor::new(pool, clock.clone()),
+        Floor::new(pool, clock.clone(), reservations_waitlist),
         outbox.clone(),
         stopping.clone(),
         config.event_poll_interval,

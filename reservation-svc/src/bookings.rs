@@ -142,6 +142,20 @@ impl Bookings {
         self.clock.now()
     }
 
+    /// Whom something the actor does is for (a waitlist entry): the
+    /// customer `named`, asked of auth-svc when staff name one, else the
+    /// actor; the same rule as a booking's.
+    pub async fn customer_for(
+        &self,
+        actor: Actor,
+        bearer: &str,
+        named: Option<&NamedCustomer>,
+        verb: &str,
+    ) -> Result<Uuid, ServiceError> {
+        let whom = accounts::whom(&actor, named, verb)?;
+        self.accounts.resolve(whom, bearer).await
+    }
+
     /// Books a table for the customer the booking is for: PENDING, with the
     /// deposit the policy asks for. A key the actor sent before with the
     /// same booking answers the reservation it created; with another
@@ -161,7 +175,7 @@ impl Bookings {
         // three rows go in one statement (db::created says why).
         let expected = new.as_row();
         let created = Event::Created(ReservationCreated {
-            reservation: Some(render::reservation(&expected)),
+            reservation: Some(render::reservation(&expected, &[])),
         });
         let creation = Creation {
             event: render::outbox_event(&expected, actor.user_id(), now, created)?,

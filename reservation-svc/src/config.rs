@@ -10,6 +10,8 @@
 //!   `DEPOSIT_REFUND_CUTOFF_HOURS` (24): the deposit policy.
 //! - `AUTO_CANCEL_MINUTES` (15): grace after the start before a CONFIRMED
 //!   reservation becomes NO_SHOW.
+//! - `WAITLIST_OFFER_MINUTES` (15): how long a waitlist offer holds its slot
+//!   before it lapses and goes to the next in line.
 //! - `SWEEPER_INTERVAL_SECONDS` (30): how often the sweeper runs.
 //! - `IDEMPOTENCY_KEY_TTL_HOURS` (24): how long a CreateReservation key names
 //!   its request ([`service_kit::idempotency::ttl_from_env`]); the sweeper
@@ -115,6 +117,11 @@ fn policy_from_env() -> Result<RestaurantPolicy, ConfigError> {
             "AUTO_CANCEL_MINUTES",
             15,
             0..=24 * 60,
+        )?),
+        waitlist_offer: chrono::Duration::minutes(config::ranged_or(
+            "WAITLIST_OFFER_MINUTES",
+            15,
+            1..=24 * 60,
         )?),
     })
 }

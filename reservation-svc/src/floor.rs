@@ -1,4 +1,5 @@
-//! The floor plan: tables, and which of them are free when.
+//! The floor plan: tables, and which of them are free when. A table added
+//! or put back in service is offered to the waitlist at once.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use service_kit::ServiceError;
@@ -7,9 +8,10 @@ use service_kit::db::{Pool, RefuseExt, ScopedFutureExt, read, write_once};
 use uuid::Uuid;
 
 use crate::db::tables::{self, NewTable, TableChanges, TableRow};
-use crate::db::{self, reservations};
+use crate::db::{self, holds};
 use crate::domain::values::{Area, Capacity, DurationMinutes, PartySize, TableLabel};
-use crate::domain::{Refusal, RestaurantPolicy};
+use crate::domain::{Refusal, RestaurantPolicy, seating};
+use crate::waitlist::Waitlist;
 
 /// A bookable start time and the tables free for it.
 #[derive(Debug, Clone)]
@@ -19,6 +21,9 @@ pub struct Slot {
     pub is_peak_hour: bool,
     pub deposit: i64,
     pub tables: Vec<TableRow>,
+    /// When no table seats the party alone: tables of one area that do
+    /// together, best first.
+    pub combinations: Vec<Vec<TableRow>>,
 }
 
 /// What UpdateTable may change.
@@ -34,11 +39,16 @@ pub struct TableUpdate {
 pub struct Floor {
     pool: Pool,
     clock: Clock,
+    waitlist: Waitlist,
 }
 
 impl Floor {
-    pub fn new(pool: Pool, clock: Clock) -> Self {
-        Self { pool, clock }
+    pub fn new(pool: Pool, clock: Clock, waitlist: Waitlist) -> Self {
+        Self {
+            pool,
+            clock,
+            waitlist,
+        }
     }
 
     pub async fn create(
@@ -61,6 +71,7 @@ impl Floor {
         })
         .await?;
         tracing::info!(table_id = %row.id, label = %row.label, "table created");
+        self.waitlist.offer_free_slots_everywhere().await;
         Ok(row)
     }
 
@@ -92,7 +103,11 @@ impl Floor {
             .scope_boxed()
         })
         .await?;
-        Ok(row.ok_or(Refusal::NoTable(id))?)
+        let row = row.ok_or(Refusal::NoTable(id))?;
+        if update.active == Some(true) || update.capacity.is_some() {
+            self.waitlist.offer_free_slots_everywhere().await;
+        }
+        Ok(row)
     }
 
     /// One page of tables after the `(label, id)` of the previous page's
@@ -120,7 +135,8 @@ impl Floor {
     }
 
     /// For each start time on `date`'s grid, the active tables that seat the
-    /// party and are free for the whole duration, smallest first.
+    /// party and are free for the whole duration, smallest first; when none
+    /// does alone, the combinations of free tables of one area that do.
     pub async fn availability(
         &self,
         policy: &RestaurantPolicy,
@@ -134,13 +150,13 @@ impl Floor {
             return Ok(Vec::new());
         };
         let span_end = *last + duration.as_chrono();
-        let (first, seats) = (*first, party.get());
-        let (candidates, holds) = read(&self.pool, |conn| {
+        let first = *first;
+        let (active, held) = read(&self.pool, |conn| {
             async move {
-                let candidates = tables::seating(conn, seats, area).await?;
-                let ids: Vec<Uuid> = candidates.iter().map(|t| t.id).collect();
-                let holds = reservations::holds(conn, &ids, first, span_end).await?;
-                Ok::<_, ServiceError>((candidates, holds))
+                let active = tables::active(conn, area).await?;
+                let ids: Vec<Uuid> = active.iter().map(|t| t.id).collect();
+                let held = holds::overlapping(conn, Some(&ids), first, span_end, None).await?;
+                Ok::<_, ServiceError>((active, held))
             }
             .scope_boxed()
         })
@@ -149,22 +165,44 @@ impl Floor {
             .into_iter()
             .filter_map(|start| {
                 let end = start + duration.as_chrono();
-                let free: Vec<TableRow> = candidates
+                let free: Vec<&TableRow> = active
                     .iter()
                     .filter(|table| {
-                        !holds
-                            .iter()
-                            .any(|(id, from, to)| *id == table.id && *from < end && *to > start)
+                        !held.iter().any(|hold| {
+                            hold.table_id == table.id
+                                && hold.start_time < end
+                                && hold.end_time > start
+                        })
                     })
-                    .cloned()
                     .collect();
+                let alone: Vec<TableRow> = free
+                    .iter()
+                    .filter(|table| table.capacity >= party.get())
+                    .map(|table| (*table).clone())
+                    .collect();
+                let combinations = if alone.is_empty() {
+                    let seats: Vec<_> = free.iter().map(|t| (*t).clone().into_offer()).collect();
+                    seating::combinations(&seats, party.get())
+                        .into_iter()
+                        .map(|combo| {
+                            combo
+                                .iter()
+                                .filter_map(|seat| free.iter().find(|t| t.id == seat.id))
+                                .map(|table| (*table).clone())
+                                .collect()
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 let is_peak_hour = policy.is_peak_hour(start);
-                (!free.is_empty()).then(|| Slot {
+                (!alone.is_empty() || !combinations.is_empty()).then(|| Slot {
                     start,
                     end,
                     is_peak_hour,
                     deposit: policy.deposit_for(party, is_peak_hour),
-                    tables: free,
+                    tables: alone,
+                    combinations,
                 })
             })
             .collect())

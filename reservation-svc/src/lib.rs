@@ -5,7 +5,8 @@
 //! `api/parse.rs`); `domain` the rules (value objects, the state machine,
 //! the aggregate, who may run what, the policy) and every refusal with its
 //! status code (`domain/refusal.rs`); `bookings` (CreateReservation),
-//! `reservations`, `floor` and `sweeper` run those rules in transactions; `render` turns rows into messages and
+//! `reservations`, `waitlist`, `floor` and `sweeper` run those rules in
+//! transactions; `render` turns rows into messages and
 //! events; `db` holds the SQL and the constraints the service relies on.
 
 pub mod api;
@@ -18,6 +19,7 @@ pub mod floor;
 pub mod render;
 pub mod reservations;
 pub mod sweeper;
+pub mod waitlist;
 
 /// The shared outbox and idempotency keys, then the service's own tables.
 pub static MIGRATIONS: service_kit::db::Migrations = service_kit::db::Migrations::new(&[

@@ -18,10 +18,12 @@ use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 
 use crate::bookings::Bookings;
+use crate::domain::WaitCommand;
 use crate::domain::values::Area;
 use crate::floor::{Floor, TableUpdate};
 use crate::render;
 use crate::reservations::{Action, Reservations};
+use crate::waitlist::Waitlist;
 
 pub struct ReservationApi {
     bookings: Bookings,
@@ -61,10 +63,35 @@ impl ReservationApi {
     ) -> Result<Option<Reservation>, Status> {
         let me = actor(request)?;
         let id = parse::id("reservation_id", id)?;
-        let row = self.reservations.run(me, id, action).await?;
-        Ok(Some(render::reservation(&row)))
+        let seated = self.reservations.run(me, id, action).await?;
+        Ok(Some(seated.render()))
+    }
+
+    fn waitlist(&self) -> &Waitlist {
+        self.reservations.waitlist()
+    }
+
+    /// Ends or answers the entry `id` names (leave, decline).
+    async fn end_entry<T>(
+        &self,
+        request: &Request<T>,
+        id: &str,
+        command: WaitCommand,
+        note: &str,
+    ) -> Result<Option<WaitlistEntry>, Status> {
+        let me = actor(request)?;
+        let id = parse::id("waitlist_entry_id", id)?;
+        let note = parse::note("note", note)?;
+        let shown = self.waitlist().end(me, id, command, note).await?;
+        Ok(Some(shown.render()))
     }
 }
+
+/// AIP-158 for the waitlist, as for tables.
+const WAITLIST_PAGES: PageSizes = PageSizes {
+    default: 50,
+    max: 200,
+};
 
 /// AIP-158, as ListUsers: larger sizes are read as the largest.
 const TABLE_PAGES: PageSizes = PageSizes {
@@ -147,7 +174,7 @@ impl ReservationService for ReservationApi {
             .create(Actor::from(caller), caller.bearer_token(), booking)
             .await?;
         reply(CreateReservationResponse {
-            reservation: Some(render::reservation(&row)),
+            reservation: Some(render::reservation(&row, &[])),
         })
     }
 
@@ -157,9 +184,9 @@ impl ReservationService for ReservationApi {
     ) -> Reply<GetReservationResponse> {
         let me = actor(&request)?;
         let id = parse::id("reservation_id", &request.get_ref().reservation_id)?;
-        let row = self.reservations.get(me, id).await?;
+        let seated = self.reservations.get(me, id).await?;
         reply(GetReservationResponse {
-            reservation: Some(render::reservation(&row)),
+            reservation: Some(seated.render()),
         })
     }
 
@@ -169,9 +196,12 @@ impl ReservationService for ReservationApi {
     ) -> Reply<ListReservationsResponse> {
         let me = actor(&request)?;
         let (filter, skip, limit) = parse::reservation_list(request.get_ref())?;
-        let (rows, total_size) = self.reservations.list(me, filter, skip, limit).await?;
+        let (rows, tables, total_size) = self.reservations.list(me, filter, skip, limit).await?;
         reply(ListReservationsResponse {
-            reservations: rows.iter().map(render::reservation).collect(),
+            reservations: rows
+                .iter()
+                .map(|row| render::reservation(row, &tables))
+                .collect(),
             total_size,
         })
     }
@@ -251,6 +281,128 @@ impl ReservationService for ReservationApi {
         let action = parse::payment(r)?;
         let reservation = self.act(&request, &r.reservation_id, action).await?;
         reply(PayDepositResponse { reservation })
+    }
+
+    async fn reschedule_reservation(
+        &self,
+        request: Request<RescheduleReservationRequest>,
+    ) -> Reply<RescheduleReservationResponse> {
+        let to = parse::reschedule(
+            &request,
+            self.reservations.policy(),
+            self.reservations.now(),
+        )?;
+        let id = request.get_ref().reservation_id.clone();
+        let reservation = self.act(&request, &id, Action::Reschedule(to)).await?;
+        reply(RescheduleReservationResponse { reservation })
+    }
+
+    async fn join_waitlist(
+        &self,
+        request: Request<JoinWaitlistRequest>,
+    ) -> Reply<JoinWaitlistResponse> {
+        let caller = caller(&request)?;
+        let policy = self.reservations.policy();
+        let (named, joining) = parse::joining(&request, policy, self.reservations.now())?;
+        let me = Actor::from(caller);
+        let customer = self
+            .bookings
+            .customer_for(
+                me,
+                caller.bearer_token(),
+                named.as_ref(),
+                "join the waitlist",
+            )
+            .await?;
+        let shown = self.waitlist().join(me, customer, joining).await?;
+        reply(JoinWaitlistResponse {
+            entry: Some(shown.render()),
+        })
+    }
+
+    async fn get_waitlist_entry(
+        &self,
+        request: Request<GetWaitlistEntryRequest>,
+    ) -> Reply<GetWaitlistEntryResponse> {
+        let me = actor(&request)?;
+        let id = parse::id("waitlist_entry_id", &request.get_ref().waitlist_entry_id)?;
+        let (shown, history) = self.waitlist().get(me, id).await?;
+        reply(GetWaitlistEntryResponse {
+            entry: Some(shown.render()),
+            history: history
+                .iter()
+                .map(render::waitlist::history_entry)
+                .collect(),
+        })
+    }
+
+    async fn list_waitlist(
+        &self,
+        request: Request<ListWaitlistRequest>,
+    ) -> Reply<ListWaitlistResponse> {
+        let me = actor(&request)?;
+        let r = request.get_ref();
+        let size = WAITLIST_PAGES.get(r.page_size)?;
+        let (filter, after) = parse::waitlist_list(r)?;
+        let (entries, more) = self.waitlist().list(me, filter, after, size).await?;
+        reply(ListWaitlistResponse {
+            next_page_token: pages::next_token(&entries, more, parse::waitlist_token_of),
+            entries: entries.iter().map(|shown| shown.render()).collect(),
+        })
+    }
+
+    async fn leave_waitlist(
+        &self,
+        request: Request<LeaveWaitlistRequest>,
+    ) -> Reply<LeaveWaitlistResponse> {
+        let r = request.get_ref();
+        let entry = self
+            .end_entry(&request, &r.waitlist_entry_id, WaitCommand::Leave, &r.note)
+            .await?;
+        reply(LeaveWaitlistResponse { entry })
+    }
+
+    async fn offer_waitlist_slot(
+        &self,
+        request: Request<OfferWaitlistSlotRequest>,
+    ) -> Reply<OfferWaitlistSlotResponse> {
+        let me = actor(&request)?;
+        let policy = self.reservations.policy();
+        let (id, start, tables, note) =
+            parse::slot_offer(&request, policy, self.reservations.now())?;
+        let shown = self.waitlist().offer(me, id, start, tables, note).await?;
+        reply(OfferWaitlistSlotResponse {
+            entry: Some(shown.render()),
+        })
+    }
+
+    async fn accept_waitlist_offer(
+        &self,
+        request: Request<AcceptWaitlistOfferRequest>,
+    ) -> Reply<AcceptWaitlistOfferResponse> {
+        let me = actor(&request)?;
+        let id = parse::id("waitlist_entry_id", &request.get_ref().waitlist_entry_id)?;
+        let (shown, seated) = self.waitlist().accept(me, id).await?;
+        reply(AcceptWaitlistOfferResponse {
+            entry: Some(shown.render()),
+            reservation: Some(seated.render()),
+        })
+    }
+
+    async fn decline_waitlist_offer(
+        &self,
+        request: Request<DeclineWaitlistOfferRequest>,
+    ) -> Reply<DeclineWaitlistOfferResponse> {
+        let r = request.get_ref();
+        let entry = self
+            .end_entry(
+                &request,
+                &r.waitlist_entry_id,
+                WaitCommand::Decline,
+                &r.note,
+            )
+            .await?;
+        reply(DeclineWaitlistOfferResponse { entry })
     }
 
     async fn search_availability(

@@ -7,17 +7,20 @@
 
 pub mod created;
 pub mod history;
+pub mod holds;
 pub mod reservations;
 pub mod schema;
 pub mod tables;
+pub mod waitlist;
 
 use service_kit::ServiceError;
 use service_kit::db::{ConstraintKind, Violation};
 
 use crate::domain::{Change, Refusal};
 
-/// The exclusion constraint that keeps a table from being held twice.
-pub const NO_DOUBLE_BOOKING: &str = "reservations_no_double_booking";
+/// The exclusion constraint that keeps a table from being held twice, by
+/// reservations and waitlist offers alike (`table_holds`).
+pub const NO_DOUBLE_BOOKING: &str = "table_holds_no_double_booking";
 /// One payment pays one deposit: a reference is on one reservation at most.
 pub const PAYMENT_REFERENCE: &str = "reservations_payment_reference";
 /// Table labels, unique regardless of case.

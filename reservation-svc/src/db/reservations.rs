@@ -7,7 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::reservations;
-use crate::domain::{Change, DepositStatus, HOLDING, Reservation, Status, Step};
+use crate::domain::{Change, DepositStatus, Reservation, Status, Step};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = reservations, check_for_backend(diesel::pg::Pg))]
@@ -40,21 +40,26 @@ pub struct ReservationRow {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub deposit_difference: i64,
 }
 
 impl ReservationRow {
-    /// The aggregate's view of this row; `None` only if the row holds a
-    /// status the code does not know, which the check constraints prevent.
-    pub fn to_domain(&self) -> Option<Reservation> {
+    /// The aggregate's view of this row and the tables it holds (ids);
+    /// `None` only if the row holds a status the code does not know, which
+    /// the check constraints prevent.
+    pub fn to_domain(&self, mut tables: Vec<Uuid>) -> Option<Reservation> {
+        tables.sort();
         Some(Reservation {
             id: self.id,
             status: Status::parse(&self.status)?,
             party_size: self.party_size,
             start: self.start_time,
-            table_id: self.table_id,
+            duration_minutes: self.duration_minutes,
+            tables,
             deposit_amount: self.deposit_amount,
             deposit_status: DepositStatus::parse(&self.deposit_status)?,
             payment_reference: self.payment_reference.clone(),
+            version: self.version,
         })
     }
 }
@@ -99,6 +104,13 @@ pub struct RowChanges {
     pub paid_at: Option<DateTime<Utc>>,
     pub refunded_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+    pub start_time: Option<DateTime<Utc>>,
+    pub duration_minutes: Option<i32>,
+    pub end_time: Option<DateTime<Utc>>,
+    pub party_size: Option<i32>,
+    pub is_peak_hour: Option<bool>,
+    pub deposit_amount: Option<i64>,
+    pub deposit_difference: Option<i64>,
 }
 
 impl RowChanges {
@@ -111,18 +123,31 @@ impl RowChanges {
         };
         for step in &change.steps {
             match step {
-                Step::TableAssigned {
-                    table_id,
-                    label,
-                    capacity,
-                    area,
+                // The first table (the largest) stands for them all in the
+                // earlier system's single-table columns.
+                Step::TableAssigned { tables, .. } => {
+                    if let Some(first) = tables.iter().next() {
+                        row.table_id = Some(first.id);
+                        row.table_label = Some(first.label.clone());
+                        row.table_capacity = Some(first.capacity);
+                        row.table_area = Some(first.area.clone());
+                        row.table_assigned_at = Some(now);
+                    }
+                }
+                Step::Rescheduled {
+                    to,
+                    is_peak_hour,
+                    deposit_amount,
+                    deposit_difference,
                     ..
                 } => {
-                    row.table_id = Some(*table_id);
-                    row.table_label = Some(label.clone());
-                    row.table_capacity = Some(*capacity);
-                    row.table_area = Some(area.clone());
-                    row.table_assigned_at = Some(now);
+                    row.start_time = Some(to.start);
+                    row.duration_minutes = Some(to.duration_minutes);
+                    row.end_time = Some(to.end());
+                    row.party_size = Some(to.party_size);
+                    row.is_peak_hour = Some(*is_peak_hour);
+                    row.deposit_amount = Some(*deposit_amount);
+                    row.deposit_difference = Some(*deposit_difference);
                 }
                 Step::Cancelled {
                     reason,
@@ -178,6 +203,7 @@ impl NewReservation<'_> {
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            deposit_difference: 0,
         }
     }
 }
@@ -336,27 +362,53 @@ pub async fn stats(
     .await
 }
 
-/// `(table_id, start, end)` of every active hold on `tables` overlapping
-/// `[from, to)`.
-pub async fn holds(
+/// Inserts a reservation made otherwise than by CreateReservation (an
+/// accepted waitlist offer).
+pub async fn insert(
     conn: &mut AsyncPgConnection,
-    tables: &[Uuid],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> QueryResult<Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)>> {
-    let holding: Vec<&str> = HOLDING.iter().map(|s| s.as_str()).collect();
-    reservations::table
-        .filter(reservations::table_id.eq_any(tables))
-        .filter(reservations::status.eq_any(holding))
-        .filter(reservations::start_time.lt(to))
-        .filter(reservations::end_time.gt(from))
-        .select((
-            reservations::table_id.assume_not_null(),
-            reservations::start_time,
-            reservations::end_time,
-        ))
-        .load(conn)
+    new: &NewReservation<'_>,
+) -> QueryResult<ReservationRow> {
+    diesel::insert_into(reservations::table)
+        .values(new)
+        .returning(ReservationRow::as_returning())
+        .get_result(conn)
         .await
+}
+
+/// Records `first` as the table old callers see, as it is made (no new
+/// version).
+pub async fn seat_first(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    first: &crate::domain::Seat,
+    now: DateTime<Utc>,
+) -> QueryResult<ReservationRow> {
+    diesel::update(reservations::table.find(id))
+        .set((
+            reservations::table_id.eq(first.id),
+            reservations::table_label.eq(&first.label),
+            reservations::table_capacity.eq(first.capacity),
+            reservations::table_area.eq(&first.area),
+            reservations::table_assigned_at.eq(now),
+        ))
+        .returning(ReservationRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The reservation no longer has a table (released by a reschedule).
+pub async fn clear_table(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    diesel::update(reservations::table.find(id))
+        .set((
+            reservations::table_id.eq(None::<Uuid>),
+            reservations::table_label.eq(None::<String>),
+            reservations::table_capacity.eq(None::<i32>),
+            reservations::table_area.eq(None::<String>),
+            reservations::table_assigned_at.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Up to `limit` reservations the sweeper must act on: PENDING at or past

@@ -6,7 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::restaurant_tables;
-use crate::domain::TableOffer;
+use crate::domain::Seat;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -23,9 +23,9 @@ pub struct TableRow {
 }
 
 impl TableRow {
-    /// The table as AssignTable sees it.
-    pub fn into_offer(self) -> TableOffer {
-        TableOffer {
+    /// The table as the seating rules see it.
+    pub fn into_offer(self) -> Seat {
+        Seat {
             id: self.id,
             label: self.label,
             capacity: self.capacity,
@@ -88,6 +88,49 @@ pub async fn lock_for_assignment(
         .first(conn)
         .await
         .optional()
+}
+
+/// The tables `ids` names that exist, locked as [`lock_for_assignment`]
+/// locks one, in id order so that two writers locking overlapping sets
+/// queue instead of deadlocking.
+pub async fn lock_many_for_assignment(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<TableRow>> {
+    restaurant_tables::table
+        .filter(restaurant_tables::id.eq_any(ids))
+        .order(restaurant_tables::id)
+        .select(TableRow::as_select())
+        .for_update()
+        .load(conn)
+        .await
+}
+
+/// Every active table, locked for assignment (in id order): what the
+/// waitlist's matching takes before it offers any of them.
+pub async fn lock_active(conn: &mut AsyncPgConnection) -> QueryResult<Vec<TableRow>> {
+    restaurant_tables::table
+        .filter(restaurant_tables::active.eq(true))
+        .order(restaurant_tables::id)
+        .select(TableRow::as_select())
+        .for_update()
+        .load(conn)
+        .await
+}
+
+/// Every active table (in `area`, when given), smallest first.
+pub async fn active(
+    conn: &mut AsyncPgConnection,
+    area: Option<&str>,
+) -> QueryResult<Vec<TableRow>> {
+    filtered(area, false)
+        .select(TableRow::as_select())
+        .order((
+            restaurant_tables::capacity.asc(),
+            lower(restaurant_tables::label).asc(),
+        ))
+        .load(conn)
+        .await
 }
 
 /// A shared lock on a held table: other changes to reservations on it may

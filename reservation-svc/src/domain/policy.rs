@@ -168,6 +168,8 @@ pub struct RestaurantPolicy {
     /// A CONFIRMED reservation not checked in this long after its start is a
     /// no-show.
     pub no_show_grace: chrono::Duration,
+    /// How long a waitlist offer holds its slot.
+    pub waitlist_offer: chrono::Duration,
 }
 
 impl Default for RestaurantPolicy {
@@ -194,6 +196,7 @@ impl Default for RestaurantPolicy {
                 refund_cutoff: chrono::Duration::hours(24),
             },
             no_show_grace: chrono::Duration::minutes(15),
+            waitlist_offer: chrono::Duration::minutes(15),
         }
     }
 }
@@ -207,8 +210,13 @@ impl RestaurantPolicy {
 
     /// The deposit a booking must pay, in whole rupiah; 0 when none.
     pub fn deposit_for(&self, party: PartySize, is_peak_hour: bool) -> i64 {
-        if party.get() >= self.deposit.min_party_size || is_peak_hour {
-            self.deposit.per_person * i64::from(party.get())
+        self.deposit_for_guests(party.get(), is_peak_hour)
+    }
+
+    /// The same, for a party size already checked.
+    pub fn deposit_for_guests(&self, guests: i32, is_peak_hour: bool) -> i64 {
+        if guests >= self.deposit.min_party_size || is_peak_hour {
+            self.deposit.per_person * i64::from(guests)
         } else {
             0
         }

@@ -62,6 +62,33 @@ pub enum Refusal {
     /// Labels are unique regardless of case (a unique index guarantees it).
     #[error("a table with this label already exists")]
     LabelTaken,
+    /// Combined tables stand in one area.
+    #[error("tables {first} and {other} are in different areas; only tables of one area combine")]
+    TablesApart { first: String, other: String },
+    #[error("tables {labels} seat {capacity} together, fewer than the party of {party}")]
+    TablesTooSmall {
+        labels: String,
+        capacity: i32,
+        party: i32,
+    },
+    /// A named table is held at the time asked for (a reschedule keeping
+    /// its tables, an offer by hand).
+    #[error("table {label} is already held by another booking or offer at that time")]
+    TableTaken { label: String },
+    /// The caller's version is not the reservation's: it changed since.
+    #[error("the reservation is at version {current}, not {given}; read it again and retry")]
+    StaleVersion { current: i64, given: i64 },
+    #[error("no waitlist entry with id {0}")]
+    NoWaitlistEntry(Uuid),
+    /// The waitlist's state machine does not allow the command.
+    #[error("cannot {command} a waitlist entry that is {current}")]
+    WaitlistTransition {
+        command: &'static str,
+        current: &'static str,
+    },
+    #[error("the offer lapsed at {}; the slot went back to the line",
+        .at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))]
+    OfferLapsed { at: DateTime<Utc> },
 }
 
 impl From<Refusal> for ServiceError {
@@ -69,7 +96,10 @@ impl From<Refusal> for ServiceError {
         use Refusal as R;
         let why = refusal.to_string();
         match refusal {
-            R::NoReservation(_) | R::NoTable(_) => ServiceError::NotFound(why),
+            R::NoReservation(_) | R::NoTable(_) | R::NoWaitlistEntry(_) => {
+                ServiceError::NotFound(why)
+            }
+            R::StaleVersion { .. } => ServiceError::Aborted(why),
             R::StaffOnly => ServiceError::PermissionDenied(why),
             R::RestaurantRequestByCustomer => ServiceError::invalid("reason_code", why),
             R::WrongDepositAmount { .. } => ServiceError::invalid("amount", why),
@@ -87,7 +117,12 @@ impl From<Refusal> for ServiceError {
             | R::NotLateYet { .. }
             | R::TableOutOfService { .. }
             | R::TableTooSmall { .. }
-            | R::TableHeld => ServiceError::FailedPrecondition(why),
+            | R::TableHeld
+            | R::TablesApart { .. }
+            | R::TablesTooSmall { .. }
+            | R::TableTaken { .. }
+            | R::WaitlistTransition { .. }
+            | R::OfferLapsed { .. } => ServiceError::FailedPrecondition(why),
         }
     }
 }
@@ -123,6 +158,10 @@ mod tests {
         assert!(matches!(
             ServiceError::from(Refusal::PaymentReferenceReused { reference: "TILL-1".into() }),
             ServiceError::IdempotencyKeyReused { field: "payment_reference", ref key } if key == "TILL-1"
+        ));
+        assert!(matches!(
+            ServiceError::from(Refusal::StaleVersion { current: 3, given: 2 }),
+            ServiceError::Aborted(ref m) if m.contains("version 3")
         ));
         assert!(matches!(
             ServiceError::from(Refusal::NoTable(Uuid::nil())),

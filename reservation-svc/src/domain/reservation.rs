@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use super::policy::{CancelReason, RestaurantPolicy};
 use super::refusal::Refusal;
+use super::seating::{Seat, check_chosen};
 use super::status::{Command, Status, transition};
-use super::values::{Note, PaymentReference};
+use super::values::{DurationMinutes, Note, PartySize, PaymentReference};
 
 /// Where a deposit stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,23 +62,19 @@ pub struct Reservation {
     pub status: Status,
     pub party_size: i32,
     pub start: DateTime<Utc>,
-    pub table_id: Option<Uuid>,
+    pub duration_minutes: i32,
+    /// The tables it holds, in id order.
+    pub tables: Vec<Uuid>,
     pub deposit_amount: i64,
     pub deposit_status: DepositStatus,
     pub payment_reference: Option<String>,
+    pub version: i64,
 }
 
 /// A table as AssignTable sees it.
-#[derive(Debug, Clone)]
-pub struct TableOffer {
-    pub id: Uuid,
-    pub label: String,
-    pub capacity: i32,
-    pub area: String,
-    pub active: bool,
-}
+pub type TableOffer = Seat;
 
-impl TableOffer {
+impl Seat {
     /// AssignTable may repeat the table's capacity and area, as the earlier
     /// system sent them; what it repeats must be the table's.
     pub fn check_asked(&self, capacity: Option<i32>, area: Option<&str>) -> Result<(), Refusal> {
@@ -105,12 +102,10 @@ impl TableOffer {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     Confirmed,
+    /// The tables now held, largest first, replacing `previous`.
     TableAssigned {
-        table_id: Uuid,
-        label: String,
-        capacity: i32,
-        area: String,
-        previous: Option<Uuid>,
+        tables: Vec<Seat>,
+        previous: Vec<Uuid>,
     },
     CheckedIn,
     Completed,
@@ -129,6 +124,49 @@ pub enum Step {
         amount: i64,
         reference: String,
     },
+    /// Moved; the tables kept, or released when `released`.
+    Rescheduled {
+        from: Timing,
+        to: Timing,
+        tables: Vec<Uuid>,
+        released: bool,
+        is_peak_hour: bool,
+        deposit_amount: i64,
+        deposit_difference: i64,
+    },
+}
+
+/// When a booking is and for how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub start: DateTime<Utc>,
+    pub duration_minutes: i32,
+    pub party_size: i32,
+}
+
+impl Timing {
+    pub fn new(start: DateTime<Utc>, duration: DurationMinutes, party: PartySize) -> Self {
+        Self {
+            start,
+            duration_minutes: duration.get(),
+            party_size: party.get(),
+        }
+    }
+
+    pub fn end(&self) -> DateTime<Utc> {
+        self.start + chrono::Duration::minutes(i64::from(self.duration_minutes))
+    }
+}
+
+/// Whether the tables a reservation holds can go with it to a new time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TablesAtNewTime {
+    /// It holds none.
+    NoTables,
+    /// They seat the party and are free then.
+    Fit,
+    /// Too small, or held by someone else then: why.
+    Blocked(Refusal),
 }
 
 /// What a command does to a reservation.
@@ -181,34 +219,77 @@ impl Reservation {
         Ok(change)
     }
 
-    /// Puts the reservation on `table`. The same table again changes nothing.
-    /// Whether the table is free is the database's to guarantee.
-    pub fn assign_table(&self, table: &TableOffer, note: &Note) -> Result<Outcome, Refusal> {
+    /// Puts the reservation on `tables` (one, or several combined): each
+    /// active, all of one area, seating the party together. The same tables
+    /// again change nothing. Whether they are free is the database's to
+    /// guarantee.
+    pub fn assign_tables(&self, tables: Vec<Seat>, note: &Note) -> Result<Outcome, Refusal> {
         transition(self.status, Command::AssignTable)?;
-        if self.table_id == Some(table.id) {
+        let mut ids: Vec<Uuid> = tables.iter().map(|t| t.id).collect();
+        ids.sort();
+        if ids == self.tables {
             return Ok(Outcome::Unchanged);
         }
-        if !table.active {
-            return Err(Refusal::TableOutOfService {
-                label: table.label.clone(),
-            });
-        }
-        if table.capacity < self.party_size {
-            return Err(Refusal::TableTooSmall {
-                label: table.label.clone(),
-                capacity: table.capacity,
-                party: self.party_size,
-            });
-        }
+        let tables = check_chosen(tables, self.party_size)?;
         let step = Step::TableAssigned {
-            table_id: table.id,
-            label: table.label.clone(),
-            capacity: table.capacity,
-            area: table.area.clone(),
-            previous: self.table_id,
+            tables,
+            previous: self.tables.clone(),
         };
         self.change(Command::AssignTable, vec![step], note)
             .map(Outcome::Changed)
+    }
+
+    /// Moves the booking to `to`, if `version` is still its own. The tables
+    /// go with it when they fit; otherwise `keep_tables_or_fail` refuses the
+    /// move with the reason, or the tables are released. The deposit is
+    /// judged again: an unpaid or unrequired one takes the new amount, a
+    /// paid one is kept and the difference recorded.
+    pub fn reschedule(
+        &self,
+        version: i64,
+        to: Timing,
+        tables: TablesAtNewTime,
+        keep_tables_or_fail: bool,
+        policy: &RestaurantPolicy,
+        note: &Note,
+    ) -> Result<Change, Refusal> {
+        transition(self.status, Command::Reschedule)?;
+        if version != self.version {
+            return Err(Refusal::StaleVersion {
+                current: self.version,
+                given: version,
+            });
+        }
+        let released = match tables {
+            TablesAtNewTime::NoTables | TablesAtNewTime::Fit => false,
+            TablesAtNewTime::Blocked(why) if keep_tables_or_fail => return Err(why),
+            TablesAtNewTime::Blocked(_) => true,
+        };
+        let is_peak_hour = policy.is_peak_hour(to.start);
+        let due = policy.deposit_for_guests(to.party_size, is_peak_hour);
+        let (deposit_status, deposit_amount, deposit_difference) = match self.deposit_status {
+            DepositStatus::NotRequired | DepositStatus::Unpaid => {
+                (DepositStatus::for_amount(due), due, 0)
+            }
+            paid => (paid, self.deposit_amount, due - self.deposit_amount),
+        };
+        let from = Timing {
+            start: self.start,
+            duration_minutes: self.duration_minutes,
+            party_size: self.party_size,
+        };
+        let step = Step::Rescheduled {
+            from,
+            to,
+            tables: self.tables.clone(),
+            released,
+            is_peak_hour,
+            deposit_amount,
+            deposit_difference,
+        };
+        let mut change = self.change(Command::Reschedule, vec![step], note)?;
+        change.deposit_status = deposit_status;
+        Ok(change)
     }
 
     /// CONFIRMED → CHECKED_IN.
@@ -366,10 +447,12 @@ mod tests {
             status,
             party_size: 4,
             start: at("2030-01-02T12:00:00Z"),
-            table_id: None,
+            duration_minutes: 90,
+            tables: Vec::new(),
             deposit_amount: deposit,
             deposit_status: DepositStatus::for_amount(deposit),
             payment_reference: None,
+            version: 3,
         }
     }
 
@@ -418,29 +501,163 @@ mod tests {
     fn tables_must_be_active_and_seat_the_party() {
         let r = reservation(Status::Confirmed, 0);
         assert!(matches!(
-            r.assign_table(&table(2, true), &Note::default()),
+            r.assign_tables(vec![table(2, true)], &Note::default()),
             Err(why @ Refusal::TableTooSmall { .. }) if why.to_string().contains("seats 2")
         ));
         assert!(matches!(
-            r.assign_table(&table(4, false), &Note::default()),
+            r.assign_tables(vec![table(4, false)], &Note::default()),
             Err(why @ Refusal::TableOutOfService { .. }) if why.to_string().contains("out of service")
         ));
-        let Outcome::Changed(change) = r.assign_table(&table(4, true), &Note::default()).unwrap()
+        let Outcome::Changed(change) = r
+            .assign_tables(vec![table(4, true)], &Note::default())
+            .unwrap()
         else {
             panic!("expected a change");
         };
         assert_eq!(change.to, Status::Confirmed);
         let mut seated = r.clone();
-        seated.table_id = Some(Uuid::from_u128(7));
+        seated.tables = vec![Uuid::from_u128(7)];
         assert_eq!(
-            seated.assign_table(&table(4, true), &Note::default()),
+            seated.assign_tables(vec![table(4, true)], &Note::default()),
             Ok(Outcome::Unchanged)
         );
         assert!(
             reservation(Status::CheckedIn, 0)
-                .assign_table(&table(4, true), &Note::default())
+                .assign_tables(vec![table(4, true)], &Note::default())
                 .is_err()
         );
+    }
+
+    #[test]
+    fn two_small_tables_seat_a_party_neither_seats_alone() {
+        let r = reservation(Status::Pending, 0);
+        let mut two = table(2, true);
+        two.id = Uuid::from_u128(8);
+        let mut three = table(3, true);
+        three.id = Uuid::from_u128(9);
+        let change = changed(r.assign_tables(vec![two.clone(), three], &Note::default()));
+        let Step::TableAssigned { tables, previous } = &change.steps[0] else {
+            panic!("{change:?}");
+        };
+        assert_eq!(tables.len(), 2);
+        assert_eq!(tables[0].capacity, 3, "largest first");
+        assert!(previous.is_empty());
+        assert!(matches!(
+            r.assign_tables(vec![two.clone(), table(1, true)], &Note::default()),
+            Err(Refusal::TablesTooSmall {
+                capacity: 3,
+                party: 4,
+                ..
+            })
+        ));
+    }
+
+    fn timing(start: &str, party: i32) -> Timing {
+        Timing {
+            start: at(start),
+            duration_minutes: 90,
+            party_size: party,
+        }
+    }
+
+    #[test]
+    fn a_move_needs_the_current_version_and_keeps_or_releases_tables() {
+        let policy = RestaurantPolicy::default();
+        let r = reservation(Status::Confirmed, 0);
+        let to = timing("2030-01-03T05:00:00Z", 4);
+        let stale = r.reschedule(2, to, TablesAtNewTime::Fit, true, &policy, &Note::default());
+        assert_eq!(
+            stale,
+            Err(Refusal::StaleVersion {
+                current: 3,
+                given: 2
+            })
+        );
+        let taken = Refusal::TableTaken { label: "T7".into() };
+        let blocked = TablesAtNewTime::Blocked(taken.clone());
+        assert_eq!(
+            r.reschedule(3, to, blocked.clone(), true, &policy, &Note::default()),
+            Err(taken)
+        );
+        let moved = r
+            .reschedule(3, to, blocked, false, &policy, &Note::default())
+            .unwrap();
+        assert!(matches!(
+            moved.steps[0],
+            Step::Rescheduled { released: true, .. }
+        ));
+        let kept = r
+            .reschedule(3, to, TablesAtNewTime::Fit, true, &policy, &Note::default())
+            .unwrap();
+        assert!(matches!(
+            kept.steps[0],
+            Step::Rescheduled {
+                released: false,
+                ..
+            }
+        ));
+        assert!(
+            reservation(Status::CheckedIn, 0)
+                .reschedule(3, to, TablesAtNewTime::Fit, true, &policy, &Note::default())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_move_recomputes_an_unpaid_deposit_and_shows_the_difference_of_a_paid_one() {
+        let policy = RestaurantPolicy::default();
+        // 12:00 Jakarta (05:00 UTC) is off-peak; 19:00 (12:00 UTC) is peak.
+        let peak_eight = timing("2030-01-03T12:00:00Z", 8);
+        let unpaid = reservation(Status::Pending, 0)
+            .reschedule(
+                3,
+                peak_eight,
+                TablesAtNewTime::NoTables,
+                true,
+                &policy,
+                &Note::default(),
+            )
+            .unwrap();
+        assert_eq!(unpaid.deposit_status, DepositStatus::Unpaid);
+        assert!(matches!(
+            unpaid.steps[0],
+            Step::Rescheduled {
+                deposit_amount: 400_000,
+                deposit_difference: 0,
+                is_peak_hour: true,
+                ..
+            }
+        ));
+        let paid = paid(reservation(Status::Confirmed, 300_000))
+            .reschedule(
+                3,
+                peak_eight,
+                TablesAtNewTime::NoTables,
+                true,
+                &policy,
+                &Note::default(),
+            )
+            .unwrap();
+        assert_eq!(paid.deposit_status, DepositStatus::Paid);
+        assert!(matches!(
+            paid.steps[0],
+            Step::Rescheduled {
+                deposit_amount: 300_000,
+                deposit_difference: 100_000,
+                ..
+            }
+        ));
+        let small = reservation(Status::Pending, 300_000)
+            .reschedule(
+                3,
+                timing("2030-01-03T05:00:00Z", 2),
+                TablesAtNewTime::NoTables,
+                true,
+                &policy,
+                &Note::default(),
+            )
+            .unwrap();
+        assert_eq!(small.deposit_status, DepositStatus::NotRequired);
     }
 
     #[test]

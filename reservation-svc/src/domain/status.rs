@@ -60,6 +60,7 @@ pub enum Command {
     Cancel,
     MarkNoShow,
     PayDeposit,
+    Reschedule,
 }
 
 impl Command {
@@ -72,6 +73,7 @@ impl Command {
             Command::Cancel => "cancel",
             Command::MarkNoShow => "mark as no-show",
             Command::PayDeposit => "pay the deposit of",
+            Command::Reschedule => "reschedule",
         }
     }
 }
@@ -93,7 +95,7 @@ pub fn transition(current: Status, command: Command) -> Result<Status, Transitio
     use Status as S;
     match (current, command) {
         (S::Pending, C::Confirm) => Ok(S::Confirmed),
-        (S::Pending | S::Confirmed, C::AssignTable | C::PayDeposit) => Ok(current),
+        (S::Pending | S::Confirmed, C::AssignTable | C::PayDeposit | C::Reschedule) => Ok(current),
         (S::Confirmed, C::CheckIn) => Ok(S::CheckedIn),
         (S::CheckedIn, C::Complete) => Ok(S::Completed),
         (S::Pending | S::Confirmed, C::Cancel) => Ok(S::Cancelled),
@@ -106,7 +108,7 @@ pub fn transition(current: Status, command: Command) -> Result<Status, Transitio
 mod tests {
     use super::*;
 
-    const COMMANDS: [Command; 7] = [
+    const COMMANDS: [Command; 8] = [
         Command::Confirm,
         Command::AssignTable,
         Command::CheckIn,
@@ -114,6 +116,7 @@ mod tests {
         Command::Cancel,
         Command::MarkNoShow,
         Command::PayDeposit,
+        Command::Reschedule,
     ];
 
     #[test]
@@ -150,11 +153,13 @@ mod tests {
                 (S::Pending, C::AssignTable, S::Pending),
                 (S::Pending, C::Cancel, S::Cancelled),
                 (S::Pending, C::PayDeposit, S::Pending),
+                (S::Pending, C::Reschedule, S::Pending),
                 (S::Confirmed, C::AssignTable, S::Confirmed),
                 (S::Confirmed, C::CheckIn, S::CheckedIn),
                 (S::Confirmed, C::Cancel, S::Cancelled),
                 (S::Confirmed, C::MarkNoShow, S::NoShow),
                 (S::Confirmed, C::PayDeposit, S::Confirmed),
+                (S::Confirmed, C::Reschedule, S::Confirmed),
                 (S::CheckedIn, C::Complete, S::Completed),
             ]
         );

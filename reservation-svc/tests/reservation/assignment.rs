@@ -16,6 +16,7 @@ fn assign(token: &str, reservation_id: &str, table_id: &str) -> tonic::Request<A
             capacity: 0,
             area: String::new(),
             note: String::new(),
+            table_ids: Vec::new(),
         },
     )
 }

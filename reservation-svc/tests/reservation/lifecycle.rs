@@ -61,6 +61,7 @@ async fn a_reservation_runs_from_pending_to_completed_with_history_and_events() 
                 capacity: 4,
                 area: "indoor".into(),
                 note: String::new(),
+                table_ids: Vec::new(),
             },
         ))
         .await

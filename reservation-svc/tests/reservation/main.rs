@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod assignment;
+mod combined;
 mod database;
 mod deposits;
 mod events;
@@ -13,11 +14,13 @@ mod metrics;
 mod nats;
 mod on_behalf;
 mod ownership;
+mod reschedule;
 mod schema;
 mod stats;
 mod sweeper;
 mod tables;
 mod validation;
+mod waitlist;
 
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use kursi_proto::access::v1::Role;
@@ -27,8 +30,8 @@ use reservation_svc::config::ReservationConfig;
 pub use service_kit::values::timestamp as ts;
 use testkit::{SignedIn, Spawned, TestAuth, TestDb, bearer, channel, service_config, spawn};
 pub use testkit::{code, violated_fields};
-use tonic::transport::Channel;
 use tonic::Status;
+use tonic::transport::Channel;
 
 pub type Client = ReservationServiceClient<Channel>;
 

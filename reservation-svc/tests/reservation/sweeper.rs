@@ -46,6 +46,7 @@ async fn two_sweepers_at_once_mark_each_overdue_reservation_exactly_once() {
                 capacity: 0,
                 area: String::new(),
                 note: String::new(),
+                table_ids: Vec::new(),
             },
         ))
         .await

@@ -226,6 +226,7 @@ async fn availability_offers_the_free_tables_that_fit_on_the_slot_grid() {
                 capacity: 0,
                 area: String::new(),
                 note: String::new(),
+                table_ids: Vec::new(),
             },
         ))
         .await

@@ -41,6 +41,14 @@ impl Envelope for reservation::ReservationEvent {
             Event::NoShow(_) => "no_show",
             Event::DepositPaid(_) => "deposit_paid",
             Event::DepositRefunded(_) => "deposit_refunded",
+            Event::Rescheduled(_) => "rescheduled",
+            Event::WaitlistJoined(_) => "waitlist_joined",
+            Event::WaitlistOffered(_) => "waitlist_offered",
+            Event::WaitlistAccepted(_) => "waitlist_accepted",
+            Event::WaitlistDeclined(_) => "waitlist_declined",
+            Event::WaitlistOfferLapsed(_) => "waitlist_offer_lapsed",
+            Event::WaitlistLeft(_) => "waitlist_left",
+            Event::WaitlistExpired(_) => "waitlist_expired",
         })
     }
 }
@@ -137,6 +145,14 @@ pub(crate) mod tests {
             Event::NoShow(Default::default()),
             Event::DepositPaid(Default::default()),
             Event::DepositRefunded(Default::default()),
+            Event::Rescheduled(Default::default()),
+            Event::WaitlistJoined(Default::default()),
+            Event::WaitlistOffered(Default::default()),
+            Event::WaitlistAccepted(Default::default()),
+            Event::WaitlistDeclined(Default::default()),
+            Event::WaitlistOfferLapsed(Default::default()),
+            Event::WaitlistLeft(Default::default()),
+            Event::WaitlistExpired(Default::default()),
         ]
         .into_iter()
         .map(|event| reservation::ReservationEvent {

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::bookings::Booking;
 use crate::db::reservations::Filter;
 use crate::db::tables::TableRow;
+use crate::domain::seating::MAX_COMBINED;
 use crate::domain::values::{
     Area, Capacity, ContactInfo, DurationMinutes, IdempotencyKey, Note, PartySize,
     PaymentReference, TableLabel, parse_id, parse_named_customer, parse_required_timestamp,
@@ -20,7 +21,11 @@ use crate::domain::values::{
 };
 use crate::domain::{CancelReason, RestaurantPolicy, Status};
 use crate::floor::TableUpdate;
-use crate::reservations::Action;
+use crate::reservations::{Action, Move};
+
+mod waitlist;
+
+pub use waitlist::{joining, slot_offer, waitlist_list, waitlist_token_of};
 
 pub fn note(field: &str, raw: &str) -> Result<Note, ServiceError> {
     Note::parse(field, raw).map_err(|v| ServiceError::InvalidArgument(vec![v]))
@@ -295,10 +300,42 @@ pub fn reservation_list(
     Ok((filter, skip, limit))
 }
 
-/// An AssignTableRequest's command.
+/// Table ids a caller chose (`table_ids`): 1 to [`MAX_COMBINED`] of them,
+/// each a table id, each once.
+pub(super) fn table_ids(v: &mut Violations, field: &str, raw: &[String]) -> Option<Vec<Uuid>> {
+    if raw.is_empty() {
+        v.push(field, "is required: one table id or more");
+        return None;
+    }
+    if raw.len() > MAX_COMBINED {
+        v.push(
+            field,
+            format!("at most {MAX_COMBINED} tables combine for one party"),
+        );
+        return None;
+    }
+    let mut ids = Vec::new();
+    let mut ok = true;
+    for (i, raw) in raw.iter().enumerate() {
+        match parse_id(&format!("{field}[{i}]"), raw) {
+            Ok(id) if ids.contains(&id) => {
+                v.push(field, format!("table {id} is given twice"));
+                ok = false;
+            }
+            Ok(id) => ids.push(id),
+            Err(violation) => {
+                v.check::<()>(Err(violation));
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(ids)
+}
+
+/// An AssignTableRequest's command: one `table_id` (with the earlier
+/// system's `capacity` and `area`), or several `table_ids`.
 pub fn assignment(r: &pb::AssignTableRequest) -> Result<Action, ServiceError> {
     let mut v = Violations::default();
-    let table_id = v.check(parse_id("table_id", &r.table_id));
     let note = v.check(Note::parse("note", &r.note));
     if r.capacity < 0 {
         v.push(
@@ -306,13 +343,88 @@ pub fn assignment(r: &pb::AssignTableRequest) -> Result<Action, ServiceError> {
             "must be the table's capacity, or 0 to leave it out",
         );
     }
-    let (table_id, note) = v.finish(table_id.zip(note))?;
+    let table_ids = match (r.table_id.trim().is_empty(), r.table_ids.is_empty()) {
+        (false, false) => {
+            v.push("table_ids", "give table_id or table_ids, not both");
+            None
+        }
+        (_, true) => v
+            .check(parse_id("table_id", &r.table_id))
+            .map(|id| vec![id]),
+        (true, false) => {
+            if r.capacity != 0 {
+                v.push(
+                    "capacity",
+                    "goes with a single table_id; leave it out with table_ids",
+                );
+            }
+            if !r.area.trim().is_empty() {
+                v.push(
+                    "area",
+                    "goes with a single table_id; leave it out with table_ids",
+                );
+            }
+            table_ids(&mut v, "table_ids", &r.table_ids)
+        }
+    };
+    let (table_ids, note) = v.finish(table_ids.zip(note))?;
     Ok(Action::AssignTable {
-        table_id,
+        table_ids,
+        combined: !r.table_ids.is_empty(),
         capacity: (r.capacity != 0).then_some(r.capacity),
         area: Some(r.area.trim().to_owned()).filter(|a| !a.is_empty()),
         note,
     })
+}
+
+/// A RescheduleReservationRequest's move, judged at `now`.
+pub fn reschedule(
+    call: &tonic::Request<pb::RescheduleReservationRequest>,
+    policy: &RestaurantPolicy,
+    now: DateTime<Utc>,
+) -> Result<Move, ServiceError> {
+    let r = call.get_ref();
+    let mut v = Violations::default();
+    if r.version <= 0 {
+        v.push(
+            "version",
+            "is required: the reservation's version as last read",
+        );
+    }
+    let start = match v.check(parse_timestamp("start_time", r.start_time.as_ref())) {
+        Some(Some(start)) => v
+            .check(LocalTimes::of(call).resolve("start_time", start, policy.time_zone))
+            .and_then(|start| v.check(policy.check_start(start, now).map(|()| start)))
+            .map(Some),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let duration = match r.duration_minutes {
+        Some(minutes) => v.check(DurationMinutes::parse(minutes)).map(Some),
+        None => Some(None),
+    };
+    let party = match r.party_size {
+        Some(size) => v.check(PartySize::parse(Some(size))).map(Some),
+        None => Some(None),
+    };
+    if r.start_time.is_none() && r.duration_minutes.is_none() && r.party_size.is_none() {
+        v.push(
+            "start_time",
+            "give a new start_time, duration_minutes or party_size",
+        );
+    }
+    let note = v.check(Note::parse("note", &r.note));
+    let to = (|| {
+        Some(Move {
+            version: r.version,
+            start: start?,
+            duration: duration?,
+            party: party?,
+            keep_tables_or_fail: r.keep_tables_or_fail,
+            note: note?,
+        })
+    })();
+    v.finish(to)
 }
 
 /// A CancelReservationRequest's command.

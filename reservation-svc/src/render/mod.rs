@@ -9,10 +9,13 @@ use service_kit::outbox::NewEvent;
 use uuid::Uuid;
 
 use crate::db::history::HistoryRow;
+use crate::db::holds::HoldRow;
 use crate::db::reservations::{ReservationRow, Stats};
 use crate::db::tables::TableRow;
 use crate::domain::{Change, RestaurantPolicy, Status, Step};
 use crate::floor::Slot;
+
+pub mod waitlist;
 
 pub const CURRENCY: &str = "IDR";
 
@@ -80,12 +83,39 @@ pub fn availability(
                 is_peak_hour: slot.is_peak_hour,
                 deposit_amount: slot.deposit,
                 tables: slot.tables.iter().map(table).collect(),
+                combinations: slot
+                    .combinations
+                    .iter()
+                    .map(|combo| pb::TableCombination {
+                        tables: combo.iter().map(table).collect(),
+                        capacity: combo.iter().map(|t| t.capacity).sum(),
+                    })
+                    .collect(),
             })
             .collect(),
     }
 }
 
-pub fn reservation(row: &ReservationRow) -> pb::Reservation {
+/// A table held, as the contract shows it.
+pub fn assignment(hold: &HoldRow) -> pb::TableAssignment {
+    pb::TableAssignment {
+        table_id: hold.table_id.to_string(),
+        label: hold.label.clone(),
+        capacity: hold.capacity,
+        area: hold.area.clone(),
+        assign_time: Some(timestamp(hold.assigned_at)),
+    }
+}
+
+/// The reservation and the tables it holds (`tables`: its rows of
+/// `table_holds`; rows of other reservations are passed over, so a page's
+/// holds can be passed whole).
+pub fn reservation(row: &ReservationRow, tables: &[HoldRow]) -> pb::Reservation {
+    let tables: Vec<pb::TableAssignment> = tables
+        .iter()
+        .filter(|hold| hold.reservation_id == Some(row.id))
+        .map(assignment)
+        .collect();
     let table = match (
         row.table_id,
         &row.table_label,
@@ -135,6 +165,7 @@ pub fn reservation(row: &ReservationRow) -> pb::Reservation {
             payment_reference: row.payment_reference.clone().unwrap_or_default(),
             pay_time: row.paid_at.map(timestamp),
             refund_time: row.refunded_at.map(timestamp),
+            difference: row.deposit_difference,
         }),
         party_size: row.party_size,
         table,
@@ -143,6 +174,7 @@ pub fn reservation(row: &ReservationRow) -> pb::Reservation {
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.updated_at)),
         version: row.version,
+        tables,
     }
 }
 
@@ -170,22 +202,44 @@ pub fn action(step: &Step) -> &'static str {
         Step::NoShow { .. } => "NO_SHOW",
         Step::DepositPaid { .. } => "DEPOSIT_PAID",
         Step::DepositRefunded { .. } => "DEPOSIT_REFUNDED",
+        Step::Rescheduled { .. } => "RESCHEDULED",
     }
 }
 
-/// The outbox event of one step, on the reservation as it is after the change.
-pub fn event(step: &Step, after: &ReservationRow, note: &str) -> Event {
+/// The outbox event of one step, on the reservation as it is after the
+/// change, holding `tables`.
+pub fn event(step: &Step, after: &ReservationRow, tables: &[HoldRow], note: &str) -> Event {
     let note = note.to_owned();
+    let ids = |ids: &[Uuid]| ids.iter().map(Uuid::to_string).collect::<Vec<_>>();
     match step {
         Step::Confirmed => Event::Confirmed(pb::ReservationConfirmed { note }),
-        Step::TableAssigned { previous, .. } => Event::TableAssigned(pb::TableAssigned {
-            table: reservation(after).table,
-            previous_table_id: previous.map(|id| id.to_string()).unwrap_or_default(),
+        Step::TableAssigned { previous, .. } => {
+            let now = reservation(after, tables);
+            Event::TableAssigned(pb::TableAssigned {
+                table: now.table,
+                previous_table_id: previous.first().map(Uuid::to_string).unwrap_or_default(),
+                tables: now.tables,
+                previous_table_ids: ids(previous),
+            })
+        }
+        Step::Rescheduled {
+            from,
+            tables: previous,
+            released,
+            ..
+        } => Event::Rescheduled(pb::ReservationRescheduled {
+            previous_start_time: Some(timestamp(from.start)),
+            previous_duration_minutes: from.duration_minutes,
+            previous_party_size: from.party_size,
+            previous_table_ids: ids(previous),
+            reservation: Some(reservation(after, tables)),
+            tables_released: *released,
+            note,
         }),
         Step::CheckedIn => Event::CheckedIn(pb::ReservationCheckedIn { note }),
         Step::Completed => Event::Completed(pb::ReservationCompleted { note }),
         Step::Cancelled { .. } => Event::Cancelled(pb::ReservationCancelled {
-            cancellation: reservation(after).cancellation,
+            cancellation: reservation(after, tables).cancellation,
         }),
         Step::NoShow { forfeited } => Event::NoShow(pb::ReservationNoShow {
             forfeited_amount: *forfeited,
@@ -215,6 +269,35 @@ pub fn history_note(step: &Step, change: &Change) -> String {
         }
         Step::DepositRefunded { amount, reference } => {
             format!("deposit of IDR {amount} refunded ({reference})")
+        }
+        Step::Rescheduled {
+            from,
+            to,
+            released,
+            deposit_difference,
+            ..
+        } => {
+            let mut note = format!(
+                "moved from {} ({} min, {} guests) to {} ({} min, {} guests)",
+                from.start
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                from.duration_minutes,
+                from.party_size,
+                to.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                to.duration_minutes,
+                to.party_size,
+            );
+            if *released {
+                note.push_str("; tables released");
+            }
+            if *deposit_difference != 0 {
+                note.push_str(&format!("; deposit difference IDR {deposit_difference}"));
+            }
+            if !change.note.is_empty() {
+                note.push_str("; ");
+                note.push_str(&change.note);
+            }
+            note.chars().take(500).collect()
         }
         _ => change.note.clone(),
     }
@@ -247,5 +330,6 @@ pub fn envelope(
         status: Status::parse(&after.status).map_or(0, |s| status(s.as_str())),
         version: after.version,
         event: Some(event),
+        waitlist_entry_id: String::new(),
     }
 }
