@@ -428,8 +428,12 @@ impl Schemas<'_> {
     fn field(&mut self, field: &FieldDescriptor) -> Value {
         let mut schema = self.field_type(field);
         let description = self.comments.of_field(field);
-        let read_only = Declared::of(field).output_only;
-        let nullable = !field.is_list()
+        let declared = Declared::of(field);
+        let read_only = declared.output_only;
+        // A required field may not be null, though the edge reads null as
+        // "not given" for any field with presence.
+        let nullable = !declared.required
+            && !field.is_list()
             && !field.is_map()
             && field.supports_presence()
             && field

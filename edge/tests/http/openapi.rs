@@ -176,6 +176,23 @@ async fn the_document_says_what_each_field_accepts() {
         register["properties"]["username"]["pattern"],
         "^[A-Za-z0-9._-]+$"
     );
+    // A required field is never null; an optional one with presence may be.
+    let booking = &schemas["kursi.reservation.v1.CreateReservationRequest"];
+    assert_eq!(
+        booking["required"],
+        serde_json::json!(["contact_info", "start_time"])
+    );
+    assert!(
+        booking["properties"]["contact_info"]
+            .get("nullable")
+            .is_none()
+    );
+    assert!(
+        booking["properties"]["start_time"]
+            .get("nullable")
+            .is_none()
+    );
+    assert_eq!(booking["properties"]["party_size"]["nullable"], true);
     let table = &schemas["kursi.reservation.v1.CreateTableRequest"];
     assert_eq!(table["properties"]["capacity"]["minimum"], 1);
     assert_eq!(table["properties"]["capacity"]["maximum"], 50);
