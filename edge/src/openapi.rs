@@ -22,10 +22,15 @@ const MAX_QUERY_DEPTH: usize = 4;
 
 pub fn document(routes: &RouteTable, pool: &DescriptorPool, shape: &JsonShape) -> Value {
     let comments = Comments::new(pool);
+    let mut requests = HashSet::new();
+    for route in routes.routes() {
+        request_messages(&route.rpc.input(), &mut requests);
+    }
     let mut schemas = Schemas {
         found: Map::new(),
         comments: &comments,
         shape,
+        requests,
     };
     let mut paths = Map::new();
     let mut tags: Vec<Value> = Vec::new();
@@ -211,7 +216,13 @@ fn operation(
     if let Some(schema) = body_schema {
         let mut content = Map::new();
         content.insert("application/json".into(), json!({ "schema": schema }));
-        if matches!(route.body, BodyRule::Whole) {
+        let top_bound: HashSet<&str> = route
+            .template
+            .variables()
+            .iter()
+            .map(|v| v.field_path[0].as_str())
+            .collect();
+        if matches!(route.body, BodyRule::Whole) && form_encodable(&input, &top_bound) {
             content.insert(
                 "application/x-www-form-urlencoded".into(),
                 json!({ "schema": schema }),
@@ -421,6 +432,37 @@ struct Schemas<'a> {
     found: Map<String, Value>,
     comments: &'a Comments,
     shape: &'a JsonShape,
+    /// Messages a request holds, whose unknown fields the edge refuses.
+    requests: HashSet<String>,
+}
+
+/// `message` and every message a request of it can hold, by full name.
+fn request_messages(message: &MessageDescriptor, out: &mut HashSet<String>) {
+    if well_known(message.full_name()).is_some() || !out.insert(message.full_name().to_owned()) {
+        return;
+    }
+    for field in message.fields() {
+        if let Kind::Message(nested) = field.kind() {
+            let nested = if field.is_map() {
+                match nested.map_entry_value_field().kind() {
+                    Kind::Message(value) => value,
+                    _ => continue,
+                }
+            } else {
+                nested
+            };
+            request_messages(&nested, out);
+        }
+    }
+}
+
+/// Whether a body of these fields can be sent as a form: scalars and lists
+/// of them, none with presence (a form has no null and no nested object).
+fn form_encodable(message: &MessageDescriptor, skipped: &HashSet<&str>) -> bool {
+    message
+        .fields()
+        .filter(|f| !skipped.contains(f.name()))
+        .all(|f| !f.is_map() && !f.supports_presence() && !matches!(f.kind(), Kind::Message(_)))
 }
 
 impl Schemas<'_> {
@@ -582,6 +624,10 @@ impl Schemas<'_> {
             .of(message.parent_file().name(), message.path());
         let mut schema = json!({ "type": "object", "properties": properties });
         if let Value::Object(object) = &mut schema {
+            if self.requests.contains(message.full_name()) {
+                // The edge refuses a field the message does not have.
+                object.insert("additionalProperties".into(), json!(false));
+            }
             if !required.is_empty() {
                 object.insert("required".into(), json!(required));
             }

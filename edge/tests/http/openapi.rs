@@ -176,6 +176,22 @@ async fn the_document_says_what_each_field_accepts() {
         register["properties"]["username"]["pattern"],
         "^[A-Za-z0-9._-]+$"
     );
+    // The edge refuses unknown fields of a request, not of a reply.
+    assert_eq!(register["additionalProperties"], false);
+    assert!(
+        schemas["kursi.reservation.v1.Reservation"]
+            .get("additionalProperties")
+            .is_none()
+    );
+    // A form only where a form can carry the body: no nested message, no null.
+    let form = |path: &str| {
+        doc["paths"][path]["post"]["requestBody"]["content"]
+            .get("application/x-www-form-urlencoded")
+            .is_some()
+    };
+    assert!(form("/api/token"));
+    assert!(!form("/api/reservations"));
+
     // A required field is never null; an optional one with presence may be.
     let booking = &schemas["kursi.reservation.v1.CreateReservationRequest"];
     assert_eq!(
