@@ -5,7 +5,7 @@
 //! test (`tests/http/agreement.rs`) checks the services refuse what they say.
 
 use prost::Message;
-use prost_reflect::{FieldDescriptor, Kind, Value};
+use prost_reflect::{DescriptorPool, DynamicMessage, FieldDescriptor, Kind, Value};
 use serde_json::{Map, json};
 
 pub use kursi_proto::field::v1::{FieldRules, Format};
@@ -56,7 +56,22 @@ impl Declared {
             declared.rules =
                 FieldRules::decode(message.encode_to_vec().as_slice()).unwrap_or_default();
         }
+        if declared == Self::default()
+            && let Some(external) = external(&pool, field)
+        {
+            return external;
+        }
         declared
+    }
+
+    fn from_behavior(behavior: &[i32], rules: FieldRules) -> Self {
+        Self {
+            required: behavior.contains(&REQUIRED),
+            output_only: behavior
+                .iter()
+                .any(|b| matches!(*b, OUTPUT_ONLY | IDENTIFIER)),
+            rules,
+        }
     }
 
     /// Whether anything is declared that a request could break.
@@ -136,4 +151,49 @@ impl Declared {
         }
         refused
     }
+}
+
+/// A request field of a method defined outside Kursi's contracts (the
+/// vendored `google.longrunning.Operations`), as the Kursi file that serves
+/// it declares it (`kursi.access.v1.ExternalMethod.fields`).
+fn external(pool: &DescriptorPool, field: &FieldDescriptor) -> Option<Declared> {
+    let extension = pool.get_extension_by_name("kursi.access.v1.external_method")?;
+    let message = field.parent_message().clone();
+    for file in pool.files() {
+        let options = file.options();
+        if !options.has_extension(&extension) {
+            continue;
+        }
+        let Value::List(entries) = options.get_extension(&extension).into_owned() else {
+            continue;
+        };
+        for entry in entries {
+            let Some(declaration) = entry.as_message().and_then(|m| {
+                DynamicMessage::transcode_to::<kursi_proto::access::v1::ExternalMethod>(m).ok()
+            }) else {
+                continue;
+            };
+            let Some((service, method)) = declaration.selector.rsplit_once('.') else {
+                continue;
+            };
+            let serves = pool
+                .get_service_by_name(service)
+                .and_then(|s| s.methods().find(|m| m.name() == method))
+                .is_some_and(|m| m.input() == message);
+            if !serves {
+                continue;
+            }
+            if let Some(declared) = declaration
+                .fields
+                .into_iter()
+                .find(|f| f.name == field.name())
+            {
+                return Some(Declared::from_behavior(
+                    &declared.behavior,
+                    declared.rules.unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    None
 }

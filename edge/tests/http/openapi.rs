@@ -288,6 +288,21 @@ async fn the_document_says_what_each_field_accepts() {
         parameter("/api/orders", "get", "customer_id")["schema"]["format"],
         "uuid"
     );
+
+    // The vendored google.longrunning.Operations, as the catalog declares
+    // its fields (`kursi.access.v1.ExternalMethod.fields`).
+    assert_eq!(
+        parameter("/api/operations", "get", "page_size")["schema"]["minimum"],
+        0
+    );
+    let name = parameter("/api/{name}", "get", "name");
+    assert!(
+        name["schema"]["pattern"]
+            .as_str()
+            .unwrap()
+            .starts_with("^operations/"),
+        "{name}"
+    );
 }
 
 #[tokio::test]
