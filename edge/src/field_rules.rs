@@ -57,7 +57,7 @@ impl Declared {
                 FieldRules::decode(message.encode_to_vec().as_slice()).unwrap_or_default();
         }
         if declared == Self::default()
-            && let Some(external) = external(&pool, field)
+            && let Some(external) = external(pool, field)
         {
             return external;
         }

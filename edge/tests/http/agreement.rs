@@ -709,7 +709,7 @@ impl Stack {
         let message = DynamicMessage::deserialize(method.input(), request)
             .unwrap_or_else(|err| panic!("{}: {request}: {err}", method.full_name()));
         let pool = method.parent_pool();
-        let channel = self.channels[upstream_of(&pool, method).unwrap().as_str()].clone();
+        let channel = self.channels[upstream_of(pool, method).unwrap().as_str()].clone();
         let mut grpc = tonic::client::Grpc::new(channel);
         grpc.ready().await.unwrap();
         let path: http::uri::PathAndQuery =
