@@ -231,6 +231,7 @@ async fn the_document_says_what_each_field_accepts() {
     // Server-set fields are read-only; a message-typed one keeps its $ref.
     let reservation = &schemas["kursi.reservation.v1.Reservation"]["properties"];
     assert_eq!(reservation["reservation_id"]["readOnly"], true);
+    assert_eq!(reservation["reservation_id"]["format"], "uuid");
     assert_eq!(reservation["create_time"]["readOnly"], true);
     assert_eq!(reservation["payment_info"]["readOnly"], true);
     assert!(reservation["payment_info"]["allOf"][0]["$ref"].is_string());
