@@ -88,6 +88,7 @@ impl Declared {
             || r.min_items.is_some()
             || r.max_items.is_some()
             || !r.not_in.is_empty()
+            || r.unique_items
     }
 
     /// The JSON Schema keywords of one value of the field (an item, for a
@@ -139,6 +140,9 @@ impl Declared {
         }
         if let Some(max) = self.rules.max_items {
             out.insert("maxItems".into(), json!(max));
+        }
+        if self.rules.unique_items {
+            out.insert("uniqueItems".into(), json!(true));
         }
         out
     }

@@ -531,6 +531,10 @@ fn probes_of(
             probe(format!("{max} items"), Some(items(max)), false);
             probe(format!("{} items", max + 1), Some(items(max + 1)), true);
         }
+        if rules.unique_items {
+            let twice = json!([item_of(rules, 0), item_of(rules, 0)]);
+            probe("an item given twice".into(), Some(twice), true);
+        }
         if let Some(min) = rules.min_items.filter(|min| *min > 0) {
             let min = min as usize;
             probe(format!("{min} items"), Some(items(min)), false);

@@ -219,6 +219,7 @@ async fn the_document_says_what_each_field_accepts() {
     let movie = &schemas["kursi.catalog.v1.CreateMovieRequest"];
     assert_eq!(movie["properties"]["release_date"]["format"], "date");
     assert_eq!(movie["properties"]["genres"]["maxItems"], 10);
+    assert_eq!(movie["properties"]["genres"]["uniqueItems"], true);
     assert_eq!(movie["properties"]["genres"]["items"]["maxLength"], 50);
     let showtime = &schemas["kursi.catalog.v1.CreateShowtimeRequest"];
     assert_eq!(showtime["properties"]["movie_id"]["format"], "uuid");
