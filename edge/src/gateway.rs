@@ -63,8 +63,31 @@ impl Gateway {
     ) -> Result<Response, ApiError> {
         let (parts, body) = request.into_parts();
         let path = parts.uri.path();
+        // OpenAPI cannot say that a variable spans segments
+        // (`{name=operations/*}` is documented as `/api/{name}`), so a
+        // client following /openapi.json sends its slashes percent-encoded:
+        // a path that matches nothing is tried again with them as slashes,
+        // for such a variable only.
+        let encoded_slash = path.contains("%2F") || path.contains("%2f");
+        let unescaped = if encoded_slash {
+            path.replace("%2F", "/").replace("%2f", "/")
+        } else {
+            String::new()
+        };
         let request_path = RequestPath::new(path);
-        let (route, captures) = match self.routes.lookup(&parts.method, &request_path) {
+        let unescaped_path = RequestPath::new(&unescaped);
+        let found = match self.routes.lookup(&parts.method, &request_path) {
+            Lookup::NotFound if encoded_slash => {
+                match self.routes.lookup(&parts.method, &unescaped_path) {
+                    Lookup::Found(route, captures) if route.template.spans_segments() => {
+                        Lookup::Found(route, captures)
+                    }
+                    _ => Lookup::NotFound,
+                }
+            }
+            other => other,
+        };
+        let (route, captures) = match found {
             Lookup::Found(route, captures) => {
                 *matched = Some(Arc::from(route.template.source()));
                 (route, captures)

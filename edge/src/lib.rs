@@ -8,6 +8,7 @@ pub mod config;
 mod docs;
 mod door;
 mod error;
+pub mod field_rules;
 mod gateway;
 mod health;
 mod json;

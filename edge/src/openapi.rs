@@ -8,6 +8,7 @@ use prost_reflect::{DescriptorPool, EnumDescriptor, FieldDescriptor, Kind, Messa
 use serde_json::{Map, Value, json};
 use service_kit::auth::{Policy, role_name};
 
+use crate::field_rules::Declared;
 use crate::json::JsonShape;
 use crate::routes::{BodyRule, Route, RouteTable, is_plain_message};
 
@@ -21,10 +22,15 @@ const MAX_QUERY_DEPTH: usize = 4;
 
 pub fn document(routes: &RouteTable, pool: &DescriptorPool, shape: &JsonShape) -> Value {
     let comments = Comments::new(pool);
+    let mut requests = HashSet::new();
+    for route in routes.routes() {
+        request_messages(&route.rpc.input(), &mut requests);
+    }
     let mut schemas = Schemas {
         found: Map::new(),
         comments: &comments,
         shape,
+        requests,
     };
     let mut paths = Map::new();
     let mut tags: Vec<Value> = Vec::new();
@@ -37,7 +43,7 @@ pub fn document(routes: &RouteTable, pool: &DescriptorPool, shape: &JsonShape) -
                 "description": comments.of(service.parent_file().name(), service.path()),
             }));
         }
-        let operation = operation(route, &mut schemas, &comments);
+        let operation = operation(route, routes, &mut schemas, &comments);
         let methods: Vec<String> = match &route.http_method {
             Some(method) => vec![method.as_str().to_ascii_lowercase()],
             None => ["get", "put", "post", "delete", "patch"]
@@ -89,7 +95,12 @@ pub fn document(routes: &RouteTable, pool: &DescriptorPool, shape: &JsonShape) -
     })
 }
 
-fn operation(route: &Route, schemas: &mut Schemas<'_>, comments: &Comments) -> Value {
+fn operation(
+    route: &Route,
+    routes: &RouteTable,
+    schemas: &mut Schemas<'_>,
+    comments: &Comments,
+) -> Value {
     let rpc = &route.rpc;
     let description = comments.of(rpc.parent_file().name(), rpc.path());
     let summary = description
@@ -129,7 +140,7 @@ fn operation(route: &Route, schemas: &mut Schemas<'_>, comments: &Comments) -> V
             text = format!("{text} Matches `{pattern}` (may contain `/`).");
         }
         let schema = field
-            .map(|f| schemas.kind(&f.kind()))
+            .map(|f| schemas.field_type(&f))
             .unwrap_or_else(|| json!({"type": "string"}));
         parameters.push(json!({
             "name": name,
@@ -205,15 +216,39 @@ fn operation(route: &Route, schemas: &mut Schemas<'_>, comments: &Comments) -> V
     if let Some(schema) = body_schema {
         let mut content = Map::new();
         content.insert("application/json".into(), json!({ "schema": schema }));
-        if matches!(route.body, BodyRule::Whole) {
+        let top_bound: HashSet<&str> = route
+            .template
+            .variables()
+            .iter()
+            .map(|v| v.field_path[0].as_str())
+            .collect();
+        if matches!(route.body, BodyRule::Whole) && form_encodable(&input, &top_bound) {
             content.insert(
                 "application/x-www-form-urlencoded".into(),
                 json!({ "schema": schema }),
             );
         }
+        let bound: HashSet<&str> = route
+            .template
+            .variables()
+            .iter()
+            .map(|v| v.field_path[0].as_str())
+            .collect();
+        let body_message = match &route.body {
+            BodyRule::Field(field) => match field.kind() {
+                Kind::Message(message) if !field.is_list() => Some(message),
+                _ => None,
+            },
+            _ => Some(input.clone()),
+        };
+        let required = body_message.is_some_and(|message| {
+            message
+                .fields()
+                .any(|f| !bound.contains(f.name()) && Declared::of(&f).required)
+        });
         operation.insert(
             "requestBody".into(),
-            json!({ "required": false, "content": content }),
+            json!({ "required": required, "content": content }),
         );
     }
 
@@ -232,10 +267,17 @@ fn operation(route: &Route, schemas: &mut Schemas<'_>, comments: &Comments) -> V
             } } },
         })
     } else {
-        json!({
+        let mut success = json!({
             "description": comments.of(output.parent_file().name(), output.path()).lines().next().unwrap_or("OK"),
             "content": { "application/json": { "schema": reply } },
-        })
+        });
+        let links = links(route, routes);
+        if !links.is_empty()
+            && let Value::Object(success) = &mut success
+        {
+            success.insert("links".into(), Value::Object(links));
+        }
+        success
     };
     let mut responses = Map::new();
     responses.insert("200".into(), success);
@@ -265,6 +307,61 @@ fn operation(route: &Route, schemas: &mut Schemas<'_>, comments: &Comments) -> V
     );
     operation.insert("responses".into(), Value::Object(responses));
     Value::Object(operation)
+}
+
+/// OpenAPI links from a create (AIP-133: `Create…`) to every operation whose
+/// path names the resource it made by a field of its reply: CreateReservation
+/// → GetReservation, ConfirmReservation, … with `reservation_id` taken from
+/// the reply. Stateful tools (schemathesis) and readers chain calls so.
+fn links(route: &Route, routes: &RouteTable) -> Map<String, Value> {
+    let mut links = Map::new();
+    if !route.rpc.name().starts_with("Create") || route.server_streaming() {
+        return links;
+    }
+    let reply = match &route.response_body {
+        Some(field) => match field.kind() {
+            Kind::Message(message) if !field.is_list() => message,
+            _ => return links,
+        },
+        None => route.rpc.output(),
+    };
+    let id_of = |name: &str| {
+        reply
+            .get_field_by_name(name)
+            .filter(|f| matches!(f.kind(), Kind::String) && !f.is_list())
+            .map(|_| format!("$response.body#/{name}"))
+    };
+    for target in routes.routes() {
+        let variables = target.template.variables();
+        if target.rpc.full_name() == route.rpc.full_name()
+            || variables.is_empty()
+            || target.server_streaming()
+        {
+            continue;
+        }
+        let parameters: Option<Map<String, Value>> = variables
+            .iter()
+            .map(|v| match v.field_path.as_slice() {
+                [name] => id_of(name).map(|expr| (name.clone(), json!(expr))),
+                _ => None,
+            })
+            .collect();
+        if let Some(parameters) = parameters {
+            links.insert(
+                target.operation_id.clone(),
+                json!({
+                    "operationId": target.operation_id,
+                    "parameters": parameters,
+                    "description": format!(
+                        "{} of what {} made.",
+                        target.rpc.name(),
+                        route.rpc.name()
+                    ),
+                }),
+            );
+        }
+    }
+    links
 }
 
 fn access_note(policy: &Policy) -> String {
@@ -310,10 +407,13 @@ fn query_parameters(
             }
             continue;
         }
+        // A nested field is required only within its message, which a
+        // query may leave out altogether.
+        let required = prefix.is_empty() && Declared::of(&field).required;
         let mut parameter = json!({
             "name": name,
             "in": "query",
-            "required": false,
+            "required": required,
             "description": schemas.comments.of_field(&field),
             "schema": schemas.field_type(&field),
         });
@@ -332,6 +432,37 @@ struct Schemas<'a> {
     found: Map<String, Value>,
     comments: &'a Comments,
     shape: &'a JsonShape,
+    /// Messages a request holds, whose unknown fields the edge refuses.
+    requests: HashSet<String>,
+}
+
+/// `message` and every message a request of it can hold, by full name.
+fn request_messages(message: &MessageDescriptor, out: &mut HashSet<String>) {
+    if well_known(message.full_name()).is_some() || !out.insert(message.full_name().to_owned()) {
+        return;
+    }
+    for field in message.fields() {
+        if let Kind::Message(nested) = field.kind() {
+            let nested = if field.is_map() {
+                match nested.map_entry_value_field().kind() {
+                    Kind::Message(value) => value,
+                    _ => continue,
+                }
+            } else {
+                nested
+            };
+            request_messages(&nested, out);
+        }
+    }
+}
+
+/// Whether a body of these fields can be sent as a form: scalars and lists
+/// of them, none with presence (a form has no null and no nested object).
+fn form_encodable(message: &MessageDescriptor, skipped: &HashSet<&str>) -> bool {
+    message
+        .fields()
+        .filter(|f| !skipped.contains(f.name()))
+        .all(|f| !f.is_map() && !f.supports_presence() && !matches!(f.kind(), Kind::Message(_)))
 }
 
 impl Schemas<'_> {
@@ -339,13 +470,18 @@ impl Schemas<'_> {
     fn field(&mut self, field: &FieldDescriptor) -> Value {
         let mut schema = self.field_type(field);
         let description = self.comments.of_field(field);
-        let nullable = !field.is_list()
+        let declared = Declared::of(field);
+        let read_only = declared.output_only;
+        // A required field may not be null, though the edge reads null as
+        // "not given" for any field with presence.
+        let nullable = !declared.required
+            && !field.is_list()
             && !field.is_map()
             && field.supports_presence()
             && field
                 .containing_oneof()
                 .is_none_or(|oneof| oneof.is_synthetic());
-        if schema.get("$ref").is_some() && (nullable || !description.is_empty()) {
+        if schema.get("$ref").is_some() && (nullable || read_only || !description.is_empty()) {
             schema = json!({ "allOf": [schema] });
         }
         if let Value::Object(object) = &mut schema {
@@ -355,11 +491,15 @@ impl Schemas<'_> {
             if nullable {
                 object.insert("nullable".into(), json!(true));
             }
+            if read_only {
+                object.insert("readOnly".into(), json!(true));
+            }
         }
         schema
     }
 
-    /// A field's schema: a list or map of its kind, or its kind.
+    /// A field's schema: a list or map of its kind, or its kind, with what
+    /// the contract declares it accepts (`field_rules.rs`).
     fn field_type(&mut self, field: &FieldDescriptor) -> Value {
         if field.is_map() {
             let value = match field.kind() {
@@ -368,12 +508,38 @@ impl Schemas<'_> {
             };
             return json!({ "type": "object", "additionalProperties": value });
         }
-        let item = self.kind(&field.kind());
+        let declared = Declared::of(field);
+        let kind = field.kind();
+        let mut item = match &kind {
+            Kind::Enum(descriptor) if !declared.refused_enum_numbers().is_empty() => {
+                self.enum_subset(descriptor, &declared.refused_enum_numbers())
+            }
+            other => self.kind(other),
+        };
+        if let Value::Object(object) = &mut item {
+            object.extend(declared.value_keywords(&kind));
+        }
         if field.is_list() {
-            json!({ "type": "array", "items": item })
+            let mut list = json!({ "type": "array", "items": item });
+            if let Value::Object(object) = &mut list {
+                object.extend(declared.list_keywords());
+            }
+            list
         } else {
             item
         }
+    }
+
+    /// An enum without the values a field refuses, inline.
+    fn enum_subset(&mut self, descriptor: &EnumDescriptor, refused: &[i32]) -> Value {
+        let names = self.shape.enum_values(descriptor);
+        let accepted: Vec<&String> = descriptor
+            .values()
+            .zip(&names)
+            .filter(|(value, _)| !refused.contains(&value.number()))
+            .map(|(_, name)| name)
+            .collect();
+        json!({ "type": "string", "enum": accepted })
     }
 
     fn kind(&mut self, kind: &Kind) -> Value {
@@ -443,9 +609,13 @@ impl Schemas<'_> {
     /// A message as an object schema, less the `skipped` fields.
     fn object(&mut self, message: &MessageDescriptor, skipped: &HashSet<&str>) -> Value {
         let mut properties = Map::new();
+        let mut required = Vec::new();
         for field in message.fields() {
             if skipped.contains(field.name()) {
                 continue;
+            }
+            if Declared::of(&field).required {
+                required.push(field.name().to_owned());
             }
             properties.insert(field.name().to_owned(), self.field(&field));
         }
@@ -453,10 +623,17 @@ impl Schemas<'_> {
             .comments
             .of(message.parent_file().name(), message.path());
         let mut schema = json!({ "type": "object", "properties": properties });
-        if !description.is_empty()
-            && let Value::Object(object) = &mut schema
-        {
-            object.insert("description".into(), json!(description));
+        if let Value::Object(object) = &mut schema {
+            if self.requests.contains(message.full_name()) {
+                // The edge refuses a field the message does not have.
+                object.insert("additionalProperties".into(), json!(false));
+            }
+            if !required.is_empty() {
+                object.insert("required".into(), json!(required));
+            }
+            if !description.is_empty() {
+                object.insert("description".into(), json!(description));
+            }
         }
         schema
     }

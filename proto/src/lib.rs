@@ -37,6 +37,11 @@ mod generated {
                 include!(concat!(env!("OUT_DIR"), "/kursi.catalog.v1.rs"));
             }
         }
+        pub mod field {
+            pub mod v1 {
+                include!(concat!(env!("OUT_DIR"), "/kursi.field.v1.rs"));
+            }
+        }
         pub mod order {
             pub mod v1 {
                 include!(concat!(env!("OUT_DIR"), "/kursi.order.v1.rs"));
@@ -51,4 +56,4 @@ mod generated {
 }
 
 pub use generated::google;
-pub use generated::kursi::{access, auth, catalog, order, reservation};
+pub use generated::kursi::{access, auth, catalog, field, order, reservation};

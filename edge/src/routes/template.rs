@@ -239,6 +239,13 @@ impl PathTemplate {
         out
     }
 
+    /// Whether one of its variables spans more than one segment.
+    pub fn spans_segments(&self) -> bool {
+        self.variables
+            .iter()
+            .any(|variable| self.variable_pattern(variable).is_some())
+    }
+
     /// Whether a variable spans more than one segment (`{name=shelves/*}`,
     /// `{path=**}`): OpenAPI cannot say so, so its documentation does.
     pub fn variable_pattern(&self, variable: &Variable) -> Option<String> {

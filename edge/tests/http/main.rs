@@ -5,6 +5,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod agreement;
 mod auth;
 mod docs_browser;
 mod errors;

@@ -118,6 +118,15 @@ async fn an_import_started_over_rest_is_polled_to_its_end_through_the_edge() {
     assert!(done.get("error").is_none(), "{done}");
     assert_eq!(done["metadata"]["retries"], 1, "{done}");
 
+    // As /openapi.json documents it, `/api/{name}`, a client sends the
+    // slash in the name percent-encoded: the same operation.
+    let encoded = format!("/api/{}", name.replace('/', "%2F"));
+    let same = edge.get(&encoded).bearer(admin).send().await.expect(200);
+    assert_eq!(same["name"], name, "{same}");
+    // Only where a variable spans segments: elsewhere %2F stays in the value.
+    let elsewhere = edge.get("/api/movies%2Fx").bearer(admin).send().await;
+    assert_eq!(elsewhere.status, 404, "{}", elsewhere.text());
+
     // The list, and the door: operations are for admins.
     let listed = edge
         .get("/api/operations")

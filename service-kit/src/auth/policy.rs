@@ -373,6 +373,7 @@ mod tests {
             selector: selector.into(),
             policy: Some(AccessPolicy { rule: Some(rule) }),
             http: None,
+            fields: Vec::new(),
         }
     }
 
