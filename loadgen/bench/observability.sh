@@ -14,7 +14,7 @@
 #   loadgen/bench/observability.sh [OUT]   default OUT: target/bench/observability-<date-time>
 #
 # PASSES (3), DURATION (10s), WARMUP (2s) and OTLP_SINK_PORT (24317) change
-# it. Runs against `scripts/stack` (it restarts the stack's services; start
+# it; KURSI_SKIP_BUILD=1 measures the binaries already built. Runs against `scripts/stack` (it restarts the stack's services; start
 # it with `scripts/stack up` first) and leaves it running plain.
 set -euo pipefail
 
@@ -26,8 +26,10 @@ passes="${PASSES:-3}"
 sink_port="${OTLP_SINK_PORT:-24317}"
 mkdir -p "$out"
 
-cargo build --release --quiet --workspace --bins
-cargo build --release --quiet -p kursi-testkit --example otlp-sink
+if [[ -z ${KURSI_SKIP_BUILD:-} ]]; then
+  cargo build --release --quiet --workspace --bins
+  cargo build --release --quiet -p kursi-testkit --example otlp-sink
+fi
 loadgen=target/release/loadgen
 
 target/release/examples/otlp-sink "$sink_port" >"$out/otlp-sink.log" 2>&1 &
@@ -48,7 +50,15 @@ restart_as() {
     metrics) settings+=(KURSI_METRICS=1) ;;
     traced) settings+=(KURSI_METRICS=1 OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_port") ;;
   esac
-  env "${settings[@]}" scripts/stack restart >"$out/stack-$mode.log" 2>&1
+  # A service's port is in Linux's ephemeral range: a client socket of
+  # the run before may hold it a moment; try again rather than end the run.
+  local try
+  for try in 1 2 3; do
+    env "${settings[@]}" scripts/stack restart >"$out/stack-$mode.log" 2>&1 && return 0
+    echo "observability: restart $try as $mode failed; see $out/stack-$mode.log" >&2
+    sleep 5
+  done
+  return 1
 }
 
 # Scrapes every process's /metrics once a second, as Prometheus would.
