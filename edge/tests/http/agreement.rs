@@ -216,6 +216,36 @@ fn baselines() -> BTreeMap<&'static str, Value> {
             "table_id": NOBODY, "capacity": 0, "note": "ok"}),
         ),
         (
+            "kursi.reservation.v1.ReservationService.GetWaitlistEntry",
+            id("waitlist_entry_id"),
+        ),
+        (
+            "kursi.reservation.v1.ReservationService.AcceptWaitlistOffer",
+            id("waitlist_entry_id"),
+        ),
+        (
+            "kursi.reservation.v1.ReservationService.LeaveWaitlist",
+            with_note("waitlist_entry_id"),
+        ),
+        (
+            "kursi.reservation.v1.ReservationService.DeclineWaitlistOffer",
+            with_note("waitlist_entry_id"),
+        ),
+        (
+            "kursi.reservation.v1.ReservationService.OfferWaitlistSlot",
+            json!({"waitlist_entry_id": NOBODY, "start_time": noon,
+            "table_ids": [NOBODY], "note": "ok"}),
+        ),
+        (
+            "kursi.reservation.v1.ReservationService.ListWaitlist",
+            json!({"date": day, "customer_id": NOBODY, "page_size": 5}),
+        ),
+        (
+            "kursi.reservation.v1.ReservationService.RescheduleReservation",
+            json!({"reservation_id": NOBODY, "version": 1, "start_time": noon,
+            "duration_minutes": 90, "party_size": 2, "note": "ok"}),
+        ),
+        (
             "kursi.reservation.v1.ReservationService.JoinWaitlist",
             json!({"contact_info": contact, "party_size": 2,
             "earliest_start_time": noon, "latest_start_time": format!("{tomorrow}T06:00:00Z"),
