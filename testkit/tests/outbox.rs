@@ -204,3 +204,116 @@ async fn concurrent_writers_interleaving_commits_are_followed_once_each_without_
     assert_eq!(rest, seen[middle..]);
     let _ = stop_tx.send(true);
 }
+
+/// Two replicas, each with its own pool and its own sequencer, and writers
+/// on both: the sequencers take turns, so every committed event is numbered
+/// exactly once, 1, 2, 3, … without gaps, and a follower on either replica
+/// sees the same stream.
+#[tokio::test]
+async fn two_sequencers_at_once_number_every_event_once_without_gaps() {
+    const WRITERS: usize = 12;
+    const TRANSACTIONS: usize = 40;
+    let db = TestDb::new("outbox", &OUTBOX_ONLY).await;
+    let replicas = [
+        Outbox::new(service_kit::db::pool(db.url(), 4)),
+        Outbox::new(service_kit::db::pool(db.url(), 4)),
+    ];
+    let (stop_tx, stop) = watch::channel(false);
+    for replica in &replicas {
+        tokio::spawn(
+            replica
+                .sequencer()
+                .run(Duration::from_millis(5), stop.clone()),
+        );
+    }
+    let mut followers: Vec<_> = replicas
+        .iter()
+        .map(|replica| {
+            replica.follow::<ReservationEvent>(0, None, stop.clone(), Duration::from_millis(5))
+        })
+        .collect();
+
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let client = db.client().await;
+        // Half the writers commit through each replica, which rings its own
+        // sequencer; both sequencers race for every batch.
+        let outbox = replicas[w % 2].clone();
+        writers.push(tokio::spawn(async move {
+            let mut committed = Vec::new();
+            for t in 0..TRANSACTIONS {
+                client.batch_execute("BEGIN").await.unwrap();
+                let events = 1 + (w + t) % 3;
+                let labels: Vec<String> = (0..events).map(|e| format!("{w}/{t}/{e}")).collect();
+                for label in &labels {
+                    insert(&client, Uuid::new_v4(), label).await;
+                }
+                // Hold some transactions open across others' commits.
+                if (w * 7 + t) % 5 == 0 {
+                    tokio::time::sleep(Duration::from_millis(((w + t) % 4) as u64 * 3)).await;
+                }
+                if (w + t) % 9 == 0 {
+                    client.batch_execute("ROLLBACK").await.unwrap();
+                } else {
+                    client.batch_execute("COMMIT").await.unwrap();
+                    committed.extend(labels);
+                    outbox.committed();
+                }
+            }
+            committed
+        }));
+    }
+    let mut expected = HashSet::new();
+    for writer in writers {
+        expected.extend(writer.await.unwrap());
+    }
+
+    let mut streams = Vec::new();
+    for live in &mut followers {
+        let mut seen = Vec::new();
+        while seen.len() < expected.len() {
+            let event = tokio::time::timeout(Duration::from_secs(30), live.next())
+                .await
+                .expect("every committed event arrives")
+                .unwrap()
+                .unwrap();
+            seen.push((event.position, event.reservation_id));
+        }
+        let positions: Vec<i64> = seen.iter().map(|(p, _)| *p).collect();
+        let gapless: Vec<i64> = (1..=expected.len() as i64).collect();
+        assert_eq!(
+            positions, gapless,
+            "positions are 1, 2, 3, … in stream order"
+        );
+        let labels: HashSet<String> = seen.iter().map(|(_, l)| l.clone()).collect();
+        assert_eq!(labels.len(), seen.len(), "no event twice");
+        assert_eq!(
+            labels, expected,
+            "every committed event, no rolled-back one"
+        );
+        streams.push(seen);
+    }
+    assert_eq!(streams[0], streams[1], "both replicas follow one stream");
+
+    // In the table itself: every row numbered, no position given twice.
+    let counts = db
+        .client()
+        .await
+        .query_one(
+            "SELECT count(*), count(position), count(DISTINCT position), max(position) FROM outbox",
+            &[],
+        )
+        .await
+        .unwrap();
+    let n = expected.len() as i64;
+    assert_eq!(
+        (
+            counts.get::<_, i64>(0),
+            counts.get::<_, i64>(1),
+            counts.get::<_, i64>(2),
+            counts.get::<_, Option<i64>>(3)
+        ),
+        (n, n, n, Some(n))
+    );
+    let _ = stop_tx.send(true);
+}

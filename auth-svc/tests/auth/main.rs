@@ -12,6 +12,7 @@ mod lookup;
 mod metrics;
 mod reflection;
 mod refresh;
+mod replicas;
 mod schema;
 
 pub use testkit::violated_fields;

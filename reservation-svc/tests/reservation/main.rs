@@ -14,6 +14,7 @@ mod metrics;
 mod nats;
 mod on_behalf;
 mod ownership;
+mod replicas;
 mod reschedule;
 mod schema;
 mod stats;
