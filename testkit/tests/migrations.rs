@@ -179,3 +179,41 @@ async fn two_replicas_migrating_one_empty_database_at_once_both_succeed_with_the
         .expect("a later replica prepares the ready database");
     assert_eq!(schema(&connect(&url).await).await, raced);
 }
+
+/// Replicas starting on a server where their database does not exist yet:
+/// each one's `ensure_database` creates it, and those that lose the race
+/// (PostgreSQL answers a simultaneous CREATE DATABASE with a unique
+/// violation, not only DUPLICATE_DATABASE) must start all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_creating_one_missing_database_at_once_all_succeed() {
+    for _round in 0..5 {
+        let fresh = FreshName::new();
+        let url = fresh.url();
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(4));
+        let racers: Vec<_> = (0..4)
+            .map(|_| {
+                let (barrier, url) = (barrier.clone(), url.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    service_kit::db::ensure_database(&url).await
+                })
+            })
+            .collect();
+        for racer in racers {
+            racer
+                .await
+                .unwrap()
+                .expect("every replica finds or creates its database");
+        }
+        let exists: i64 = connect(&admin_url())
+            .await
+            .query_one(
+                "SELECT count(*) FROM pg_database WHERE datname = $1",
+                &[&fresh.name],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(exists, 1);
+    }
+}

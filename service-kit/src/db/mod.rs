@@ -158,8 +158,14 @@ pub async fn ensure_database(url: &str) -> Result<(), SetupError> {
             tracing::info!(database = %url.name, "created database");
             Ok(())
         }
-        // Another replica created it between our check and our CREATE.
-        Err(err) if err.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {
+        // Another replica created it between our check and our CREATE:
+        // DUPLICATE_DATABASE when its CREATE had committed, or, when the
+        // two ran at the same moment, a UNIQUE_VIOLATION on
+        // pg_database_datname_index (PostgreSQL 15 answers so).
+        Err(err)
+            if err.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE)
+                || err.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) =>
+        {
             Ok(())
         }
         Err(err) => Err(SetupError::Create {
