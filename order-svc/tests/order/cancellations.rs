@@ -270,3 +270,50 @@ async fn a_cancellation_made_while_nats_is_down_closes_the_orders_once_it_is_bac
     let refunded = becomes(&env, &paid.order_id, OrderStatus::Refunded).await;
     assert_eq!(refunded.close_reason, "the showtime was cancelled: storm");
 }
+
+/// Two order-svc replicas on one database pull the catalog's events from
+/// one durable JetStream consumer: each cancellation is handled by one of
+/// them (or, redelivered, by both), and every order is closed once.
+#[tokio::test]
+async fn two_replicas_following_the_catalog_close_each_order_of_a_cancelled_showtime_once() {
+    let env = Env::with_nats().await;
+    let run = env.config.clone();
+    let _other = testkit::spawn(move |l, s| order_svc::app::run(run, l, s)).await;
+    let mut unpaid = Vec::new();
+    let mut paid = Vec::new();
+    let mut showtimes = Vec::new();
+    for round in 0..4 {
+        let showtime = env.showtime(3, 4).await;
+        unpaid.push(
+            env.order(&env.customer, by_seats(&showtime, &["A1", "A2"]))
+                .await
+                .unwrap()
+                .order_id,
+        );
+        paid.push(
+            env.paid(&showtime, 2, &format!("PAY-R{round}"))
+                .await
+                .order_id,
+        );
+        showtimes.push(showtime);
+    }
+    for showtime in &showtimes {
+        env.cancel_showtime(showtime, "the projector broke").await;
+    }
+    for id in &unpaid {
+        becomes(&env, id, OrderStatus::Cancelled).await;
+    }
+    for id in &paid {
+        becomes(&env, id, OrderStatus::Refunded).await;
+    }
+    // One closing event an order, whichever replica handled it.
+    for id in unpaid.iter().chain(&paid) {
+        let closed = env
+            .count(&format!(
+                "SELECT count(*) FROM outbox WHERE aggregate_id = '{id}' \
+                 AND event_type IN ('cancelled', 'refunded')"
+            ))
+            .await;
+        assert_eq!(closed, 1, "order {id} closed {closed} times");
+    }
+}
