@@ -74,3 +74,51 @@ async fn two_replicas_starting_at_once_make_one_bootstrap_admin_and_both_sign_it
     assert_eq!(on_a, on_b, "one account, signed in on either replica");
     assert_eq!(on_a.1, Role::Admin as i32);
 }
+
+/// A rolling rotation: an old replica still signing with the old key while
+/// a new one signs with the new. Both keys are published by either
+/// replica, and a token signed by either is accepted by both.
+#[tokio::test]
+async fn replicas_signing_with_the_old_and_the_new_key_accept_each_others_tokens() {
+    use kursi_proto::auth::v1::GetJwksRequest;
+    let db = TestDb::new("auth", &auth_svc::db::MIGRATIONS).await;
+    let old_pem = auth_svc::keys::generate_pem().expect("old key");
+    let new_pem = auth_svc::keys::generate_pem().expect("new key");
+    let old = TestAuth::serve(&db, &old_pem, |_| {}).await;
+    let new = TestAuth::serve(&db, &new_pem, |_| {}).await;
+    let sign_in = |replica: &Spawned| {
+        let addr = replica.addr;
+        async move {
+            AuthServiceClient::new(channel(addr).await)
+                .login(LoginRequest {
+                    username: ADMIN_EMAIL.into(),
+                    password: ADMIN_PASSWORD.into(),
+                    grant_type: String::new(),
+                })
+                .await
+                .expect("the admin signs in")
+                .into_inner()
+                .access_token
+        }
+    };
+    let (by_old, by_new) = (sign_in(&old).await, sign_in(&new).await);
+    for replica in [&old, &new] {
+        let mut client = AuthServiceClient::new(channel(replica.addr).await);
+        let kids: Vec<String> = client
+            .get_jwks(GetJwksRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .keys
+            .into_iter()
+            .map(|key| key.kid)
+            .collect();
+        assert_eq!(kids.len(), 2, "both keys published: {kids:?}");
+        for token in [&by_old, &by_new] {
+            client
+                .get_me(bearer(token, GetMeRequest {}))
+                .await
+                .expect("a token of either replica is accepted by both");
+        }
+    }
+}
